@@ -1,0 +1,27 @@
+import test from 'ava';
+import { z } from 'zod';
+import { ConfigError, configFromEnv, env, parseOrThrow } from '../src/config.ts';
+
+const schema = z.object({ port: env.port().default(0), upstream: env.url(), verbose: env.bool().default(false) });
+const names = { port: 'PORT', upstream: 'UPSTREAM_URL', verbose: 'VERBOSE' } as const;
+
+test('configFromEnv applies defaults and coerces values', (t) => {
+  const config = configFromEnv(schema, names, { UPSTREAM_URL: 'http://127.0.0.1:8080', VERBOSE: '1' });
+  t.deepEqual(config, { port: 0, upstream: 'http://127.0.0.1:8080', verbose: true });
+});
+
+test('configFromEnv names the environment variable that is wrong', (t) => {
+  const error = t.throws(() => configFromEnv(schema, names, { PORT: '70000', UPSTREAM_URL: 'ftp://x' }), {
+    instanceOf: ConfigError,
+  });
+  t.regex(error.message, /PORT: /);
+  t.regex(error.message, /UPSTREAM_URL: /);
+  t.is(error.issues.length, 2);
+});
+
+test('parseOrThrow names the nested path', (t) => {
+  const nested = z.object({ edges: z.object({ count: z.number().int().min(1) }) });
+  const error = t.throws(() => parseOrThrow(nested, { edges: { count: 0 } }, 'topology'), { instanceOf: ConfigError });
+  t.regex(error.message, /invalid topology/);
+  t.regex(error.message, /edges\.count: /);
+});

@@ -1,0 +1,87 @@
+// A topology is the lab's one description of what runs: origins, edges (policy, cache size,
+// tiering), the balancer. The local backend, the Docker stack and the AWS stack all render it, and
+// a comparison's variants are edits to it, never code.
+import { z } from 'zod';
+import { parseOrThrow } from '@cdn-lab/service-kit';
+import { POLICY_NAMES, isPolicyName } from '@cdn-lab/edge-node/policies/registry';
+import { byteSize } from './units.ts';
+
+export const BALANCER_ALGORITHMS = ['round-robin', 'least-connections', 'power-of-two', 'consistent-hash', 'bounded-load'] as const;
+export type BalancerAlgorithm = (typeof BALANCER_ALGORITHMS)[number];
+
+/** How edges reach content: each on its own, through one shield edge, or sharded by key across the fleet. */
+export const TIERINGS = ['none', 'shield', 'sharded'] as const;
+export type Tiering = (typeof TIERINGS)[number];
+
+const policyName = z.string().refine(isPolicyName, {
+  error: (issue) => `unknown cache policy ${JSON.stringify(issue.input)}; valid policies: ${POLICY_NAMES.join(', ')}`,
+});
+
+export const OriginSpecSchema = z
+  .object({
+    count: z.number().int().min(1).max(8).default(1),
+    /** Catalogue size: object ids are 0..objects-1. */
+    objects: z.number().int().min(1).max(100_000_000).default(10_000),
+    seed: z.number().int().min(0).default(1),
+    /** Fixed latency added to every catalogue response. */
+    latencyMs: z.number().min(0).max(60_000).default(20),
+    /** Seeded jitter added on top of latencyMs. */
+    jitterMs: z.number().min(0).max(60_000).default(5),
+    /** Fraction of catalogue requests answered with 500. */
+    errorRate: z.number().min(0).max(1).default(0),
+  })
+  .strict();
+
+export const EdgeSpecSchema = z
+  .object({
+    count: z.number().int().min(1).max(32).default(2),
+    policy: policyName.default('lru'),
+    /** Byte budget of each edge's cache. */
+    cacheBytes: byteSize().default(64 * 1024 * 1024),
+    /** Optional cap on objects per edge. */
+    maxObjects: z.number().int().positive().optional(),
+    /** One upstream fetch per key at a time. */
+    coalescing: z.boolean().default(true),
+    tiering: z.enum(TIERINGS).default('none'),
+    /** Cache size of the shield edge when tiering is "shield"; defaults to cacheBytes. */
+    shieldCacheBytes: byteSize().optional(),
+    upstreamTimeoutMs: z.number().int().min(1).max(300_000).default(10_000),
+  })
+  .strict();
+
+export const BalancerSpecSchema = z
+  .object({
+    algorithm: z.enum(BALANCER_ALGORITHMS).default('round-robin'),
+    healthIntervalMs: z.number().int().min(50).max(60_000).default(1000),
+  })
+  .strict();
+
+export const TopologySchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'lowercase letters, digits and dashes, at most 40 characters')
+      .default('lab'),
+    origin: OriginSpecSchema.default(OriginSpecSchema.parse({})),
+    edges: EdgeSpecSchema.default(EdgeSpecSchema.parse({})),
+    balancer: BalancerSpecSchema.default(BalancerSpecSchema.parse({})),
+  })
+  .strict();
+
+/** What a user writes (every field optional). */
+export type TopologyInput = z.input<typeof TopologySchema>;
+/** A validated topology with every default filled in. */
+export type Topology = z.output<typeof TopologySchema>;
+
+/** Validates a topology, throwing a ConfigError that names each bad field and why. */
+export function parseTopology(input: unknown, source = 'topology'): Topology {
+  return parseOrThrow(TopologySchema, input ?? {}, source);
+}
+
+/** Service ids, the same in every backend (they label metrics and logs). */
+export const serviceIds = {
+  origin: (index: number) => `origin-${index}`,
+  edge: (index: number) => `edge-${index}`,
+  shield: () => 'shield-0',
+  balancer: () => 'lb-0',
+};

@@ -1,0 +1,34 @@
+import test from 'ava';
+import { ConfigError } from '@cdn-lab/service-kit';
+import { parseTopology } from '../src/topology.ts';
+import { parseBytes, parseDurationMs } from '../src/units.ts';
+
+test('an empty topology gets every default', (t) => {
+  const topology = parseTopology({});
+  t.is(topology.name, 'lab');
+  t.is(topology.origin.count, 1);
+  t.is(topology.edges.count, 2);
+  t.is(topology.edges.policy, 'lru');
+  t.is(topology.edges.cacheBytes, 64 * 1024 * 1024);
+  t.is(topology.balancer.algorithm, 'round-robin');
+});
+
+test('byte sizes accept units', (t) => {
+  t.is(parseTopology({ edges: { cacheBytes: '8MiB' } }).edges.cacheBytes, 8 * 1024 * 1024);
+  t.is(parseBytes('1.5 KB'), 1500);
+  t.is(parseBytes('12 parsecs'), undefined);
+  t.is(parseDurationMs('2m'), 120_000);
+  t.is(parseDurationMs('soon'), undefined);
+});
+
+test('invalid fields are named with the reason', (t) => {
+  const error = t.throws(
+    () => parseTopology({ edges: { count: 0, policy: 'mru', cacheBytes: '-3MiB' }, balancer: { algorithm: 'random' }, extra: 1 }),
+    { instanceOf: ConfigError },
+  );
+  t.regex(error.message, /edges\.count: /);
+  t.regex(error.message, /edges\.policy: unknown cache policy "mru"; valid policies: .*lru/);
+  t.regex(error.message, /edges\.cacheBytes: expected a positive byte size/);
+  t.regex(error.message, /balancer\.algorithm: /);
+  t.regex(error.message, /extra/);
+});

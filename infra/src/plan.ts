@@ -1,0 +1,107 @@
+// From a topology to the list of services to run, backend-neutral. Each backend (local processes,
+// Docker containers, AWS instances) supplies only addressing: `urlOf(id)` turns a service id into
+// the URL others reach it at. Everything else a service needs is decided here, once.
+import type { Topology } from './topology.ts';
+import { serviceIds } from './topology.ts';
+
+export type ServiceKind = 'origin' | 'edge' | 'balancer';
+export type ServiceRole = 'origin' | 'edge' | 'shield' | 'balancer';
+
+/** The program each kind runs: its workspace folder and entry point. */
+export const SERVICE_PROGRAMS: Record<ServiceKind, { workspace: string; entry: string }> = {
+  origin: { workspace: 'origin', entry: 'origin/src/main.ts' },
+  edge: { workspace: 'edge-node', entry: 'edge-node/src/main.ts' },
+  balancer: { workspace: 'load-balancer', entry: 'load-balancer/src/main.ts' },
+};
+
+export interface ServicePlan {
+  id: string;
+  kind: ServiceKind;
+  role: ServiceRole;
+  /** Environment that does not depend on where other services live. */
+  env: Record<string, string>;
+  /** Environment whose values are other services' URLs, by id: resolved per backend. */
+  links: Record<string, string[]>;
+  /** Low-cardinality labels for scrape targets and log streams. */
+  labels: Record<string, string>;
+}
+
+/** Services in start order: every service's links point to services before it (sharded peers excepted). */
+export function planServices(topology: Topology): ServicePlan[] {
+  const { origin, edges, balancer } = topology;
+  const plans: ServicePlan[] = [];
+  const originIds = Array.from({ length: origin.count }, (_, i) => serviceIds.origin(i));
+  for (const id of originIds) {
+    plans.push({
+      id,
+      kind: 'origin',
+      role: 'origin',
+      env: {
+        ORIGIN_ID: id,
+        CATALOGUE_OBJECTS: String(origin.objects),
+        CATALOGUE_SEED: String(origin.seed),
+        LATENCY_MS: String(origin.latencyMs),
+        LATENCY_JITTER_MS: String(origin.jitterMs),
+        ERROR_RATE: String(origin.errorRate),
+      },
+      links: {},
+      labels: { service: 'origin', origin: id },
+    });
+  }
+  const edgeEnv = (id: string, cacheBytes: number): Record<string, string> => ({
+    EDGE_ID: id,
+    CACHE_POLICY: edges.policy,
+    CACHE_BYTES: String(cacheBytes),
+    ...(edges.maxObjects ? { CACHE_MAX_OBJECTS: String(edges.maxObjects) } : {}),
+    COALESCING: String(edges.coalescing),
+    UPSTREAM_TIMEOUT_MS: String(edges.upstreamTimeoutMs),
+  });
+  let edgeUpstream: Record<string, string[]> = { UPSTREAM_URLS: originIds };
+  if (edges.tiering === 'shield') {
+    const id = serviceIds.shield();
+    plans.push({
+      id,
+      kind: 'edge',
+      role: 'shield',
+      env: edgeEnv(id, edges.shieldCacheBytes ?? edges.cacheBytes),
+      links: { UPSTREAM_URLS: originIds },
+      labels: { service: 'edge', edge: id, policy: edges.policy, tier: 'shield' },
+    });
+    edgeUpstream = { UPSTREAM_URLS: originIds, PARENT_URL: [id] };
+  }
+  const edgeIds = Array.from({ length: edges.count }, (_, i) => serviceIds.edge(i));
+  for (const id of edgeIds) {
+    plans.push({
+      id,
+      kind: 'edge',
+      role: 'edge',
+      env: edgeEnv(id, edges.cacheBytes),
+      links: edges.tiering === 'sharded' ? { ...edgeUpstream, PEER_URLS: edgeIds, SELF_URL: [id] } : edgeUpstream,
+      labels: { service: 'edge', edge: id, policy: edges.policy, tier: 'edge' },
+    });
+  }
+  const balancerId = serviceIds.balancer();
+  plans.push({
+    id: balancerId,
+    kind: 'balancer',
+    role: 'balancer',
+    env: {
+      LB_ID: balancerId,
+      LB_ALGORITHM: balancer.algorithm,
+      HEALTH_INTERVAL_MS: String(balancer.healthIntervalMs),
+    },
+    links: { BACKENDS: edgeIds },
+    labels: { service: 'balancer', lb: balancerId, algorithm: balancer.algorithm },
+  });
+  return plans;
+}
+
+/** The full environment of one service, given how this backend addresses the others. */
+export function resolveEnv(plan: ServicePlan, urlOf: (id: string) => string): Record<string, string> {
+  const env = { ...plan.env };
+  for (const [name, ids] of Object.entries(plan.links)) {
+    // The balancer names its backends (`id=url`) so its metrics carry edge ids.
+    env[name] = name === 'BACKENDS' ? ids.map((id) => `${id}=${urlOf(id)}`).join(',') : ids.map(urlOf).join(',');
+  }
+  return env;
+}

@@ -1,0 +1,107 @@
+// The origin's configuration: one zod schema, one map from fields to env vars. Whoever starts an
+// origin (the local lab, Docker, AWS) renders env with `originEnv`, the inverse of reading it.
+import { z } from 'zod';
+import { configFromEnv, env } from '@cdn-lab/service-kit';
+import type { CatalogueSpec } from './catalogue.ts';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const real = (min: number, max: number) => z.coerce.number().min(min).max(max);
+
+const MiB = 1024 * 1024;
+
+export const originConfigSchema = z
+  .object({
+    host: env.host().default('127.0.0.1'),
+    port: env.port().default(0),
+    originId: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-" (1 to 64)')
+      .default('origin-0'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Object ids are 0..catalogueObjects-1. */
+    catalogueObjects: int(1, 100_000_000).default(10_000),
+    /** Unsigned 32-bit seed of sizes, bodies, validators and the fault draws. */
+    catalogueSeed: int(0, 0xffff_ffff).default(1),
+    /** Size distribution (see catalogue.ts): lognormal body, Pareto tail, clamp. */
+    sizeMedianBytes: int(1, 64 * MiB).default(6144),
+    sizeSigma: real(0, 4).default(1),
+    sizeTailFraction: real(0, 1).default(0.05),
+    sizeTailMinBytes: int(1, 1024 * MiB).default(64 * 1024),
+    sizeTailAlpha: real(0.1, 10).default(1.2),
+    sizeMinBytes: int(0, 1024 * MiB).default(64),
+    sizeMaxBytes: int(1, 1024 * MiB).default(2 * MiB),
+    /** Bytes of generated bodies kept in memory (an LRU); 0 turns the cache off. */
+    bodyCacheBytes: int(0, 4096 * MiB).default(32 * MiB),
+    /** Added before every catalogue response: latencyMs + uniform [0, latencyJitterMs). */
+    latencyMs: int(0, 600_000).default(0),
+    latencyJitterMs: int(0, 600_000).default(0),
+    /** Fraction of catalogue requests answered 500 (seeded draw). */
+    errorRate: real(0, 1).default(0),
+    ttlLongS: int(0, 2 ** 31 - 1).default(86_400),
+    ttlShortS: int(0, 2 ** 31 - 1).default(10),
+  })
+  .superRefine((config, ctx) => {
+    if (config.sizeMinBytes > config.sizeMaxBytes) {
+      ctx.addIssue({ code: 'custom', path: ['sizeMinBytes'], message: `must be <= SIZE_MAX_BYTES (${config.sizeMaxBytes})` });
+    }
+  });
+
+export type OriginConfig = z.output<typeof originConfigSchema>;
+
+/** Env var of each config field. */
+export const ORIGIN_ENV = {
+  host: 'HOST',
+  port: 'PORT',
+  originId: 'ORIGIN_ID',
+  logLevel: 'LOG_LEVEL',
+  catalogueObjects: 'CATALOGUE_OBJECTS',
+  catalogueSeed: 'CATALOGUE_SEED',
+  sizeMedianBytes: 'SIZE_MEDIAN_BYTES',
+  sizeSigma: 'SIZE_SIGMA',
+  sizeTailFraction: 'SIZE_TAIL_FRACTION',
+  sizeTailMinBytes: 'SIZE_TAIL_MIN_BYTES',
+  sizeTailAlpha: 'SIZE_TAIL_ALPHA',
+  sizeMinBytes: 'SIZE_MIN_BYTES',
+  sizeMaxBytes: 'SIZE_MAX_BYTES',
+  bodyCacheBytes: 'BODY_CACHE_BYTES',
+  latencyMs: 'LATENCY_MS',
+  latencyJitterMs: 'LATENCY_JITTER_MS',
+  errorRate: 'ERROR_RATE',
+  ttlLongS: 'TTL_LONG_S',
+  ttlShortS: 'TTL_SHORT_S',
+} as const satisfies Record<keyof OriginConfig, string>;
+
+/** Reads and validates the origin's config; a bad value throws a ConfigError naming its env var. */
+export function originConfigFromEnv(source: NodeJS.ProcessEnv = process.env): OriginConfig {
+  return configFromEnv(originConfigSchema, ORIGIN_ENV, source);
+}
+
+/** The full config with every default applied, plus `overrides` (validated). */
+export function originConfig(overrides: Partial<OriginConfig> = {}): OriginConfig {
+  return originConfigSchema.parse(overrides);
+}
+
+/** Renders (part of) a config as env vars; `originConfigFromEnv(originEnv(c))` gives `c` back. */
+export function originEnv(config: Partial<OriginConfig>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [field, variable] of Object.entries(ORIGIN_ENV)) {
+    const value = config[field as keyof OriginConfig];
+    if (value !== undefined) out[variable] = String(value);
+  }
+  return out;
+}
+
+/** The catalogue described by a config (what the simulator needs to reproduce sizes). */
+export function catalogueSpecOf(config: OriginConfig): CatalogueSpec {
+  return {
+    objects: config.catalogueObjects,
+    seed: config.catalogueSeed,
+    medianBytes: config.sizeMedianBytes,
+    sigma: config.sizeSigma,
+    tailFraction: config.sizeTailFraction,
+    tailMinBytes: config.sizeTailMinBytes,
+    tailAlpha: config.sizeTailAlpha,
+    minBytes: config.sizeMinBytes,
+    maxBytes: config.sizeMaxBytes,
+  };
+}

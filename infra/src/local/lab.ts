@@ -1,0 +1,197 @@
+// The local backend: every service of a topology as a Node process on 127.0.0.1, started in
+// dependency order, health-checked, and stopped together (also on Ctrl-C and on errors).
+// Children are forked with an IPC channel: they report their port when ready and exit by
+// themselves if this process dies, so a lab never leaves processes behind.
+import { fork, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { mkdirSync, openSync, closeSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import getPort from 'get-port';
+import type { ReadyMessage } from '@cdn-lab/service-kit';
+import type { Topology } from '../topology.ts';
+import { planServices, resolveEnv, SERVICE_PROGRAMS, type ServicePlan } from '../plan.ts';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const TSX_IMPORT = createRequire(import.meta.url).resolve('tsx');
+const HOST = '127.0.0.1';
+
+export interface LabService {
+  plan: ServicePlan;
+  url: string;
+  port: number;
+  pid: number;
+  logFile?: string;
+}
+
+export interface Lab {
+  topology: Topology;
+  services: LabService[];
+  originUrls: string[];
+  edgeUrls: string[];
+  shieldUrl?: string;
+  balancerUrl: string;
+  /** Stops every service (SIGTERM, then SIGKILL after a grace period). Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export interface StartLabOptions {
+  /** Folder for one log file per service (their JSON lines); without it, child output is discarded. */
+  logDir?: string;
+  /** How long one service may take to report ready. */
+  readyTimeoutMs?: number;
+  /** Called as each service comes up. */
+  onServiceReady?: (service: LabService) => void;
+  /** Extra environment for every service (e.g. LOG_LEVEL). */
+  env?: Record<string, string>;
+}
+
+export class LabStartError extends Error {
+  override name = 'LabStartError';
+}
+
+/** Every lab this process started and has not stopped: stopped on exit signals. */
+const liveLabs = new Set<Lab>();
+let signalHandlersInstalled = false;
+
+function installSignalHandlers(): void {
+  if (signalHandlersInstalled) return;
+  signalHandlersInstalled = true;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`\n${signal}: stopping ${liveLabs.size} lab(s)...\n`);
+      void Promise.allSettled([...liveLabs].map((lab) => lab.stop())).then(() => process.exit(130));
+    });
+  }
+}
+
+export async function startLab(topology: Topology, options: StartLabOptions = {}): Promise<Lab> {
+  installSignalHandlers();
+  const plans = planServices(topology);
+  // Ports are chosen before anything starts because sharded edges must know their peers' URLs.
+  const ports = new Map<string, number>();
+  const taken = new Set<number>();
+  for (const plan of plans) {
+    const port = await getPort({ host: HOST, exclude: [...taken] });
+    taken.add(port);
+    ports.set(plan.id, port);
+  }
+  const urlOf = (id: string) => `http://${HOST}:${ports.get(id)}`;
+  if (options.logDir) mkdirSync(options.logDir, { recursive: true });
+
+  const children: ChildProcess[] = [];
+  const services: LabService[] = [];
+  let stopped: Promise<void> | undefined;
+  const stop = () => {
+    stopped ??= Promise.all(children.map((child) => stopChild(child))).then(() => {
+      liveLabs.delete(lab);
+    });
+    return stopped;
+  };
+  const lab: Lab = {
+    topology,
+    services,
+    originUrls: [],
+    edgeUrls: [],
+    balancerUrl: '',
+    stop,
+  };
+  liveLabs.add(lab);
+
+  try {
+    for (const plan of plans) {
+      const port = ports.get(plan.id)!;
+      const logFile = options.logDir ? path.join(options.logDir, `${plan.id}.log`) : undefined;
+      const env = {
+        ...pickEnv(process.env),
+        ...options.env,
+        ...resolveEnv(plan, urlOf),
+        HOST,
+        PORT: String(port),
+      };
+      const child = spawnService(plan, env, logFile);
+      children.push(child);
+      await waitReady(child, plan, options.readyTimeoutMs ?? 20_000, logFile);
+      await waitHealthy(urlOf(plan.id), plan.id);
+      const service: LabService = { plan, url: urlOf(plan.id), port, pid: child.pid!, ...(logFile ? { logFile } : {}) };
+      services.push(service);
+      options.onServiceReady?.(service);
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  lab.originUrls = services.filter((s) => s.plan.role === 'origin').map((s) => s.url);
+  lab.edgeUrls = services.filter((s) => s.plan.role === 'edge').map((s) => s.url);
+  const shield = services.find((s) => s.plan.role === 'shield');
+  if (shield) lab.shieldUrl = shield.url;
+  lab.balancerUrl = services.find((s) => s.plan.role === 'balancer')!.url;
+  return lab;
+}
+
+/** Only what a Node child needs from our environment; never the parent's service config. */
+function pickEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const keep = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'NODE_OPTIONS', 'LOG_LEVEL', 'TZ'];
+  return Object.fromEntries(keep.flatMap((name) => (env[name] ? [[name, env[name]!]] : [])));
+}
+
+function spawnService(plan: ServicePlan, env: Record<string, string>, logFile: string | undefined): ChildProcess {
+  const entry = path.join(REPO_ROOT, SERVICE_PROGRAMS[plan.kind].entry);
+  const fd = logFile ? openSync(logFile, 'a') : 'ignore';
+  const child = fork(entry, [], {
+    cwd: REPO_ROOT,
+    env,
+    execArgv: ['--import', TSX_IMPORT],
+    stdio: ['ignore', fd, fd, 'ipc'],
+  });
+  if (typeof fd === 'number') closeSync(fd);
+  return child;
+}
+
+function waitReady(child: ChildProcess, plan: ServicePlan, timeoutMs: number, logFile?: string): Promise<void> {
+  const where = logFile ? ` (see ${logFile})` : '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => finish(new LabStartError(`${plan.id} did not report ready within ${timeoutMs} ms${where}`)), timeoutMs);
+    const onMessage = (message: unknown) => {
+      if ((message as ReadyMessage)?.type === 'ready') finish();
+    };
+    const onExit = (code: number | null, signal: string | null) =>
+      finish(new LabStartError(`${plan.id} exited before it was ready (code ${code}, signal ${signal})${where}`));
+    const finish = (error?: Error) => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      if (error) reject(error);
+      else resolve();
+    };
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}
+
+async function waitHealthy(url: string, id: string, attempts = 50): Promise<void> {
+  let lastError: unknown;
+  for (let i = 0; i < attempts; i++) {
+    try {
+      const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
+      if (response.ok) return;
+      lastError = new Error(`status ${response.status}`);
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new LabStartError(`${id} is not healthy at ${url}/healthz: ${String(lastError)}`);
+}
+
+function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

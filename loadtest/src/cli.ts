@@ -1,0 +1,85 @@
+#!/usr/bin/env -S node --import tsx
+// cdn-lab: the lab's command line. `compare` runs a comparison (what `npm start` does), `up`
+// starts a topology and keeps it running until Ctrl-C.
+import path from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { Command, InvalidArgumentError } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from '@cdn-lab/service-kit';
+import { REPO_ROOT, startLab } from '@cdn-lab/infra/local/lab';
+import { parseTopology } from '@cdn-lab/infra/topology';
+import { parseDurationMs } from '@cdn-lab/infra/units';
+import { loadComparison } from './comparison.ts';
+import { runComparison } from './compare.ts';
+import { summaryTable } from './report.ts';
+
+function durationOption(value: string): number {
+  const ms = parseDurationMs(value);
+  if (ms === undefined || ms <= 0) throw new InvalidArgumentError(`expected a duration like "10s" or "500ms", got "${value}"`);
+  return ms;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
+}
+
+const program = new Command()
+  .name('cdn-lab')
+  .description('Compare caching strategies, load-balancing schemes and topologies with real processes on loopback.')
+  .showHelpAfterError();
+
+program
+  .command('compare')
+  .description('run a comparison file: every variant on a fresh local lab, then a table and a run folder')
+  .argument('[file]', 'comparison (YAML or JSON)', path.join(REPO_ROOT, 'loadtest/comparisons/default.yaml'))
+  .option('--out <dir>', 'run folder (default: runs/<time>-<name>)')
+  .option('--warmup <duration>', 'override the warm-up, e.g. 5s', durationOption)
+  .option('--duration <duration>', 'override the measured phase, e.g. 15s', durationOption)
+  .option('--connections <n>', 'override concurrent client connections', positiveInt)
+  .option('--no-progress', 'print one line per phase instead of a progress bar')
+  .action(async (file: string, opts: { out?: string; warmup?: number; duration?: number; connections?: number; progress: boolean }) => {
+    const comparison = await loadComparison(file);
+    if (opts.warmup !== undefined) comparison.warmupMs = opts.warmup;
+    if (opts.duration !== undefined) comparison.durationMs = opts.duration;
+    if (opts.connections !== undefined) comparison.connections = opts.connections;
+    process.stderr.write(
+      `cdn-lab compare: ${comparison.name}, ${comparison.variants.length} variants x (${comparison.warmupMs / 1000}s warm-up + ${comparison.durationMs / 1000}s measured)\n`,
+    );
+    const { report, dir } = await runComparison(comparison, { ...(opts.out ? { outDir: path.resolve(opts.out) } : {}), progress: opts.progress });
+    process.stdout.write(`${summaryTable(report)}\n`);
+    process.stdout.write(`results: ${path.relative(process.cwd(), dir) || dir}/results.json\n`);
+    const disagreeing = report.variants.filter((v) => !v.cache.countsAgree);
+    if (disagreeing.length) {
+      process.stderr.write(`warning: edge and origin request counts disagree for ${disagreeing.map((v) => v.name).join(', ')}\n`);
+    }
+  });
+
+program
+  .command('up')
+  .description('start a topology on loopback and keep it running until Ctrl-C')
+  .argument('[file]', 'topology (YAML or JSON); defaults apply to anything left out')
+  .action(async (file?: string) => {
+    let input: unknown = {};
+    if (file) {
+      const text = await readFile(file, 'utf8');
+      input = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    }
+    const topology = parseTopology(input, file ?? 'topology');
+    const lab = await startLab(topology, {
+      logDir: path.join(REPO_ROOT, 'runs', 'up-logs'),
+      onServiceReady: (s) => process.stderr.write(`  ${s.plan.id.padEnd(10)} ${s.url}\n`),
+    });
+    process.stdout.write(`cdn-lab up: send traffic to ${lab.balancerUrl} (e.g. curl -i ${lab.balancerUrl}/obj/1); Ctrl-C stops everything\n`);
+    await new Promise(() => {});
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`cdn-lab: ${(error as Error)?.stack ?? String(error)}\n`);
+  process.exit(1);
+});

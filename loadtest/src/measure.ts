@@ -1,0 +1,77 @@
+// Turns before/after scrapes of the services' own counters into the figures a run reports.
+import { sumAcross, sumMetric, type Scrape } from './scrape.ts';
+
+/** Results an edge counts as served from cache without a full upstream fetch. */
+export const CACHE_SERVED_RESULTS = ['hit', 'stale'];
+
+export interface LabScrapes {
+  /** Client-facing edges, in the order of the edge ids. */
+  edges: Scrape[];
+  /** Edges behind them (a shield), which talk to the origin on their behalf. */
+  innerEdges: Scrape[];
+  origins: Scrape[];
+}
+
+export interface CacheFigures {
+  /** Client requests the edges answered. */
+  edgeRequests: number;
+  hitRatio: number;
+  byteHitRatio: number;
+  /** Requests the origins themselves counted (catalogue routes). */
+  originRequests: number;
+  /** Requests the edges say they sent to an origin. */
+  edgeToOriginRequests: number;
+  /** 1 - origin requests / client requests: the share of load the CDN kept off the origin. */
+  originOffload: number;
+  originBytes: number;
+  /** Edge-to-origin and origin counts agree (they must, or a counter is wrong). */
+  countsAgree: boolean;
+  perEdge: { edge: string; requests: number; hitRatio: number; cacheBytes: number; evictions: number }[];
+}
+
+const CATALOGUE_ROUTES = ['obj', 'short', 'nostore'];
+
+function delta(before: Scrape[], after: Scrape[], name: string, match: Record<string, string | string[]> = {}): number {
+  return sumAcross(after, name, match) - sumAcross(before, name, match);
+}
+
+export function cacheFigures(before: LabScrapes, after: LabScrapes, edgeIds: string[]): CacheFigures {
+  const edgeRequests = delta(before.edges, after.edges, 'edge_requests_total');
+  const hits = delta(before.edges, after.edges, 'edge_requests_total', { result: CACHE_SERVED_RESULTS });
+  const bytes = delta(before.edges, after.edges, 'edge_response_bytes_total');
+  const hitBytes = delta(before.edges, after.edges, 'edge_response_bytes_total', { result: CACHE_SERVED_RESULTS });
+  const originRequests = delta(before.origins, after.origins, 'origin_http_requests_total', { route: CATALOGUE_ROUTES });
+  const edgeToOriginRequests = delta(
+    [...before.edges, ...before.innerEdges],
+    [...after.edges, ...after.innerEdges],
+    'edge_upstream_requests_total',
+    { upstream: 'origin' },
+  );
+  const originBytes = delta(before.origins, after.origins, 'origin_response_bytes_total', { route: CATALOGUE_ROUTES });
+  const perEdge = edgeIds.map((edge, i) => {
+    const requests = sumMetric(after.edges[i]!, 'edge_requests_total') - sumMetric(before.edges[i]!, 'edge_requests_total');
+    const edgeHits =
+      sumMetric(after.edges[i]!, 'edge_requests_total', { result: CACHE_SERVED_RESULTS }) -
+      sumMetric(before.edges[i]!, 'edge_requests_total', { result: CACHE_SERVED_RESULTS });
+    return {
+      edge,
+      requests,
+      hitRatio: requests ? edgeHits / requests : 0,
+      cacheBytes: sumMetric(after.edges[i]!, 'edge_cache_bytes'),
+      evictions:
+        sumMetric(after.edges[i]!, 'edge_cache_evictions_total', { reason: 'evict' }) -
+        sumMetric(before.edges[i]!, 'edge_cache_evictions_total', { reason: 'evict' }),
+    };
+  });
+  return {
+    edgeRequests,
+    hitRatio: edgeRequests ? hits / edgeRequests : 0,
+    byteHitRatio: bytes ? hitBytes / bytes : 0,
+    originRequests,
+    edgeToOriginRequests,
+    originOffload: edgeRequests ? 1 - originRequests / edgeRequests : 0,
+    originBytes,
+    countsAgree: originRequests === edgeToOriginRequests,
+    perEdge,
+  };
+}

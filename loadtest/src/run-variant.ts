@@ -1,0 +1,84 @@
+// One variant of a comparison: a fresh lab, a warm-up, a measured phase, the lab stopped.
+import path from 'node:path';
+import { startLab, type Lab } from '@cdn-lab/infra/local/lab';
+import type { Topology } from '@cdn-lab/infra/topology';
+import { drive, type DriveResult } from './drive.ts';
+import { cacheFigures, type CacheFigures, type LabScrapes } from './measure.ts';
+import { scrapeMetrics } from './scrape.ts';
+import { pathStream, type WorkloadSpec } from './workload.ts';
+
+export interface VariantPlan {
+  name: string;
+  topology: Topology;
+  workload: WorkloadSpec;
+  warmupMs: number;
+  durationMs: number;
+  connections: number;
+}
+
+export type Phase = 'starting' | 'warm-up' | 'measuring' | 'stopping';
+
+export interface VariantResult {
+  name: string;
+  topology: Topology;
+  workload: WorkloadSpec;
+  client: DriveResult;
+  cache: CacheFigures;
+  services: { id: string; role: string; url: string }[];
+}
+
+export interface RunVariantOptions {
+  /** Where each service writes its log lines. */
+  logDir?: string;
+  onPhase?: (phase: Phase, phaseMs: number) => void;
+  onTick?: (phase: Phase, completed: number) => void;
+}
+
+async function scrapeLab(lab: Lab): Promise<LabScrapes> {
+  const [edges, innerEdges, origins] = await Promise.all([
+    Promise.all(lab.edgeUrls.map(scrapeMetrics)),
+    Promise.all((lab.shieldUrl ? [lab.shieldUrl] : []).map(scrapeMetrics)),
+    Promise.all(lab.originUrls.map(scrapeMetrics)),
+  ]);
+  return { edges, innerEdges, origins };
+}
+
+export async function runVariant(plan: VariantPlan, options: RunVariantOptions = {}): Promise<VariantResult> {
+  options.onPhase?.('starting', 0);
+  const lab = await startLab(plan.topology, options.logDir ? { logDir: path.join(options.logDir, plan.name) } : {});
+  try {
+    // Warm-up and measurement draw from the same popularity (same seed) but different streams.
+    if (plan.warmupMs > 0) {
+      options.onPhase?.('warm-up', plan.warmupMs);
+      await drive({
+        url: lab.balancerUrl,
+        nextPath: pathStream(plan.workload, 1),
+        durationMs: plan.warmupMs,
+        connections: plan.connections,
+        onTick: (n) => options.onTick?.('warm-up', n),
+      });
+    }
+    const before = await scrapeLab(lab);
+    options.onPhase?.('measuring', plan.durationMs);
+    const client = await drive({
+      url: lab.balancerUrl,
+      nextPath: pathStream(plan.workload, 2),
+      durationMs: plan.durationMs,
+      connections: plan.connections,
+      onTick: (n) => options.onTick?.('measuring', n),
+    });
+    const after = await scrapeLab(lab);
+    const edgeIds = lab.services.filter((s) => s.plan.role === 'edge').map((s) => s.plan.id);
+    return {
+      name: plan.name,
+      topology: plan.topology,
+      workload: plan.workload,
+      client,
+      cache: cacheFigures(before, after, edgeIds),
+      services: lab.services.map((s) => ({ id: s.plan.id, role: s.plan.role, url: s.url })),
+    };
+  } finally {
+    options.onPhase?.('stopping', 0);
+    await lab.stop();
+  }
+}

@@ -1,18 +1,18 @@
 // Reads services' own /metrics, so every figure a run reports comes from the services' counters.
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 
-/** One scrape: metric name -> samples (labels + value). Histograms are kept as _count/_sum only. */
+/**
+ * One scrape: metric name -> samples (labels + value), for counters and gauges. Histograms and
+ * summaries are left out: parse-prometheus-text-format drops their _sum/_count when they carry
+ * labels, and run figures come from counters (latency is measured at the client).
+ */
 export type Scrape = Map<string, { labels: Record<string, string>; value: number }[]>;
 
 export function parseMetrics(text: string): Scrape {
   const scrape: Scrape = new Map();
   for (const family of parsePrometheusTextFormat(text)) {
-    if (family.type === 'HISTOGRAM' || family.type === 'SUMMARY') {
-      scrape.set(`${family.name}_count`, family.metrics.map((m) => ({ labels: m.labels ?? {}, value: Number(m.count) })));
-      scrape.set(`${family.name}_sum`, family.metrics.map((m) => ({ labels: m.labels ?? {}, value: Number(m.sum) })));
-    } else {
-      scrape.set(family.name, family.metrics.map((m) => ({ labels: m.labels ?? {}, value: Number(m.value) })));
-    }
+    if (family.type === 'HISTOGRAM' || family.type === 'SUMMARY') continue;
+    scrape.set(family.name, family.metrics.map((m) => ({ labels: m.labels ?? {}, value: Number(m.value) })));
   }
   return scrape;
 }

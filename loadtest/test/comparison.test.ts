@@ -1,0 +1,64 @@
+import test from 'ava';
+import { writeFile, mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError } from '@cdn-lab/service-kit';
+import { loadComparison, mergeDeep, parseComparison } from '../src/comparison.ts';
+
+test('variants are deep-merged onto the base and validated', (t) => {
+  const comparison = parseComparison({
+    name: 'x',
+    base: { edges: { count: 3, cacheBytes: '8MiB' } },
+    warmup: '2s',
+    duration: 4000,
+    variants: [{ name: 'a', topology: { edges: { policy: 'lru' } } }, { name: 'b', topology: { balancer: { algorithm: 'consistent-hash' } } }],
+  });
+  t.is(comparison.warmupMs, 2000);
+  t.is(comparison.durationMs, 4000);
+  t.is(comparison.variants[0]!.topology.edges.count, 3);
+  t.is(comparison.variants[0]!.topology.edges.cacheBytes, 8 * 1024 * 1024);
+  t.is(comparison.variants[1]!.topology.balancer.algorithm, 'consistent-hash');
+  t.is(comparison.variants[1]!.topology.name, 'b');
+});
+
+test('errors name the variant and field', (t) => {
+  const error = t.throws(
+    () =>
+      parseComparison({
+        name: 'x',
+        duration: 'forever',
+        variants: [{ name: 'a', topology: { edges: { policy: 'nope' } } }, { name: 'a' }],
+      }),
+    { instanceOf: ConfigError },
+  );
+  t.regex(error.message, /duration: expected a duration/);
+  const second = t.throws(() => parseComparison({ name: 'x', variants: [{ name: 'a', topology: { edges: { policy: 'nope' } } }, { name: 'a' }] }), {
+    instanceOf: ConfigError,
+  });
+  t.regex(second.message, /variants\.0\.topology\.edges\.policy: unknown cache policy "nope"/);
+  t.regex(second.message, /variants\.1\.name: duplicate variant name "a"/);
+});
+
+test('a workload larger than the catalogue is refused', (t) => {
+  const error = t.throws(() => parseComparison({ name: 'x', base: { origin: { objects: 10 } }, workload: { objects: 100 }, variants: [{ name: 'a' }] }), {
+    instanceOf: ConfigError,
+  });
+  t.regex(error.message, /workload\.objects: 100 exceeds the origin catalogue/);
+});
+
+test('loadComparison reports unreadable and malformed files', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'cmp-'));
+  await t.throwsAsync(loadComparison(path.join(dir, 'missing.yaml')), { message: /cannot read/ });
+  const bad = path.join(dir, 'bad.yaml');
+  await writeFile(bad, 'name: [unclosed');
+  await t.throwsAsync(loadComparison(bad), { message: /not valid YAML/ });
+});
+
+test('the shipped default comparison is valid', async (t) => {
+  const comparison = await loadComparison(path.resolve(import.meta.dirname, '../comparisons/default.yaml'));
+  t.true(comparison.variants.length >= 2);
+});
+
+test('mergeDeep merges objects and replaces the rest', (t) => {
+  t.deepEqual(mergeDeep({ a: { b: 1, c: 2 }, d: [1] }, { a: { c: 3 }, d: [2] }), { a: { b: 1, c: 3 }, d: [2] });
+});

@@ -1,6 +1,7 @@
 // From a topology to the list of services to run, backend-neutral. Each backend (local processes,
 // Docker containers, AWS instances) supplies only addressing: `urlOf(id)` turns a service id into
 // the URL others reach it at. Everything else a service needs is decided here, once.
+import { originEnv } from '@cdn-lab/origin/config';
 import type { Topology } from './topology.ts';
 import { serviceIds } from './topology.ts';
 
@@ -36,14 +37,14 @@ export function planServices(topology: Topology): ServicePlan[] {
       id,
       kind: 'origin',
       role: 'origin',
-      env: {
-        ORIGIN_ID: id,
-        CATALOGUE_OBJECTS: String(origin.objects),
-        CATALOGUE_SEED: String(origin.seed),
-        LATENCY_MS: String(origin.latencyMs),
-        LATENCY_JITTER_MS: String(origin.jitterMs),
-        ERROR_RATE: String(origin.errorRate),
-      },
+      env: originEnv({
+        originId: id,
+        catalogueObjects: origin.objects,
+        catalogueSeed: origin.seed,
+        latencyMs: origin.latencyMs,
+        latencyJitterMs: origin.jitterMs,
+        errorRate: origin.errorRate,
+      }),
       links: {},
       labels: { service: 'origin', origin: id },
     });

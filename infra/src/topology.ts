@@ -24,9 +24,9 @@ export const OriginSpecSchema = z
     objects: z.number().int().min(1).max(100_000_000).default(10_000),
     seed: z.number().int().min(0).default(1),
     /** Fixed latency added to every catalogue response. */
-    latencyMs: z.number().min(0).max(60_000).default(20),
+    latencyMs: z.number().int().min(0).max(60_000).default(20),
     /** Seeded jitter added on top of latencyMs. */
-    jitterMs: z.number().min(0).max(60_000).default(5),
+    jitterMs: z.number().int().min(0).max(60_000).default(5),
     /** Fraction of catalogue requests answered with 500. */
     errorRate: z.number().min(0).max(1).default(0),
   })

@@ -1,0 +1,20 @@
+// Entry point: read the environment, build the balancer, listen (service-kit `serve`: IPC ready
+// message, graceful shutdown on SIGTERM/SIGINT or parent exit). Bad config exits 2 naming the variable.
+import { createLogger, runMain, serve } from '@cdn-lab/service-kit';
+import { createBalancer, SERVICE_NAME } from './app.ts';
+import { loadConfig } from './config.ts';
+
+runMain(async () => {
+  const config = loadConfig(process.env);
+  const logger = createLogger({ service: SERVICE_NAME, base: { lb: config.lbId, algorithm: config.algorithm } });
+  const balancer = createBalancer(config, { logger });
+  await serve({
+    service: SERVICE_NAME,
+    server: balancer.server,
+    host: config.host,
+    port: config.port,
+    logger,
+    onClose: () => balancer.close(),
+  });
+  logger.info({ backends: config.backends, algorithm: config.algorithm }, 'balancing');
+});

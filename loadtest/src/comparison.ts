@@ -20,7 +20,7 @@ export const ComparisonSchema = z
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'lowercase letters, digits and dashes, at most 40 characters'),
     description: z.string().default(''),
     base: z.record(z.string(), z.unknown()).default({}),
-    workload: WorkloadSchema.default(WorkloadSchema.parse({})),
+    workload: WorkloadSchema.default(WorkloadSchema.parse({ kind: 'zipf' })),
     warmup: duration().default(5000),
     duration: duration().default(15_000),
     connections: z.number().int().min(1).max(1000).default(32),
@@ -71,9 +71,10 @@ export function parseComparison(input: unknown, source = 'comparison'): Comparis
     }
   });
   for (const variant of variants) {
-    if (spec.workload.objects > variant.topology.origin.objects) {
+    const needed = spec.workload.kind === 'scan' || spec.workload.kind === 'one-hit-wonders' ? spec.workload.objects + 1 : spec.workload.objects;
+    if (needed > variant.topology.origin.objects) {
       issues.push(
-        `workload.objects: ${spec.workload.objects} exceeds the origin catalogue of variant "${variant.name}" (${variant.topology.origin.objects} objects)`,
+        `workload.objects: the workload needs ${needed} catalogue objects${needed > spec.workload.objects ? ' (its popular set plus cold ids)' : ''} but variant "${variant.name}" has an origin catalogue of ${variant.topology.origin.objects}`,
       );
     }
   }

@@ -52,7 +52,7 @@ export async function runVariant(plan: VariantPlan, options: RunVariantOptions =
       options.onPhase?.('warm-up', plan.warmupMs);
       await drive({
         url: lab.balancerUrl,
-        nextPath: pathStream(plan.workload, 1),
+        nextPath: pathStream(plan.workload, 1, plan.topology.origin.objects),
         durationMs: plan.warmupMs,
         connections: plan.connections,
         onTick: (n) => options.onTick?.('warm-up', n),
@@ -62,7 +62,7 @@ export async function runVariant(plan: VariantPlan, options: RunVariantOptions =
     options.onPhase?.('measuring', plan.durationMs);
     const client = await drive({
       url: lab.balancerUrl,
-      nextPath: pathStream(plan.workload, 2),
+      nextPath: pathStream(plan.workload, 2, plan.topology.origin.objects),
       durationMs: plan.durationMs,
       connections: plan.connections,
       onTick: (n) => options.onTick?.('measuring', n),

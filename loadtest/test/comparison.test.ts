@@ -40,10 +40,10 @@ test('errors name the variant and field', (t) => {
 });
 
 test('a workload larger than the catalogue is refused', (t) => {
-  const error = t.throws(() => parseComparison({ name: 'x', base: { origin: { objects: 10 } }, workload: { objects: 100 }, variants: [{ name: 'a' }] }), {
+  const error = t.throws(() => parseComparison({ name: 'x', base: { origin: { objects: 10 } }, workload: { kind: 'zipf', objects: 100 }, variants: [{ name: 'a' }] }), {
     instanceOf: ConfigError,
   });
-  t.regex(error.message, /workload\.objects: 100 exceeds the origin catalogue/);
+  t.regex(error.message, /workload\.objects: the workload needs 100 catalogue objects but variant "a" has an origin catalogue of 10/);
 });
 
 test('loadComparison reports unreadable and malformed files', async (t) => {

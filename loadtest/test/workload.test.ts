@@ -1,9 +1,9 @@
 import test from 'ava';
 import { mulberry32, permutation, zipfSampler } from '../src/random.ts';
-import { pathStream, WorkloadSchema } from '../src/workload.ts';
+import { catalogueIdsNeeded, idStream, pathStream, WorkloadSchema } from '../src/workload.ts';
 
 test('the same seed gives the same path stream', (t) => {
-  const spec = WorkloadSchema.parse({ objects: 1000, alpha: 0.9, seed: 7 });
+  const spec = WorkloadSchema.parse({ kind: 'zipf', objects: 1000, alpha: 0.9, seed: 7 });
   const a = pathStream(spec, 1);
   const b = pathStream(spec, 1);
   const c = pathStream(spec, 2);
@@ -40,4 +40,44 @@ test('permutation is a permutation', (t) => {
 test('bad zipf parameters are refused with the reason', (t) => {
   t.throws(() => zipfSampler(0, 1, Math.random), { message: /n must be a positive integer/ });
   t.throws(() => zipfSampler(10, -1, Math.random), { message: /alpha must be >= 0/ });
+});
+
+test('scans walk cold ids in order at the configured cadence', (t) => {
+  const spec = WorkloadSchema.parse({ kind: 'scan', objects: 100, alpha: 1, scanEvery: 50, scanLength: 10, seed: 1 });
+  const next = idStream(spec, 0, 10_000);
+  const ids = Array.from({ length: 120 }, next);
+  t.true(ids.slice(0, 50).every((id) => id < 100));
+  t.deepEqual(ids.slice(50, 60), [100, 101, 102, 103, 104, 105, 106, 107, 108, 109]);
+  t.true(ids.slice(60, 100).every((id) => id < 100));
+  t.deepEqual(ids.slice(100, 110), [110, 111, 112, 113, 114, 115, 116, 117, 118, 119]);
+});
+
+test('one-hit wonders never repeat and come at the configured share', (t) => {
+  const spec = WorkloadSchema.parse({ kind: 'one-hit-wonders', objects: 1000, oneHitFraction: 0.3, seed: 3 });
+  const ids = Array.from({ length: 20_000 }, idStream(spec, 0, 1_000_000));
+  const cold = ids.filter((id) => id >= 1000);
+  t.is(new Set(cold).size, cold.length);
+  t.true(Math.abs(cold.length / ids.length - 0.3) < 0.02, `share ${cold.length / ids.length}`);
+});
+
+test('hot-set shift moves popularity to other objects', (t) => {
+  const spec = WorkloadSchema.parse({ kind: 'hotset-shift', objects: 1000, alpha: 1.2, shiftEvery: 5000, seed: 4 });
+  const ids = Array.from({ length: 10_000 }, idStream(spec));
+  const top = (part: number[]) => {
+    const counts = new Map<number, number>();
+    for (const id of part) counts.set(id, (counts.get(id) ?? 0) + 1);
+    return [...counts.entries()].sort((a, b) => b[1] - a[1])[0]![0];
+  };
+  t.not(top(ids.slice(0, 5000)), top(ids.slice(5000)));
+});
+
+test('uniform spreads requests evenly and an unknown kind is refused', (t) => {
+  const ids = Array.from({ length: 50_000 }, idStream(WorkloadSchema.parse({ kind: 'uniform', objects: 10 })));
+  for (let id = 0; id < 10; id++) t.true(Math.abs(ids.filter((x) => x === id).length - 5000) < 400);
+  t.throws(() => WorkloadSchema.parse({ kind: 'pareto-burst' }));
+});
+
+test('catalogueIdsNeeded accounts for cold ids', (t) => {
+  t.is(catalogueIdsNeeded(WorkloadSchema.parse({ kind: 'zipf', objects: 10 }), 1000), 10);
+  t.is(catalogueIdsNeeded(WorkloadSchema.parse({ kind: 'one-hit-wonders', objects: 10, oneHitFraction: 0.5 }), 1000), 510);
 });

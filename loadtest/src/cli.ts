@@ -38,19 +38,21 @@ program
   .option('--warmup <duration>', 'override the warm-up, e.g. 5s', durationOption)
   .option('--duration <duration>', 'override the measured phase, e.g. 15s', durationOption)
   .option('--connections <n>', 'override concurrent client connections', positiveInt)
+  .option('--repetitions <n>', 'override fresh-lab runs per variant', positiveInt)
   .option('--no-progress', 'print one line per phase instead of a progress bar')
-  .action(async (file: string, opts: { out?: string; warmup?: number; duration?: number; connections?: number; progress: boolean }) => {
+  .action(async (file: string, opts: { out?: string; warmup?: number; duration?: number; connections?: number; repetitions?: number; progress: boolean }) => {
     const comparison = await loadComparison(file);
     if (opts.warmup !== undefined) comparison.warmupMs = opts.warmup;
     if (opts.duration !== undefined) comparison.durationMs = opts.duration;
     if (opts.connections !== undefined) comparison.connections = opts.connections;
+    if (opts.repetitions !== undefined) comparison.repetitions = opts.repetitions;
     process.stderr.write(
-      `cdn-lab compare: ${comparison.name}, ${comparison.variants.length} variants x (${comparison.warmupMs / 1000}s warm-up + ${comparison.durationMs / 1000}s measured)\n`,
+      `cdn-lab compare: ${comparison.name}, ${comparison.variants.length} variants x ${comparison.repetitions} run(s) x (${comparison.warmupMs / 1000}s warm-up + ${comparison.durationMs / 1000}s measured)\n`,
     );
     const { report, dir } = await runComparison(comparison, { ...(opts.out ? { outDir: path.resolve(opts.out) } : {}), progress: opts.progress });
     process.stdout.write(`${summaryTable(report)}\n`);
     process.stdout.write(`results: ${path.relative(process.cwd(), dir) || dir}/results.json\n`);
-    const disagreeing = report.variants.filter((v) => !v.cache.countsAgree);
+    const disagreeing = report.variants.filter((v) => !v.countsAgree);
     if (disagreeing.length) {
       process.stderr.write(`warning: edge and origin request counts disagree for ${disagreeing.map((v) => v.name).join(', ')}\n`);
     }

@@ -1,9 +1,9 @@
-// Runs every variant of a comparison in turn, with a progress bar, and writes the report.
+// Runs every variant of a comparison (each repetition on a fresh lab), with progress, and writes the report.
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { REPO_ROOT } from '@cdn-lab/infra/local/lab';
 import type { Comparison } from './comparison.ts';
-import { environment, runFolderName, writeReport, type ComparisonReport } from './report.ts';
+import { environment, runFolderName, summarizeVariant, writeReport, type ComparisonReport, type VariantSummary } from './report.ts';
 import { runVariant, type Phase, type VariantResult } from './run-variant.ts';
 
 export interface CompareOptions {
@@ -14,51 +14,63 @@ export interface CompareOptions {
 }
 
 /** Seconds a lab takes to start and stop, used only for the remaining-time estimate. */
-const LAB_OVERHEAD_S = 3;
+const LAB_OVERHEAD_S = 2;
+/** Repetition r uses workload seed + r * this, so runs differ but stay reproducible. */
+const SEED_STRIDE = 7919;
 
 export async function runComparison(comparison: Comparison, options: CompareOptions = {}): Promise<{ report: ComparisonReport; dir: string }> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const dir = options.outDir ?? path.join(REPO_ROOT, 'runs', runFolderName(comparison.name));
-  const perVariantS = (comparison.warmupMs + comparison.durationMs) / 1000 + LAB_OVERHEAD_S;
-  const totalS = perVariantS * comparison.variants.length;
+  const runs = comparison.variants.length * comparison.repetitions;
+  const perRunS = (comparison.warmupMs + comparison.durationMs) / 1000 + LAB_OVERHEAD_S;
   const started = Date.now();
-  const interactive = options.progress !== false && process.stderr.isTTY;
+  const interactive = options.progress !== false && Boolean(process.stderr.isTTY);
   const bar = interactive
     ? new cliProgress.SingleBar(
-        { format: '{bar} {percentage}% | {variant} ({index}/{count}) {phase} | elapsed {elapsed}s, about {remaining}s left', hideCursor: true, stream: process.stderr },
+        { format: '{bar} {percentage}% | {label} {phase} | elapsed {elapsedS}s, about {remainingS}s left', hideCursor: true, stream: process.stderr },
         cliProgress.Presets.shades_classic,
       )
     : undefined;
-  bar?.start(Math.round(totalS), 0, { variant: '', index: 0, count: comparison.variants.length, phase: 'starting', elapsed: 0, remaining: Math.round(totalS) });
-  const results: VariantResult[] = [];
-  const update = (index: number, name: string, phase: Phase) => {
+  bar?.start(runs, 0, { label: '', phase: 'starting', elapsedS: 0, remainingS: Math.round(runs * perRunS) });
+  let completedRuns = 0;
+  const update = (label: string, phase: Phase) => {
     const elapsed = (Date.now() - started) / 1000;
-    const done = Math.min(totalS, elapsed);
-    const remaining = Math.max(0, Math.round(totalS - elapsed));
-    bar?.update(Math.round(done), { variant: name, index: index + 1, phase, elapsed: Math.round(elapsed), remaining });
+    // Remaining time from what the finished runs actually took, once there are some.
+    const perRun = completedRuns > 0 ? elapsed / completedRuns : perRunS;
+    bar?.update(completedRuns, { label, phase, elapsedS: Math.round(elapsed), remainingS: Math.max(0, Math.round(perRun * runs - elapsed)) });
   };
   const startedAt = new Date().toISOString();
+  const variants: VariantSummary[] = [];
   try {
-    for (const [index, variant] of comparison.variants.entries()) {
-      const result = await runVariant(
-        { ...variant, workload: comparison.workload, warmupMs: comparison.warmupMs, durationMs: comparison.durationMs, connections: comparison.connections },
-        {
-          logDir: path.join(dir, 'logs'),
-          onPhase: (phase, phaseMs) => {
-            update(index, variant.name, phase);
-            if (!interactive && phase !== 'stopping') {
-              log(`[${index + 1}/${comparison.variants.length}] ${variant.name}: ${phase}${phaseMs ? ` (${phaseMs / 1000}s)` : ''}`);
-            }
+    for (const variant of comparison.variants) {
+      const results: VariantResult[] = [];
+      for (let rep = 0; rep < comparison.repetitions; rep++) {
+        const label = `${variant.name} run ${rep + 1}/${comparison.repetitions} [${completedRuns + 1}/${runs}]`;
+        const result = await runVariant(
+          {
+            ...variant,
+            workload: { ...comparison.workload, seed: comparison.workload.seed + rep * SEED_STRIDE },
+            warmupMs: comparison.warmupMs,
+            durationMs: comparison.durationMs,
+            connections: comparison.connections,
           },
-          onTick: (phase) => update(index, variant.name, phase),
-        },
-      );
-      results.push(result);
-      if (!interactive) {
-        log(
-          `[${index + 1}/${comparison.variants.length}] ${variant.name}: ${Math.round(result.client.requestsPerSecond)} req/s, hit ratio ${(result.cache.hitRatio * 100).toFixed(1)}%`,
+          {
+            logDir: path.join(dir, 'logs', `run-${rep + 1}`),
+            onPhase: (phase) => {
+              update(label, phase);
+              if (!interactive && phase !== 'stopping') log(`${label}: ${phase}`);
+            },
+            onTick: (phase) => update(label, phase),
+          },
         );
+        results.push(result);
+        completedRuns++;
+        update(label, 'stopping');
+        if (!interactive) {
+          log(`${label}: ${Math.round(result.client.requestsPerSecond)} req/s, hit ratio ${(result.cache.hitRatio * 100).toFixed(1)}%, ${result.client.errors} errors`);
+        }
       }
+      variants.push(summarizeVariant(variant.name, results));
     }
   } finally {
     bar?.stop();
@@ -68,7 +80,7 @@ export async function runComparison(comparison: Comparison, options: CompareOpti
     startedAt,
     finishedAt: new Date().toISOString(),
     environment: environment(REPO_ROOT),
-    variants: results,
+    variants,
   };
   await writeReport(dir, report);
   return { report, dir };

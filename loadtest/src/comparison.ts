@@ -24,6 +24,8 @@ export const ComparisonSchema = z
     warmup: duration().default(5000),
     duration: duration().default(15_000),
     connections: z.number().int().min(1).max(1000).default(32),
+    /** Fresh-lab runs per variant, each with a different workload seed. */
+    repetitions: z.number().int().min(1).max(20).default(3),
     variants: z.array(VariantSchema).min(1, 'at least one variant is needed'),
   })
   .strict();
@@ -35,6 +37,7 @@ export interface Comparison {
   warmupMs: number;
   durationMs: number;
   connections: number;
+  repetitions: number;
   variants: { name: string; topology: Topology }[];
 }
 
@@ -86,6 +89,7 @@ export function parseComparison(input: unknown, source = 'comparison'): Comparis
     warmupMs: spec.warmup,
     durationMs: spec.duration,
     connections: spec.connections,
+    repetitions: spec.repetitions,
     variants,
   };
 }

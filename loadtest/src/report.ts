@@ -6,17 +6,54 @@ import path from 'node:path';
 import Table from 'cli-table3';
 import type { Comparison } from './comparison.ts';
 import type { VariantResult } from './run-variant.ts';
+import { summarize, unstable, type Summary } from './stats.ts';
+
+/** The figures summarised across repetitions, with how each is read off a run. */
+export const FIGURES = {
+  requestsPerSecond: (r: VariantResult) => r.client.requestsPerSecond,
+  hitRatio: (r: VariantResult) => r.cache.hitRatio,
+  byteHitRatio: (r: VariantResult) => r.cache.byteHitRatio,
+  originOffload: (r: VariantResult) => r.cache.originOffload,
+  originRequests: (r: VariantResult) => r.cache.originRequests,
+  p50Ms: (r: VariantResult) => r.client.latencyMs.p50,
+  p95Ms: (r: VariantResult) => r.client.latencyMs.p95,
+  p99Ms: (r: VariantResult) => r.client.latencyMs.p99,
+  errors: (r: VariantResult) => r.client.errors,
+} as const;
+export type Figure = keyof typeof FIGURES;
+
+/** When a variant's runs disagree: its 95% interval is wider than this (relative, or absolute for ratios). */
+const INSTABILITY = { requestsPerSecond: [0.15, 0], hitRatio: [0, 0.03], byteHitRatio: [0, 0.05], p99Ms: [0.5, 0] } as const;
+
+export interface VariantSummary {
+  name: string;
+  runs: VariantResult[];
+  figures: Record<Figure, Summary>;
+  /** Every run's edge-to-origin count matched the origin's own count. */
+  countsAgree: boolean;
+  /** Figures whose runs disagree beyond the tolerance (see INSTABILITY). */
+  unstable: Figure[];
+}
 
 export interface ComparisonReport {
   comparison: Comparison;
   startedAt: string;
   finishedAt: string;
   environment: { node: string; platform: string; cpus: number; commit: string | null; cdnLab: string };
-  variants: VariantResult[];
+  variants: VariantSummary[];
+}
+
+export function summarizeVariant(name: string, runs: VariantResult[]): VariantSummary {
+  const figures = Object.fromEntries(Object.entries(FIGURES).map(([figure, read]) => [figure, summarize(runs.map(read))])) as Record<Figure, Summary>;
+  const unstableFigures = (Object.entries(INSTABILITY) as [Figure, readonly [number, number]][])
+    .filter(([figure, [relative, absolute]]) => unstable(figures[figure], relative, absolute))
+    .map(([figure]) => figure);
+  return { name, runs, figures, countsAgree: runs.every((r) => r.cache.countsAgree), unstable: unstableFigures };
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const ms = (x: number) => (x < 10 ? x.toFixed(2) : x.toFixed(1));
+const withCi = (s: Summary, format: (x: number) => string) => (s.n > 1 ? `${format(s.mean)} ±${format(s.ci95).replace('%', '')}` : format(s.mean));
 
 export function summaryTable(report: ComparisonReport): string {
   const table = new Table({
@@ -24,21 +61,28 @@ export function summaryTable(report: ComparisonReport): string {
     style: { head: [], border: [] },
   });
   for (const v of report.variants) {
+    const f = v.figures;
     table.push([
-      v.name,
-      Math.round(v.client.requestsPerSecond).toLocaleString('en-US'),
-      pct(v.cache.hitRatio),
-      pct(v.cache.byteHitRatio),
-      v.cache.originRequests.toLocaleString('en-US'),
-      pct(v.cache.originOffload),
-      ms(v.client.latencyMs.p50),
-      ms(v.client.latencyMs.p95),
-      ms(v.client.latencyMs.p99),
-      String(v.client.errors),
-      v.cache.countsAgree ? 'agree' : `DISAGREE (edges ${v.cache.edgeToOriginRequests})`,
+      v.name + (v.unstable.length ? ' (!)' : ''),
+      withCi(f.requestsPerSecond, (x) => Math.round(x).toLocaleString('en-US')),
+      withCi(f.hitRatio, pct),
+      withCi(f.byteHitRatio, pct),
+      Math.round(f.originRequests.mean).toLocaleString('en-US'),
+      pct(f.originOffload.mean),
+      ms(f.p50Ms.mean),
+      ms(f.p95Ms.mean),
+      ms(f.p99Ms.mean),
+      String(Math.round(f.errors.mean * f.errors.n)),
+      v.countsAgree ? 'agree' : 'DISAGREE',
     ]);
   }
-  return table.toString();
+  const runs = report.variants[0]?.figures.hitRatio.n ?? 0;
+  const notes = [
+    `${runs} run(s) per variant; ± is the 95% confidence interval of the mean. latency is measured at the client, through the balancer.`,
+    'hit ratio and byte hit ratio come from the edges\' /metrics; origin reqs from the origin\'s own /metrics ("counts" checks they match).',
+    ...report.variants.filter((v) => v.unstable.length).map((v) => `(!) ${v.name}: runs disagree on ${v.unstable.join(', ')}`),
+  ];
+  return `${table.toString()}\n${notes.join('\n')}`;
 }
 
 export function environment(repoRoot: string): ComparisonReport['environment'] {

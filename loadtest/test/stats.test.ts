@@ -1,0 +1,23 @@
+import test from 'ava';
+import { distinct, summarize, unstable } from '../src/stats.ts';
+
+test('summarize computes mean, sample stdev and the t-based interval', (t) => {
+  const s = summarize([10, 12, 14]);
+  t.is(s.mean, 12);
+  t.is(s.stdev, 2);
+  // t(0.975, 2) = 4.303; 4.303 * 2 / sqrt(3)
+  t.true(Math.abs(s.ci95 - (4.303 * 2) / Math.sqrt(3)) < 1e-9);
+  t.is(s.min, 10);
+  t.is(s.max, 14);
+  t.is(summarize([5]).ci95, 0);
+  t.true(Number.isNaN(summarize([]).mean));
+});
+
+test('distinct and unstable', (t) => {
+  const a = summarize([0.5, 0.51, 0.49]);
+  const b = summarize([0.6, 0.61, 0.59]);
+  t.true(distinct(a, b));
+  t.false(distinct(a, summarize([0.5, 0.52, 0.5])));
+  t.false(unstable(a, 0.1));
+  t.true(unstable(summarize([100, 200, 50]), 0.1));
+});

@@ -16,5 +16,5 @@ runMain(async () => {
     logger,
     onClose: () => balancer.close(),
   });
-  logger.info({ backends: config.backends, algorithm: config.algorithm }, 'balancing');
+  logger.info({ backends: config.backends }, 'balancing');
 });

@@ -23,6 +23,8 @@ export const NO_BACKEND = 'none';
 /** Proxied latencies from a sub-millisecond cache hit to a slow origin fetch. */
 const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+const MISNAMED_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 export function codeClass(status: number): CodeClass {
   if (status >= 500) return '5xx';
   if (status >= 400) return '4xx';
@@ -48,7 +50,12 @@ export interface MetricsOptions {
 export function createMetrics(options: MetricsOptions): BalancerMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ lb: options.lbId, algorithm: options.algorithm });
-  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  if (options.processMetrics ?? true) {
+    collectDefaultMetrics({ register: registry });
+    // prom-client names these gauges `_total`, which Prometheus reserves for counters
+    // (`promtool check metrics` fails on them); the per-type series (nodejs_active_handles{type} ...) remain.
+    for (const name of MISNAMED_DEFAULT_METRICS) registry.removeSingleMetric(name);
+  }
   const backends = options.backends;
 
   const requests = new Counter({

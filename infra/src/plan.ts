@@ -2,6 +2,7 @@
 // Docker containers, AWS instances) supplies only addressing: `urlOf(id)` turns a service id into
 // the URL others reach it at. Everything else a service needs is decided here, once.
 import { originEnv } from '@cdn-lab/origin/config';
+import { LB_ENV } from '@cdn-lab/load-balancer/config';
 import type { Topology } from './topology.ts';
 import { serviceIds } from './topology.ts';
 
@@ -87,11 +88,11 @@ export function planServices(topology: Topology): ServicePlan[] {
     kind: 'balancer',
     role: 'balancer',
     env: {
-      LB_ID: balancerId,
-      LB_ALGORITHM: balancer.algorithm,
-      HEALTH_INTERVAL_MS: String(balancer.healthIntervalMs),
+      [LB_ENV.lbId]: balancerId,
+      [LB_ENV.algorithm]: balancer.algorithm,
+      [LB_ENV.healthIntervalMs]: String(balancer.healthIntervalMs),
     },
-    links: { BACKENDS: edgeIds },
+    links: { [LB_ENV.backends]: edgeIds },
     labels: { service: 'balancer', lb: balancerId, algorithm: balancer.algorithm },
   });
   return plans;
@@ -102,7 +103,7 @@ export function resolveEnv(plan: ServicePlan, urlOf: (id: string) => string): Re
   const env = { ...plan.env };
   for (const [name, ids] of Object.entries(plan.links)) {
     // The balancer names its backends (`id=url`) so its metrics carry edge ids.
-    env[name] = name === 'BACKENDS' ? ids.map((id) => `${id}=${urlOf(id)}`).join(',') : ids.map(urlOf).join(',');
+    env[name] = name === LB_ENV.backends ? ids.map((id) => `${id}=${urlOf(id)}`).join(',') : ids.map(urlOf).join(',');
   }
   return env;
 }

@@ -6,7 +6,10 @@ import { parseOrThrow } from '@cdn-lab/service-kit';
 import { POLICY_NAMES, isPolicyName } from '@cdn-lab/edge-node/policies/registry';
 import { byteSize } from './units.ts';
 
-export const BALANCER_ALGORITHMS = ['round-robin', 'least-connections', 'power-of-two', 'consistent-hash', 'bounded-load'] as const;
+import { ALGORITHM_NAMES } from '@cdn-lab/load-balancer/algorithms/registry';
+
+/** The balancer's algorithms, from its own registry (the AWS stack maps them onto the ALB's). */
+export const BALANCER_ALGORITHMS = ALGORITHM_NAMES;
 export type BalancerAlgorithm = (typeof BALANCER_ALGORITHMS)[number];
 
 /** How edges reach content: each on its own, through one shield edge, or sharded by key across the fleet. */

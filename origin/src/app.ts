@@ -224,8 +224,10 @@ export function createOriginApp(config: OriginConfig, deps: OriginDeps = {}): Or
     const clientError = typeof status === 'number' && status >= 400 && status < 500;
     if (!clientError) logger.error({ err: error }, 'unhandled error');
     if (res.headersSent) return void res.destroy();
+    if (!clientError) return sendError(res, 500, 'internal error');
     const message = error instanceof Error ? error.message : String(error);
-    sendError(res, clientError ? status : 500, clientError ? `bad request: ${message}` : 'internal error');
+    const invalidJson = (error as { type?: unknown }).type === 'entity.parse.failed';
+    sendError(res, status, invalidJson ? `invalid JSON body: ${message}` : `bad request: ${message}`);
   });
 
   return { app, metrics, faults, catalogue };

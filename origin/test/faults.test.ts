@@ -81,7 +81,7 @@ test('a bad faults body is a 400 naming the field, and changes nothing', async (
     [JSON.stringify({ down: 'yes' }), 'application/json', /down: /],
     [JSON.stringify({ errorrate: 0.5 }), 'application/json', /errorrate/],
     [JSON.stringify([1]), 'application/json', /\(root\): /],
-    ['{"errorRate": 0.5', 'application/json', /bad request: /],
+    ['{"errorRate": 0.5', 'application/json', /invalid JSON body: /],
     [JSON.stringify({ errorRate: 0.5 }), 'text/plain', /Content-Type: application\/json/],
   ];
   for (const [body, contentType, message] of cases) {

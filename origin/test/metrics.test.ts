@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import test from 'ava';
 import { objectMeta } from '../src/catalogue.ts';
@@ -116,4 +117,15 @@ test('default process metrics are prefixed origin_', async (t) => {
   t.true(select(samples, 'origin_process_cpu_seconds_total').length === 1);
   t.is(select(samples, 'process_cpu_seconds_total').length, 0);
   t.is(select(samples, 'origin_nodejs_active_handles_total').length, 0, 'misnamed gauge dropped');
+});
+
+// promtool comes with the prometheus package (apt-get install prometheus); without it, skipped.
+const hasPromtool = spawnSync('promtool', ['--version']).status === 0;
+(hasPromtool ? test : test.skip)('the exposition passes promtool check metrics', async (t) => {
+  const origin = await startOrigin(t, {}, { defaultMetrics: true });
+  await (await fetch(`${origin.url}/obj/1`)).arrayBuffer();
+  const text = await (await fetch(`${origin.url}/metrics`)).text();
+  const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  t.is(check.status, 0, check.stdout + check.stderr);
+  t.is((check.stdout + check.stderr).trim(), '');
 });

@@ -51,7 +51,8 @@ program
     );
     const { report, dir } = await runComparison(comparison, { ...(opts.out ? { outDir: path.resolve(opts.out) } : {}), progress: opts.progress });
     process.stdout.write(`${summaryTable(report)}\n`);
-    process.stdout.write(`results: ${path.relative(process.cwd(), dir) || dir}/results.json\n`);
+    const where = path.relative(process.cwd(), dir) || dir;
+    process.stdout.write(`report: ${where}/report.html  raw: ${where}/results.json\n`);
     const disagreeing = report.variants.filter((v) => !v.countsAgree);
     if (disagreeing.length) {
       process.stderr.write(`warning: edge and origin request counts disagree for ${disagreeing.map((v) => v.name).join(', ')}\n`);

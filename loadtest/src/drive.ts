@@ -21,7 +21,12 @@ export interface DriveResult {
   errors: number;
   statusClasses: Record<'2xx' | '3xx' | '4xx' | '5xx', number>;
   latencyMs: { p50: number; p95: number; p99: number; max: number; mean: number };
+  /** Latency distribution: [percentile, ms] points for a CDF chart. */
+  latencyCdf: [number, number][];
 }
+
+/** Percentiles sampled for the latency CDF: dense in the tail, where caching shows. */
+export const CDF_PERCENTILES = [1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 85, 90, 93, 95, 97, 98, 99, 99.5, 99.9, 100];
 
 export async function drive(options: DriveOptions): Promise<DriveResult> {
   const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
@@ -57,6 +62,7 @@ export async function drive(options: DriveOptions): Promise<DriveResult> {
         max: toMs(histogram.maxValue),
         mean: toMs(histogram.mean),
       },
+      latencyCdf: CDF_PERCENTILES.map((p) => [p, toMs(histogram.getValueAtPercentile(p))]),
     };
   } finally {
     if (ticker) clearInterval(ticker);

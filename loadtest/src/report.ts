@@ -5,8 +5,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Table from 'cli-table3';
 import type { Comparison } from './comparison.ts';
+import { writeHtmlReport } from './html-report.ts';
 import type { VariantResult } from './run-variant.ts';
-import { summarize, unstable, type Summary } from './stats.ts';
+import { disagree, summarize, type Summary } from './stats.ts';
 
 /** The figures summarised across repetitions, with how each is read off a run. */
 export const FIGURES = {
@@ -22,7 +23,11 @@ export const FIGURES = {
 } as const;
 export type Figure = keyof typeof FIGURES;
 
-/** When a variant's runs disagree: its 95% interval is wider than this (relative, or absolute for ratios). */
+/**
+ * When a variant's runs disagree: the spread between its best and worst run exceeds this
+ * (relative to the mean, or absolute for ratios). The spread, unlike the t interval, does not
+ * balloon with two runs, so it flags real disagreement at any repetition count.
+ */
 const INSTABILITY = { requestsPerSecond: [0.15, 0], hitRatio: [0, 0.03], byteHitRatio: [0, 0.05], p99Ms: [0.5, 0] } as const;
 
 export interface VariantSummary {
@@ -46,7 +51,7 @@ export interface ComparisonReport {
 export function summarizeVariant(name: string, runs: VariantResult[]): VariantSummary {
   const figures = Object.fromEntries(Object.entries(FIGURES).map(([figure, read]) => [figure, summarize(runs.map(read))])) as Record<Figure, Summary>;
   const unstableFigures = (Object.entries(INSTABILITY) as [Figure, readonly [number, number]][])
-    .filter(([figure, [relative, absolute]]) => unstable(figures[figure], relative, absolute))
+    .filter(([figure, [relative, absolute]]) => disagree(figures[figure], relative, absolute))
     .map(([figure]) => figure);
   return { name, runs, figures, countsAgree: runs.every((r) => r.cache.countsAgree), unstable: unstableFigures };
 }
@@ -95,14 +100,15 @@ export function environment(repoRoot: string): ComparisonReport['environment'] {
   return { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: os.availableParallelism(), commit, cdnLab: '0.1.0' };
 }
 
-/** Writes results.json and summary.txt into `dir`; returns their paths. */
-export async function writeReport(dir: string, report: ComparisonReport): Promise<{ json: string; summary: string }> {
+/** Writes results.json, summary.txt and report.html into `dir`; returns their paths. */
+export async function writeReport(dir: string, report: ComparisonReport): Promise<{ json: string; summary: string; html: string }> {
   await mkdir(dir, { recursive: true });
   const json = path.join(dir, 'results.json');
   const summary = path.join(dir, 'summary.txt');
   await writeFile(json, `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(summary, `${report.comparison.name}: ${report.comparison.description}\n${summaryTable(report)}\n`);
-  return { json, summary };
+  const html = await writeHtmlReport(dir, report);
+  return { json, summary, html };
 }
 
 /** A run folder name that sorts by time: runs/2026-11-23T19-30-05-policy-and-balancing. */

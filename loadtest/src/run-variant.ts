@@ -3,8 +3,8 @@ import path from 'node:path';
 import { startLab, type Lab } from '@cdn-lab/infra/local/lab';
 import type { Topology } from '@cdn-lab/infra/topology';
 import { drive, type DriveResult } from './drive.ts';
-import { cacheFigures, type CacheFigures, type LabScrapes } from './measure.ts';
-import { scrapeMetrics } from './scrape.ts';
+import { CACHE_SERVED_RESULTS, cacheFigures, type CacheFigures, type LabScrapes } from './measure.ts';
+import { scrapeMetrics, sumAcross } from './scrape.ts';
 import { pathStream, type WorkloadSpec } from './workload.ts';
 
 export interface VariantPlan {
@@ -18,12 +18,22 @@ export interface VariantPlan {
 
 export type Phase = 'starting' | 'warm-up' | 'measuring' | 'stopping';
 
+/** One second of the measured phase, from the edges' counters. */
+export interface TimePoint {
+  /** Seconds since the measured phase began. */
+  t: number;
+  requests: number;
+  hitRatio: number;
+}
+
 export interface VariantResult {
   name: string;
   topology: Topology;
   workload: WorkloadSpec;
   client: DriveResult;
   cache: CacheFigures;
+  /** Hit ratio second by second during the measured phase. */
+  timeline: TimePoint[];
   services: { id: string; role: string; url: string }[];
 }
 
@@ -43,6 +53,39 @@ async function scrapeLab(lab: Lab): Promise<LabScrapes> {
   return { edges, innerEdges, origins };
 }
 
+/** Scrapes the edges once a second and turns consecutive scrapes into per-second hit ratios. */
+function sampleTimeline(lab: Lab): { stop(): Promise<TimePoint[]> } {
+  const started = Date.now();
+  const points: TimePoint[] = [];
+  let previous: { requests: number; hits: number } | undefined;
+  let pending: Promise<void> = Promise.resolve();
+  const sample = async () => {
+    const scrapes = await Promise.all(lab.edgeUrls.map(scrapeMetrics)).catch(() => undefined);
+    if (!scrapes) return;
+    const requests = sumAcross(scrapes, 'edge_requests_total');
+    const hits = sumAcross(scrapes, 'edge_requests_total', { result: CACHE_SERVED_RESULTS });
+    if (previous && requests > previous.requests) {
+      points.push({
+        t: Math.round((Date.now() - started) / 100) / 10,
+        requests: requests - previous.requests,
+        hitRatio: (hits - previous.hits) / (requests - previous.requests),
+      });
+    }
+    previous = { requests, hits };
+  };
+  pending = sample();
+  const timer = setInterval(() => {
+    pending = pending.then(sample);
+  }, 1000);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await pending;
+      return points;
+    },
+  };
+}
+
 export async function runVariant(plan: VariantPlan, options: RunVariantOptions = {}): Promise<VariantResult> {
   options.onPhase?.('starting', 0);
   const lab = await startLab(plan.topology, options.logDir ? { logDir: path.join(options.logDir, plan.name) } : {});
@@ -60,6 +103,7 @@ export async function runVariant(plan: VariantPlan, options: RunVariantOptions =
     }
     const before = await scrapeLab(lab);
     options.onPhase?.('measuring', plan.durationMs);
+    const sampler = sampleTimeline(lab);
     const client = await drive({
       url: lab.balancerUrl,
       nextPath: pathStream(plan.workload, 2, plan.topology.origin.objects),
@@ -67,6 +111,7 @@ export async function runVariant(plan: VariantPlan, options: RunVariantOptions =
       connections: plan.connections,
       onTick: (n) => options.onTick?.('measuring', n),
     });
+    const timeline = await sampler.stop();
     const after = await scrapeLab(lab);
     const edgeIds = lab.services.filter((s) => s.plan.role === 'edge').map((s) => s.plan.id);
     return {
@@ -75,6 +120,7 @@ export async function runVariant(plan: VariantPlan, options: RunVariantOptions =
       workload: plan.workload,
       client,
       cache: cacheFigures(before, after, edgeIds),
+      timeline,
       services: lab.services.map((s) => ({ id: s.plan.id, role: s.plan.role, url: s.url })),
     };
   } finally {

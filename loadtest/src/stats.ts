@@ -31,7 +31,7 @@ export function distinct(a: Summary, b: Summary): boolean {
   return a.mean - a.ci95 > b.mean + b.ci95 || b.mean - b.ci95 > a.mean + a.ci95;
 }
 
-/** A summary whose interval is wide relative to its mean: its runs disagree. */
-export function unstable(s: Summary, relativeTolerance: number, absoluteTolerance = 0): boolean {
-  return s.n > 1 && s.ci95 > Math.max(relativeTolerance * Math.abs(s.mean), absoluteTolerance);
+/** Runs that disagree: the spread between the extreme runs exceeds the tolerance (relative to the mean, or absolute). */
+export function disagree(s: Summary, relativeTolerance: number, absoluteTolerance = 0): boolean {
+  return s.n > 1 && s.max - s.min > Math.max(relativeTolerance * Math.abs(s.mean), absoluteTolerance);
 }

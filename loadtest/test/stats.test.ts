@@ -1,5 +1,5 @@
 import test from 'ava';
-import { distinct, summarize, unstable } from '../src/stats.ts';
+import { disagree, distinct, summarize } from '../src/stats.ts';
 
 test('summarize computes mean, sample stdev and the t-based interval', (t) => {
   const s = summarize([10, 12, 14]);
@@ -13,11 +13,13 @@ test('summarize computes mean, sample stdev and the t-based interval', (t) => {
   t.true(Number.isNaN(summarize([]).mean));
 });
 
-test('distinct and unstable', (t) => {
+test('distinct and disagree', (t) => {
   const a = summarize([0.5, 0.51, 0.49]);
   const b = summarize([0.6, 0.61, 0.59]);
   t.true(distinct(a, b));
   t.false(distinct(a, summarize([0.5, 0.52, 0.5])));
-  t.false(unstable(a, 0.1));
-  t.true(unstable(summarize([100, 200, 50]), 0.1));
+  t.false(disagree(a, 0, 0.03));
+  t.true(disagree(a, 0, 0.01));
+  t.true(disagree(summarize([100, 200, 50]), 0.1));
+  t.false(disagree(summarize([100]), 0.1));
 });

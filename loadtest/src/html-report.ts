@@ -1,0 +1,114 @@
+// The comparison report people read: one self-contained HTML page (inline SVG charts, a table,
+// the notes), written beside results.json.
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { columnBars, lines, renderSvg, type BarDatum, type LineDatum } from './charts.ts';
+import type { ComparisonReport, VariantSummary } from './report.ts';
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+function ratioBars(variants: VariantSummary[]): BarDatum[] {
+  return variants.flatMap((v) => [
+    { group: v.name, series: 'hit ratio', value: v.figures.hitRatio.mean, error: v.figures.hitRatio.ci95 },
+    { group: v.name, series: 'byte hit ratio', value: v.figures.byteHitRatio.mean, error: v.figures.byteHitRatio.ci95 },
+    { group: v.name, series: 'origin offload', value: v.figures.originOffload.mean, error: v.figures.originOffload.ci95 },
+  ]);
+}
+
+function latencyBars(variants: VariantSummary[]): BarDatum[] {
+  return variants.flatMap((v) =>
+    (['p50Ms', 'p95Ms', 'p99Ms'] as const).map((figure) => ({
+      group: v.name,
+      series: figure.replace('Ms', ''),
+      value: v.figures[figure].mean,
+      error: v.figures[figure].ci95,
+    })),
+  );
+}
+
+/** The latency CDF of each variant, averaging each percentile over its runs. */
+function latencyCdf(variants: VariantSummary[]): LineDatum[] {
+  return variants.flatMap((v) => {
+    const points = v.runs[0]?.client.latencyCdf ?? [];
+    return points.map(([percentile], i) => ({
+      series: v.name,
+      x: v.runs.reduce((sum, run) => sum + (run.client.latencyCdf[i]?.[1] ?? 0), 0) / v.runs.length,
+      y: percentile / 100,
+    }));
+  });
+}
+
+/** Each edge's share of client requests, per variant (from run 1): how evenly the balancer spreads load. */
+function edgeShares(variants: VariantSummary[]): BarDatum[] {
+  return variants.flatMap((v) => {
+    const perEdge = v.runs[0]?.cache.perEdge ?? [];
+    const total = perEdge.reduce((sum, e) => sum + e.requests, 0) || 1;
+    return perEdge.map((e) => ({ group: v.name, series: e.edge, value: e.requests / total }));
+  });
+}
+
+function timeline(variants: VariantSummary[]): LineDatum[] {
+  return variants.flatMap((v) => (v.runs[0]?.timeline ?? []).map((p) => ({ series: v.name, x: p.t, y: p.hitRatio })));
+}
+
+function tableHtml(report: ComparisonReport): string {
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const rows = report.variants.map((v) => {
+    const f = v.figures;
+    const ci = (s: { mean: number; ci95: number; n: number }, fmt: (x: number) => string) =>
+      `${fmt(s.mean)}${s.n > 1 ? ` <small>±${fmt(s.ci95)}</small>` : ''}`;
+    return `<tr${v.unstable.length ? ' class="unstable"' : ''}><th>${escapeHtml(v.name)}${v.unstable.length ? ` <small title="runs disagree on ${v.unstable.join(', ')}">(!)</small>` : ''}</th>
+<td>${ci(f.requestsPerSecond, (x) => Math.round(x).toLocaleString('en-US'))}</td><td>${ci(f.hitRatio, pct)}</td><td>${ci(f.byteHitRatio, pct)}</td>
+<td>${Math.round(f.originRequests.mean).toLocaleString('en-US')}</td><td>${pct(f.originOffload.mean)}</td>
+<td>${f.p50Ms.mean.toFixed(2)}</td><td>${f.p95Ms.mean.toFixed(2)}</td><td>${f.p99Ms.mean.toFixed(2)}</td>
+<td>${Math.round(f.errors.mean * f.errors.n)}</td><td>${v.countsAgree ? 'agree' : '<b>DISAGREE</b>'}</td></tr>`;
+  });
+  return `<table><thead><tr><th>variant</th><th>req/s</th><th>hit ratio</th><th>byte hit ratio</th><th>origin requests</th><th>origin offload</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>errors</th><th>edge vs origin counts</th></tr></thead><tbody>${rows.join('\n')}</tbody></table>`;
+}
+
+export async function renderHtmlReport(report: ComparisonReport): Promise<string> {
+  const { comparison, variants } = report;
+  const charts = await Promise.all([
+    renderSvg(columnBars('Cache effectiveness (edges\' and origin\'s own counters)', ratioBars(variants), { yTitle: 'ratio', format: '.0%' })),
+    renderSvg(
+      columnBars(
+        'Throughput through the balancer',
+        variants.map((v) => ({ group: v.name, series: 'requests/s', value: v.figures.requestsPerSecond.mean, error: v.figures.requestsPerSecond.ci95 })),
+        { yTitle: 'requests/s' },
+      ),
+    ),
+    renderSvg(columnBars('Client latency percentiles', latencyBars(variants), { yTitle: 'ms' })),
+    renderSvg(lines('Client latency CDF', latencyCdf(variants), { xTitle: 'latency (ms, log scale)', yTitle: 'share of requests', xScale: 'log', yFormat: '.0%' })),
+    renderSvg(columnBars('Load balance: each edge\'s share of requests (run 1)', edgeShares(variants), { yTitle: 'share', format: '.0%' })),
+    renderSvg(lines('Hit ratio over time, measured phase (run 1)', timeline(variants), { xTitle: 'seconds', yTitle: 'hit ratio', yFormat: '.0%' })),
+  ]);
+  const w = comparison.workload;
+  const env = report.environment;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>cdn-lab: ${escapeHtml(comparison.name)}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1200px;color:#222;padding:0 1rem}
+table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}th,td{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:right}
+thead th{background:#f4f4f4}tbody th{text-align:left}tr.unstable{background:#fff6e0}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:1.5rem}figure{margin:0}
+code{background:#f4f4f4;padding:0 .2rem}small{color:#666}
+</style></head><body>
+<h1>cdn-lab comparison: ${escapeHtml(comparison.name)}</h1>
+<p>${escapeHtml(comparison.description)}</p>
+<p><small>Workload <code>${escapeHtml(JSON.stringify(w))}</code>; ${comparison.variants.length} variants × ${comparison.repetitions} run(s),
+each on a fresh lab: ${comparison.warmupMs / 1000}s warm-up, ${comparison.durationMs / 1000}s measured, ${comparison.connections} connections.
+Started ${escapeHtml(report.startedAt)}; Node ${escapeHtml(env.node)} on ${escapeHtml(env.platform)}, ${env.cpus} CPUs, commit ${escapeHtml(env.commit ?? 'unknown')}.</small></p>
+${tableHtml(report)}
+<p><small>± is the 95% confidence interval of the mean over runs. Hit ratio counts responses the edges served from cache (hit or stale);
+origin offload is 1 − origin requests ÷ client requests, from the origin's own counter. (!) marks a variant whose runs disagree beyond tolerance.
+Raw figures: <a href="results.json">results.json</a>.</small></p>
+<div class="charts">${charts.map((svg) => `<figure>${svg}</figure>`).join('\n')}</div>
+</body></html>
+`;
+}
+
+export async function writeHtmlReport(dir: string, report: ComparisonReport): Promise<string> {
+  const file = path.join(dir, 'report.html');
+  await writeFile(file, await renderHtmlReport(report));
+  return file;
+}

@@ -1,7 +1,10 @@
-// LRU: evict the least recently used entry. The classic; here a thin wrapper over `lru-cache`
-// (isaacs/node-lru-cache), which keeps entries in typed-array linked lists with a byte budget.
+// LRU: evict the least recently used entry; every hit moves the entry to the most-recent end.
+// The classic of demand paging (Mattson, Gecsei, Slutz, Traiger, "Evaluation techniques for
+// storage hierarchies", IBM Systems Journal 9(2), 1970, where its stack property gives the whole
+// miss-ratio curve in one pass). Here a thin wrapper over `lru-cache` (isaacs/node-lru-cache),
+// which keeps entries in typed-array linked lists with a byte budget.
 import { LRUCache } from 'lru-cache';
-import { emptyStats, type CachePolicy, type PolicyOptions, type RemovalReason } from './types.ts';
+import { assertValidSize, emptyStats, type CachePolicy, type PolicyOptions, type RemovalReason } from './types.ts';
 
 const DISPOSE_REASON: Record<LRUCache.DisposeReason, RemovalReason> = {
   evict: 'evict',
@@ -11,30 +14,47 @@ const DISPOSE_REASON: Record<LRUCache.DisposeReason, RemovalReason> = {
   fetch: 'delete',
 };
 
+/** What lru-cache stores: the caller's value (none for simulator accesses) and its true size. */
+interface Entry<V> {
+  value: V | undefined;
+  size: number;
+}
+
 export function createLru<K, V>(options: PolicyOptions<K, V>): CachePolicy<K, V> {
   const stats = emptyStats();
+  const { capacityBytes, onRemove } = options;
   const maxObjects = options.maxObjects ?? Number.MAX_SAFE_INTEGER;
-  const sizes = new Map<K, number>();
-  // lru-cache reports deletes with reason 'delete'; we relabel expiry deletes via this flag.
+  let bytes = 0;
+  // lru-cache reports every removal through dispose as 'delete'; expiry deletes are relabelled.
   let pendingReason: RemovalReason | undefined;
-  const cache = new LRUCache<K & {}, V & {}>({
-    maxSize: options.capacityBytes,
+  const cache = new LRUCache<K & {}, Entry<V>>({
+    maxSize: capacityBytes,
     ...(options.maxObjects ? { max: options.maxObjects } : {}),
-    sizeCalculation: (_value, key) => sizes.get(key) ?? 1,
-    dispose: (value, key, reason) => {
-      const size = sizes.get(key) ?? 0;
+    dispose: (entry, key, reason) => {
       const removal = reason === 'delete' && pendingReason ? pendingReason : DISPOSE_REASON[reason];
       stats.removals[removal]++;
-      if (removal !== 'replace') sizes.delete(key);
-      options.onRemove?.(key, value, size, removal);
+      bytes -= entry.size;
+      onRemove?.(key, entry.value as V, entry.size, removal);
     },
   });
+  // lru-cache wants positive integer sizes; an empty object still occupies one unit there, while
+  // `bytes` (what we report) stays exact.
+  const store = (key: K, value: V | undefined, size: number): boolean => {
+    if (size > capacityBytes) {
+      stats.rejected++;
+      return false;
+    }
+    cache.set(key as K & {}, { value, size }, { size: size || 1 });
+    bytes += size;
+    stats.inserts++;
+    return true;
+  };
   return {
     name: 'lru',
-    capacityBytes: options.capacityBytes,
+    capacityBytes,
     maxObjects,
     get bytes() {
-      return cache.calculatedSize;
+      return bytes;
     },
     get count() {
       return cache.size;
@@ -42,28 +62,41 @@ export function createLru<K, V>(options: PolicyOptions<K, V>): CachePolicy<K, V>
     stats,
     get(key) {
       stats.requests++;
-      const value = cache.get(key as K & {});
-      if (value === undefined) {
+      const entry = cache.get(key as K & {});
+      if (entry === undefined) {
         stats.misses++;
         return undefined;
       }
       stats.hits++;
-      stats.hitBytes += sizes.get(key) ?? 0;
-      return value;
+      stats.hitBytes += entry.size;
+      return entry.value;
     },
-    peek: (key) => cache.peek(key as K & {}),
+    access(key, size) {
+      stats.requests++;
+      const entry = cache.get(key as K & {});
+      if (entry !== undefined) {
+        stats.hits++;
+        stats.hitBytes += entry.size;
+        return true;
+      }
+      stats.misses++;
+      store(key, undefined, size);
+      return false;
+    },
+    peek: (key) => cache.peek(key as K & {})?.value,
     has: (key) => cache.has(key as K & {}),
     set(key, value, size) {
-      if (size > options.capacityBytes || size < 0) {
-        stats.rejected++;
-        return false;
+      assertValidSize(size);
+      // Remove first so the old entry leaves as a 'replace' before the new size counts.
+      if (cache.has(key as K & {})) {
+        pendingReason = 'replace';
+        try {
+          cache.delete(key as K & {});
+        } finally {
+          pendingReason = undefined;
+        }
       }
-      // The replaced value is disposed with the old size still recorded, then the new size applies.
-      if (cache.has(key as K & {})) cache.delete(key as K & {});
-      sizes.set(key, size);
-      cache.set(key as K & {}, value as V & {});
-      stats.inserts++;
-      return true;
+      return store(key, value, size);
     },
     delete(key, reason = 'delete') {
       pendingReason = reason;

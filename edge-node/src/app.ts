@@ -1,0 +1,209 @@
+// Builds an edge node from its config: cache store, metrics, upstreams, the proxy logic, and one
+// node:http server. A fresh hit is answered inside the server's own request handler (the fast path);
+// everything else goes to an express app (admin, /metrics, /healthz, misses, stale, errors), which
+// costs several times more per request and is worth it only off the hit path. No listening here.
+import http, { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { timingSafeEqual, createHash } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { closeServer, createLogger, formatIssues, type Logger } from '@cdn-lab/service-kit';
+import { HashRing } from '@cdn-lab/load-balancer/algorithms/consistent-hash';
+import { CacheStore, type PurgeSelector } from './cache-store.ts';
+import { Coalescer } from './coalescer.ts';
+import type { EdgeConfig } from './config.ts';
+import { EdgeError } from './errors.ts';
+import { originFormTarget } from './http/cache-key.ts';
+import { cacheStatus } from './http/cache-status.ts';
+import { EdgeMetrics } from './metrics.ts';
+import { EdgeProxy, isLocalPath, type PeerRouting } from './proxy.ts';
+import { Upstream } from './upstream.ts';
+
+export interface EdgeDeps {
+  logger?: Logger;
+  /** Clock in ms (freshness and Age); tests inject one to move time without sleeping. */
+  now?: () => number;
+  /** Export prom-client's process metrics too (default true). */
+  defaultMetrics?: boolean;
+}
+
+export interface Edge {
+  server: http.Server;
+  store: CacheStore;
+  metrics: EdgeMetrics;
+  /** Closes the server (if listening) and the upstream connection pools. */
+  close(): Promise<void>;
+}
+
+/** Cache-Status for answers the edge generates itself (health, metrics, admin). */
+const LOCAL_STATUS = cacheStatus({ detail: 'local' });
+
+const purgeSchema = z
+  .object({
+    url: z.string().min(1).optional(),
+    prefix: z.string().startsWith('/').optional(),
+    tag: z.string().min(1).optional(),
+    soft: z.boolean().default(false),
+  })
+  .strict()
+  .refine((body) => [body.url, body.prefix, body.tag].filter((x) => x !== undefined).length === 1, {
+    message: 'give exactly one of "url", "prefix", "tag"',
+  });
+
+export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
+  const logger = deps.logger ?? createLogger({ service: 'edge-node', level: config.logLevel, base: { edge: config.edgeId, policy: config.cachePolicy } });
+  const now = deps.now ?? Date.now;
+  const evictions: { metrics?: EdgeMetrics } = {};
+  const store = new CacheStore({
+    policy: config.cachePolicy,
+    capacityBytes: config.cacheBytes,
+    maxObjects: config.cacheMaxObjects,
+    onRemove: (reason) => evictions.metrics?.eviction(reason),
+  });
+  const metrics = new EdgeMetrics({ edgeId: config.edgeId, policy: config.cachePolicy, cache: store, defaultMetrics: deps.defaultMetrics ?? true });
+  evictions.metrics = metrics;
+
+  const upstreamOptions = { timeoutMs: config.upstreamTimeoutMs, metrics, now };
+  const upstream = config.parentUrl
+    ? new Upstream({ ...upstreamOptions, kind: 'parent', urls: [config.parentUrl] })
+    : new Upstream({ ...upstreamOptions, kind: 'origin', urls: config.upstreamUrls });
+  const upstreams = [upstream];
+  let peers: PeerRouting | undefined;
+  if (config.peerUrls.length > 0 && config.selfUrl !== undefined) {
+    const self = config.selfUrl.replace(/\/+$/, '');
+    const peerUpstream = new Upstream({ ...upstreamOptions, kind: 'peer', urls: config.peerUrls.map((peer) => peer.url) });
+    upstreams.push(peerUpstream);
+    const ring = new HashRing(config.peerUrls.map((peer) => peer.id));
+    peers = {
+      upstream: peerUpstream,
+      ownerOf: (key) => ring.lookup(key),
+      selfId: config.peerUrls.find((peer) => peer.url === self)?.id ?? self,
+      urlOf: new Map(config.peerUrls.map((peer) => [peer.id, peer.url])),
+    };
+  }
+
+  const proxy = new EdgeProxy({
+    edgeId: config.edgeId,
+    store,
+    metrics,
+    logger,
+    now,
+    coalescer: new Coalescer(config.coalescing),
+    upstream,
+    peers,
+    negativeTtlMs: config.negativeTtlS * 1000,
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.use((req, res, next) => {
+    if (isLocalPath(req.url)) {
+      res.setHeader('cache-status', LOCAL_STATUS);
+      res.setHeader('cache-control', 'no-store');
+      res.on('finish', () => logger.info({ method: req.method, path: req.url, status: res.statusCode, result: 'local' }));
+    }
+    next();
+  });
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.post('/_edge/purge', requireAdmin(config.adminToken), express.json({ limit: '64kb' }), (req, res) => {
+    const parsed = purgeSchema.safeParse(req.body ?? {});
+    if (!parsed.success) {
+      res.status(400).json({ error: 'bad_purge_request', message: formatIssues(parsed.error).join('; ') });
+      return;
+    }
+    const { soft, url, prefix, tag } = parsed.data;
+    let selector: PurgeSelector;
+    if (url !== undefined) selector = { url: originFormTarget(url.replace(/^https?:\/\/[^/]+/i, ''), undefined) };
+    else if (prefix !== undefined) selector = { prefix };
+    else selector = { tag: tag as string };
+    const purged = store.purge(selector, soft);
+    logger.info({ selector, soft, purged }, 'purge');
+    res.json({ purged, soft });
+  });
+  app.use((req, res) => proxy.handle(req, res));
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (res.headersSent) {
+      logger.error({ err: String(error), path: req.url }, 'error after response started');
+      res.destroy();
+      return;
+    }
+    let edgeError: EdgeError;
+    let status: number;
+    if (error instanceof EdgeError) {
+      edgeError = error;
+      status = error.status;
+    } else if (isClientHttpError(error)) {
+      edgeError = new EdgeError('badBody', error.message);
+      status = error.status;
+    } else {
+      logger.error({ err: error instanceof Error ? error.stack : String(error), path: req.url }, 'unhandled error');
+      edgeError = new EdgeError('internal', 'internal error');
+      status = 500;
+    }
+    if (isLocalPath(req.url)) {
+      res.status(status).json({ error: edgeError.code, message: edgeError.message });
+      return;
+    }
+    proxy.sendError(req, res, edgeError, cacheStatus({ detail: edgeError.code }), 'error');
+  });
+
+  // requireHostHeader is off so a missing Host gets our 400 (with Cache-Status), not Node's bare one.
+  const server = http.createServer({ requireHostHeader: false }, (req, res) => {
+    if (!proxy.tryFastPath(req, res)) app(req, res);
+  });
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const body = JSON.stringify({ error: status === 431 ? 'request_header_fields_too_large' : 'malformed_request', message: error.message });
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+        `cache-status: ${cacheStatus({ detail: 'malformed-request' })}\r\nconnection: close\r\n\r\n${body}`,
+    );
+    metrics.request('error', status, 0, Buffer.byteLength(body));
+    logger.warn({ status, result: 'error', code: error.code, message: error.message }, 'malformed request');
+  });
+
+  return {
+    server,
+    store,
+    metrics,
+    async close() {
+      await closeServer(server);
+      for (const u of upstreams) u.close();
+    },
+  };
+}
+
+function isClientHttpError(error: unknown): error is { status: number; message: string } {
+  const status = (error as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
+
+/** Bearer-token check for admin routes; compared in constant time. No token configured: admin is off (404). */
+function requireAdmin(token: string | undefined) {
+  const expected = token === undefined ? undefined : createHash('sha256').update(token).digest();
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (expected === undefined) {
+      res.status(404).json({ error: 'admin_disabled', message: 'admin endpoints are disabled: ADMIN_TOKEN is not set' });
+      return;
+    }
+    const match = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+    // Hashing first makes both sides the same length, as timingSafeEqual requires.
+    const given = createHash('sha256').update(match?.[1] ?? '').digest();
+    if (!match || !timingSafeEqual(given, expected)) {
+      res.setHeader('www-authenticate', 'Bearer realm="cdn-lab-edge"');
+      res.status(401).json({ error: 'unauthorized', message: 'missing or wrong bearer token' });
+      return;
+    }
+    next();
+  };
+}

@@ -1,0 +1,121 @@
+// The edge node's configuration: one zod schema, one map from fields to env vars (docs/contracts.md).
+// Whoever starts an edge (the local lab, Docker, AWS) renders env with `edgeEnv`, the inverse of reading it.
+import { z } from 'zod';
+import { configFromEnv, env } from '@cdn-lab/service-kit';
+import { isPolicyName, POLICY_NAMES } from './policies/registry.ts';
+
+const positiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
+
+/** A fleet member: `http://host:port`, or `id=http://host:port` to hash by a stable name. */
+export interface PeerSpec {
+  id: string;
+  url: string;
+}
+
+const peerList = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+  .pipe(
+    z.array(
+      z.string().transform((item, ctx) => {
+        const eq = item.indexOf('=');
+        const named = eq > 0 && !item.slice(0, eq).includes('://');
+        const id = named ? item.slice(0, eq) : undefined;
+        const url = named ? item.slice(eq + 1) : item;
+        if (!z.url({ protocol: /^https?$/ }).safeParse(url).success) {
+          ctx.addIssue({ code: 'custom', message: `"${item}" is not an http(s) URL (or id=URL)` });
+          return z.NEVER;
+        }
+        const normalized = url.replace(/\/+$/, '');
+        return { id: id ?? normalized, url: normalized } satisfies PeerSpec;
+      }),
+    ),
+  );
+
+export const edgeConfigSchema = z
+  .object({
+    host: env.host().default('127.0.0.1'),
+    port: env.port().default(0),
+    edgeId: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-" (1 to 64)')
+      .default('edge-0'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Origins, used round robin. Required unless PARENT_URL is set. */
+    upstreamUrls: env.urlList().default([]),
+    /** A parent edge (tiered cache / shield): misses go there instead of the origins. */
+    parentUrl: env.url().optional(),
+    /** Fleet sharding: every edge of the fleet (including this one); a miss goes to the key's owner. */
+    peerUrls: peerList.default([]),
+    /** This edge's own entry in PEER_URLS. */
+    selfUrl: env.url().optional(),
+    cachePolicy: z
+      .string()
+      .refine(isPolicyName, { message: `unknown cache policy; valid policies: ${POLICY_NAMES.join(', ')}` })
+      .default('lru'),
+    cacheBytes: positiveInt(Number.MAX_SAFE_INTEGER).default(64 * 1024 * 1024),
+    cacheMaxObjects: positiveInt(Number.MAX_SAFE_INTEGER).optional(),
+    coalescing: env.bool().default(true),
+    upstreamTimeoutMs: positiveInt(3_600_000).default(10_000),
+    /** Bearer token for /_edge/purge; unset disables the admin endpoints. */
+    adminToken: z.string().min(8, 'must be at least 8 characters').optional(),
+    /** Lifetime given to 404/410 responses without explicit freshness (negative caching); 0 = off. */
+    negativeTtlS: z.coerce.number().int().min(0).max(2 ** 31 - 1).default(10),
+  })
+  .superRefine((config, ctx) => {
+    if (config.upstreamUrls.length === 0 && config.parentUrl === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['upstreamUrls'], message: 'required: comma-separated origin URLs (or set PARENT_URL)' });
+    }
+    if (config.peerUrls.length > 0) {
+      const self = config.selfUrl?.replace(/\/+$/, '');
+      if (self === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['selfUrl'], message: 'required when PEER_URLS is set' });
+      } else if (!config.peerUrls.some((peer) => peer.url === self)) {
+        ctx.addIssue({ code: 'custom', path: ['selfUrl'], message: `must be one of PEER_URLS (${config.peerUrls.map((p) => p.url).join(', ')})` });
+      }
+    }
+  });
+
+export type EdgeConfig = z.output<typeof edgeConfigSchema>;
+export type EdgeConfigInput = z.input<typeof edgeConfigSchema>;
+
+/** Env var of each config field. */
+export const EDGE_ENV = {
+  host: 'HOST',
+  port: 'PORT',
+  edgeId: 'EDGE_ID',
+  logLevel: 'LOG_LEVEL',
+  upstreamUrls: 'UPSTREAM_URLS',
+  parentUrl: 'PARENT_URL',
+  peerUrls: 'PEER_URLS',
+  selfUrl: 'SELF_URL',
+  cachePolicy: 'CACHE_POLICY',
+  cacheBytes: 'CACHE_BYTES',
+  cacheMaxObjects: 'CACHE_MAX_OBJECTS',
+  coalescing: 'COALESCING',
+  upstreamTimeoutMs: 'UPSTREAM_TIMEOUT_MS',
+  adminToken: 'ADMIN_TOKEN',
+  negativeTtlS: 'NEGATIVE_TTL_S',
+} as const satisfies Record<keyof EdgeConfig, string>;
+
+/** Reads and validates the edge's config; a bad value throws a ConfigError naming its env var. */
+export function edgeConfigFromEnv(source: NodeJS.ProcessEnv = process.env): EdgeConfig {
+  return configFromEnv(edgeConfigSchema, EDGE_ENV, source);
+}
+
+/** Renders a config as env vars; `edgeConfigFromEnv(edgeEnv(c))` gives `c` back. */
+export function edgeEnv(config: Partial<EdgeConfig>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [field, variable] of Object.entries(EDGE_ENV)) {
+    const value = config[field as keyof EdgeConfig];
+    if (value === undefined) continue;
+    if (field === 'peerUrls') {
+      out[variable] = (value as PeerSpec[]).map((peer) => (peer.id === peer.url ? peer.url : `${peer.id}=${peer.url}`)).join(',');
+    } else if (Array.isArray(value)) {
+      out[variable] = value.join(',');
+    } else {
+      out[variable] = String(value);
+    }
+  }
+  return out;
+}

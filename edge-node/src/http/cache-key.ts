@@ -1,0 +1,72 @@
+// Request targets and cache keys (RFC 9110 §7.1, RFC 9112 §3.2, RFC 9111 §2 and §4.1). Pure functions.
+import { EdgeError } from '../errors.ts';
+
+/** Longest request target accepted; longer ones get 414. */
+export const MAX_TARGET_LENGTH = 8192;
+
+/** Visible ASCII except `#` (a fragment is never sent in a request target). */
+const ORIGIN_FORM = /^\/[\x21-\x22\x24-\x7e]*$/;
+
+/**
+ * Turns the request target into origin-form (`/path?query`). Absolute-form is accepted only when it
+ * names the host the request was sent to: this is a reverse proxy, not an open forward proxy.
+ * Throws an EdgeError (4xx) for anything else.
+ */
+export function originFormTarget(target: string, host: string | undefined): string {
+  if (target.length > MAX_TARGET_LENGTH) throw new EdgeError('uriTooLong', `request target longer than ${MAX_TARGET_LENGTH} bytes`);
+  if (target.startsWith('/')) {
+    if (!ORIGIN_FORM.test(target)) throw new EdgeError('badTarget', 'request target contains characters not allowed in origin-form');
+    return target;
+  }
+  if (/^https?:\/\//i.test(target)) {
+    let url: URL;
+    try {
+      url = new URL(target);
+    } catch {
+      throw new EdgeError('badTarget', 'absolute-form request target is not a valid URL');
+    }
+    if (host === undefined || url.host.toLowerCase() !== host.toLowerCase()) {
+      throw new EdgeError('foreignHost', `absolute-form target names host "${url.host}", not this server`);
+    }
+    return originFormTarget(`${url.pathname}${url.search}`, host);
+  }
+  if (target === '*') throw new EdgeError('badTarget', 'asterisk-form request target is not supported');
+  throw new EdgeError('badTarget', 'request target must be origin-form ("/path") or absolute-form');
+}
+
+/**
+ * The primary cache key (§2): the origin-form target. Host is not part of it because the edge fronts
+ * one origin set whatever Host the client used, and sends the upstream's own host upstream.
+ */
+export function primaryKey(originForm: string): string {
+  return originForm;
+}
+
+/** Header names listed in Vary, lowercased; `['*']` for `Vary: *`; empty when absent. */
+export function parseVary(value: string | readonly string[] | undefined): string[] {
+  if (value === undefined) return [];
+  const text = typeof value === 'string' ? value : value.join(',');
+  const names = text.split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
+  if (names.includes('*')) return ['*'];
+  return [...new Set(names)].sort();
+}
+
+const ABSENT = '\u0001';
+
+/** Normalises a request header value for Vary matching: list items joined by ", ", whitespace collapsed. */
+export function normalizeVaryValue(value: string | readonly string[] | undefined): string {
+  if (value === undefined) return ABSENT;
+  const text = typeof value === 'string' ? value : value.join(',');
+  return text.split(',').map((item) => item.trim().replace(/\s+/g, ' ')).join(', ');
+}
+
+/**
+ * The secondary key (§4.1): the primary key plus the normalised values of the request headers the
+ * stored response varies on. Without Vary the secondary key is the primary key.
+ */
+export function variantKey(primary: string, varyNames: readonly string[], headers: Record<string, string | string[] | undefined>): string {
+  if (varyNames.length === 0) return primary;
+  let key = primary;
+  for (const name of varyNames) key += `\u0000${name}=${normalizeVaryValue(headers[name])}`;
+  return key;
+}

@@ -1,0 +1,144 @@
+// The edge's Prometheus metrics (names in docs/contracts.md), on a Registry of its own. Label
+// children are bound once up front so recording a hit is a few array lookups and additions.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { REMOVAL_REASONS, type RemovalReason } from './policies/types.ts';
+
+/** How a client request was answered (the `result` label). */
+export const RESULTS = ['hit', 'miss', 'stale', 'revalidated', 'bypass', 'error'] as const;
+export type Result = (typeof RESULTS)[number];
+
+export const CODE_CLASSES = ['2xx', '3xx', '4xx', '5xx'] as const;
+export type CodeClass = (typeof CODE_CLASSES)[number];
+
+/** Where a miss went (the `upstream` label). */
+export const UPSTREAM_KINDS = ['origin', 'parent', 'peer'] as const;
+export type UpstreamKind = (typeof UPSTREAM_KINDS)[number];
+
+/** Upstream outcome: a status class, or `error` when no response came back (refused, reset, timeout). */
+export const UPSTREAM_CODES = [...CODE_CLASSES, 'error'] as const;
+export type UpstreamCode = (typeof UPSTREAM_CODES)[number];
+
+/** Index into CODE_CLASSES of a status (1xx and anything odd count as 5xx). */
+function codeIndex(status: number): number {
+  const hundreds = (status / 100) | 0;
+  return hundreds >= 2 && hundreds <= 5 ? hundreds - 2 : 3;
+}
+
+export function codeClass(status: number): CodeClass {
+  return CODE_CLASSES[codeIndex(status)] as CodeClass;
+}
+
+// Loopback hits take tens of microseconds; misses to a slow origin take seconds.
+const DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export interface CacheGaugeSource {
+  readonly bytes: number;
+  readonly count: number;
+  readonly capacityBytes: number;
+}
+
+export interface EdgeMetricsOptions {
+  edgeId: string;
+  policy: string;
+  /** Read at scrape time for the cache gauges. */
+  cache: CacheGaugeSource;
+  /** Also export prom-client's process metrics, prefixed `edge_` (default true). */
+  defaultMetrics?: boolean;
+}
+
+interface BoundRequest {
+  count: Counter.Internal;
+  bytes: Counter.Internal;
+  duration: Histogram.Internal<string>;
+}
+
+interface BoundUpstream {
+  codes: Counter.Internal[];
+  duration: Histogram.Internal<string>;
+  bytes: Counter.Internal;
+}
+
+export class EdgeMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'result' | 'code'>;
+  readonly responseBytes: Counter<'result'>;
+  readonly requestDuration: Histogram<'result'>;
+  readonly upstreamRequests: Counter<'upstream' | 'code'>;
+  readonly upstreamDuration: Histogram<'upstream'>;
+  readonly upstreamBytes: Counter<'upstream'>;
+  readonly coalesced: Counter;
+  readonly evictions: Counter<'reason'>;
+  /** bound[result][codeIndex] */
+  private readonly bound: Record<Result, BoundRequest[]>;
+  private readonly upstream: Record<UpstreamKind, BoundUpstream>;
+  private readonly evictionChildren: Record<RemovalReason, Counter.Internal>;
+
+  constructor(options: EdgeMetricsOptions) {
+    const registers = [this.registry];
+    this.registry.setDefaultLabels({ edge: options.edgeId, policy: options.policy });
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'edge_' });
+    this.requests = new Counter({ name: 'edge_requests_total', help: 'Client requests answered, by result and status class.', labelNames: ['result', 'code'], registers });
+    this.responseBytes = new Counter({ name: 'edge_response_bytes_total', help: 'Body bytes sent to clients, by result.', labelNames: ['result'], registers });
+    this.requestDuration = new Histogram({ name: 'edge_request_duration_seconds', help: 'Time from request to response end, by result.', labelNames: ['result'], buckets: DURATION_BUCKETS, registers });
+    this.upstreamRequests = new Counter({ name: 'edge_upstream_requests_total', help: 'Requests sent upstream, by upstream kind and status class (error: no response).', labelNames: ['upstream', 'code'], registers });
+    this.upstreamDuration = new Histogram({ name: 'edge_upstream_duration_seconds', help: 'Upstream exchange time (request to full body), by upstream kind.', labelNames: ['upstream'], buckets: DURATION_BUCKETS, registers });
+    this.upstreamBytes = new Counter({ name: 'edge_upstream_bytes_total', help: 'Body bytes received from upstream, by upstream kind.', labelNames: ['upstream'], registers });
+    this.coalesced = new Counter({ name: 'edge_coalesced_requests_total', help: 'Client requests that waited for another request\'s upstream fetch instead of making their own.', registers });
+    this.evictions = new Counter({ name: 'edge_cache_evictions_total', help: 'Entries that left the cache, by policy removal reason.', labelNames: ['reason'], registers });
+    const cache = options.cache;
+    new Gauge({ name: 'edge_cache_bytes', help: 'Bytes held in the cache.', registers, collect() { this.set(cache.bytes); } });
+    new Gauge({ name: 'edge_cache_objects', help: 'Entries held in the cache.', registers, collect() { this.set(cache.count); } });
+    new Gauge({ name: 'edge_cache_capacity_bytes', help: 'Byte budget of the cache.', registers, collect() { this.set(cache.capacityBytes); } });
+
+    // Every known label combination exists at zero, so dashboards have series before the first event.
+    this.bound = {} as Record<Result, BoundRequest[]>;
+    for (const result of RESULTS) {
+      const bytes = this.responseBytes.labels(result);
+      const duration = this.requestDuration.labels(result);
+      bytes.inc(0);
+      this.bound[result] = CODE_CLASSES.map((code) => {
+        const count = this.requests.labels(result, code);
+        count.inc(0);
+        return { count, bytes, duration };
+      });
+    }
+    this.upstream = {} as Record<UpstreamKind, BoundUpstream>;
+    for (const kind of UPSTREAM_KINDS) {
+      const codes = UPSTREAM_CODES.map((code) => {
+        const child = this.upstreamRequests.labels(kind, code);
+        child.inc(0);
+        return child;
+      });
+      const bytes = this.upstreamBytes.labels(kind);
+      bytes.inc(0);
+      this.upstream[kind] = { codes, duration: this.upstreamDuration.labels(kind), bytes };
+    }
+    this.evictionChildren = {} as Record<RemovalReason, Counter.Internal>;
+    for (const reason of REMOVAL_REASONS) {
+      const child = this.evictions.labels(reason);
+      child.inc(0);
+      this.evictionChildren[reason] = child;
+    }
+    this.coalesced.inc(0);
+  }
+
+  /** Records one answered client request (exactly once per request). */
+  request(result: Result, status: number, seconds: number, bodyBytes: number): void {
+    const bound = this.bound[result][codeIndex(status)] as BoundRequest;
+    bound.count.inc();
+    if (bodyBytes > 0) bound.bytes.inc(bodyBytes);
+    bound.duration.observe(seconds);
+  }
+
+  /** Records one upstream exchange (exactly once per request sent upstream); status undefined = no response. */
+  upstreamExchange(kind: UpstreamKind, status: number | undefined, seconds: number, bodyBytes: number): void {
+    const bound = this.upstream[kind];
+    (bound.codes[status === undefined ? 4 : codeIndex(status)] as Counter.Internal).inc();
+    bound.duration.observe(seconds);
+    if (bodyBytes > 0) bound.bytes.inc(bodyBytes);
+  }
+
+  eviction(reason: RemovalReason): void {
+    this.evictionChildren[reason].inc();
+  }
+}

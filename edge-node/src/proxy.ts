@@ -1,0 +1,505 @@
+// The caching proxy's request logic (RFC 9111). `tryFastPath` answers fresh hits straight from the
+// node:http handler; `handle` (mounted in express) does everything else: validation of the target,
+// request directives, stale handling, revalidation, misses through the coalescer, pass-through of
+// uncacheable methods, and unsafe-method invalidation.
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '@cdn-lab/service-kit';
+import type { CacheStore } from './cache-store.ts';
+import type { Coalescer } from './coalescer.ts';
+import { EdgeError } from './errors.ts';
+import { deltaSeconds, requestDirectives, type Directives } from './http/cache-control.ts';
+import { originFormTarget, primaryKey, variantKey } from './http/cache-key.ts';
+import { appendCacheStatus, cacheStatus, type ForwardReason } from './http/cache-status.ts';
+import { NOT_MODIFIED_FIELDS, notModified } from './http/conditional.ts';
+import { ageSeconds, currentAge } from './http/freshness.ts';
+import { appendVia, connectionTokens, HOP_BY_HOP } from './http/headers.ts';
+import { decideRange } from './http/range.ts';
+import type { EdgeMetrics, Result } from './metrics.ts';
+import { buildStoredResponse, refreshStoredResponse, type StoredResponse } from './stored-response.ts';
+import { UpstreamError, type Upstream, type UpstreamResponse } from './upstream.ts';
+
+/** Set on requests an edge forwards to the owning peer, so the owner never forwards them again. */
+export const HOP_HEADER = 'x-cdn-lab-hop';
+
+/** Paths the edge answers itself (express routes), never proxied or looked up. */
+export function isLocalPath(url: string): boolean {
+  return url === '/healthz' || url === '/metrics' || url.startsWith('/_edge/');
+}
+
+const MAX_REQUEST_BODY_BYTES = 16 * 1024 * 1024;
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+/** Request fields the edge handles itself on a cache fill (it fetches the full, unconditional response). */
+const FILL_DROPS = new Set(['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range', 'content-length', 'expect']);
+/** Not copied from the client: rewritten by the edge. */
+const ALWAYS_DROPS = new Set(['host', 'via', 'x-forwarded-for', HOP_HEADER]);
+/** Request fields that make the fast path step aside (they need the full request logic). */
+const SLOW_REQUEST_FIELDS = ['cache-control', 'pragma', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'range', 'authorization'] as const;
+/** Reasons a response may not be shared with other clients, so coalesced followers refetch. */
+const PRIVATE_REASONS = new Set(['no-store', 'private', 'set-cookie', 'authorization']);
+
+/** Per-request state carried from the fast path into express. */
+interface RequestState {
+  start: number;
+  /** The fast path already looked the URL up (so the policy counts one request, not two). */
+  looked: boolean;
+  entry: StoredResponse | undefined;
+}
+const STATE = Symbol('cdn-lab.edge.request');
+type EdgeRequest = IncomingMessage & { [STATE]?: RequestState };
+
+function stateOf(req: IncomingMessage): RequestState {
+  const r = req as EdgeRequest;
+  return (r[STATE] ??= { start: performance.now(), looked: false, entry: undefined });
+}
+
+/** Where a miss goes: the origins/parent (and store), or the owning peer (and do not store here). */
+interface Route {
+  upstream: Upstream;
+  url?: string | undefined;
+  store: boolean;
+  peer: boolean;
+}
+
+type Outcome =
+  | { kind: 'response'; response: StoredResponse; stored: boolean; notModified: boolean; shareable: boolean; upstreamCacheStatus: string | undefined }
+  | { kind: 'error'; error: UpstreamError };
+
+export interface PeerRouting {
+  upstream: Upstream;
+  /** The ring node name that owns a key (peer id). */
+  ownerOf(key: string): string | undefined;
+  selfId: string;
+  urlOf: ReadonlyMap<string, string>;
+}
+
+export interface ProxyDeps {
+  edgeId: string;
+  store: CacheStore;
+  metrics: EdgeMetrics;
+  logger: Logger;
+  now: () => number;
+  coalescer: Coalescer;
+  /** Origins (round robin) or the parent edge. */
+  upstream: Upstream;
+  peers?: PeerRouting | undefined;
+  negativeTtlMs: number;
+}
+
+/** What an upstream fetch needs from the client request (kept past the response, for background work). */
+interface ClientInfo {
+  headers: IncomingHttpHeaders;
+  remoteAddress: string | undefined;
+}
+
+function clientOf(req: IncomingMessage): ClientInfo {
+  return { headers: req.headers, remoteAddress: req.socket?.remoteAddress };
+}
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export class EdgeProxy {
+  private readonly deps: ProxyDeps;
+  private readonly store: CacheStore;
+  private readonly metrics: EdgeMetrics;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  /** Keys with a stale-while-revalidate refresh in flight. */
+  private readonly revalidating = new Set<string>();
+
+  constructor(deps: ProxyDeps) {
+    this.deps = deps;
+    this.store = deps.store;
+    this.metrics = deps.metrics;
+    this.logger = deps.logger;
+    this.now = deps.now;
+  }
+
+  /**
+   * Serves a fresh hit with no request directives to honour, straight from the precomputed entry.
+   * Returns false (having stashed its lookup) when the request needs the full logic.
+   */
+  tryFastPath(req: IncomingMessage, res: ServerResponse): boolean {
+    const state = stateOf(req);
+    const method = req.method;
+    const url = req.url as string;
+    if ((method !== 'GET' && method !== 'HEAD') || url.charCodeAt(0) !== 0x2f /* / */ || isLocalPath(url)) return false;
+    const headers = req.headers;
+    for (const name of SLOW_REQUEST_FIELDS) if (headers[name] !== undefined) return false;
+    const entry = this.store.lookup(url, headers);
+    state.looked = true;
+    state.entry = entry;
+    if (entry === undefined || entry.invalidated || entry.noCache) return false;
+    const ageMs = entry.correctedInitialAgeMs + (this.now() - entry.responseTime);
+    if (ageMs >= entry.lifetimeMs) return false;
+    res.writeHead(
+      entry.status,
+      entry.hitHeaders.concat('age', String(ageSeconds(ageMs)), 'cache-status', `cdn-lab; hit; ttl=${Math.floor((entry.lifetimeMs - ageMs) / 1000)}`),
+    );
+    if (method === 'HEAD') {
+      res.end();
+      this.finish(req, 'hit', entry.status, 0);
+    } else {
+      res.end(entry.body);
+      this.finish(req, 'hit', entry.status, entry.body.length);
+    }
+    return true;
+  }
+
+  /** Records one answered client request: one metric sample and one log line. */
+  finish(req: IncomingMessage, result: Result, status: number, bytes: number): void {
+    const ms = performance.now() - stateOf(req).start;
+    this.metrics.request(result, status, ms / 1000, bytes);
+    this.logger.info({ method: req.method, path: req.url, status, result, bytes, durationMs: Math.round(ms * 1000) / 1000 });
+  }
+
+  /** The full request logic (express catch-all). Throws EdgeError for bad requests. */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const headers = req.headers;
+    if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && headers.host === undefined) {
+      throw new EdgeError('missingHost', 'HTTP/1.1 request without Host');
+    }
+    // Node's parser rejects most smuggling shapes; this one is checked again so it can never reach upstream.
+    if (headers['transfer-encoding'] !== undefined && headers['content-length'] !== undefined) {
+      throw new EdgeError('smuggling', 'both Transfer-Encoding and Content-Length');
+    }
+    const path = originFormTarget(req.url as string, headers.host);
+    const method = req.method as string;
+    if (method === 'CONNECT' || method === 'TRACE') throw new EdgeError('methodNotAllowed', `${method} is not supported`);
+    if (method !== 'GET' && method !== 'HEAD') return this.passThrough(req, res, path, 'method', undefined);
+    if (headers.authorization !== undefined) return this.passThrough(req, res, path, 'bypass', 'authorization');
+    if (headers['if-match'] !== undefined || headers['if-unmodified-since'] !== undefined) {
+      return this.passThrough(req, res, path, 'bypass', 'precondition');
+    }
+    const directives = requestDirectives(first(headers['cache-control']), first(headers.pragma));
+    const primary = primaryKey(path);
+    const state = stateOf(req);
+    const entry = state.looked && req.url === path ? state.entry : this.store.lookup(primary, headers);
+    if (entry) return this.fromStored(req, res, path, entry, directives);
+    if (directives.has('only-if-cached')) return this.onlyIfCachedMiss(req, res);
+    const fwd: ForwardReason = this.store.hasUrl(primary) ? 'vary-miss' : 'uri-miss';
+    return this.miss(req, res, path, directives, fwd);
+  }
+
+  private async fromStored(req: IncomingMessage, res: ServerResponse, path: string, entry: StoredResponse, directives: Directives): Promise<void> {
+    const now = this.now();
+    const ageMs = currentAge(entry, now);
+    const remainingMs = entry.lifetimeMs - ageMs;
+    const stale = remainingMs <= 0 || entry.invalidated;
+    const ttl = Math.floor(remainingMs / 1000);
+    // Request directives (§5.2.1) can demand more freshness than the response has.
+    const maxAge = deltaSeconds(directives, 'max-age');
+    const minFresh = deltaSeconds(directives, 'min-fresh');
+    const clientWantsValidation =
+      directives.has('no-cache') ||
+      (maxAge !== undefined && !(ageMs <= (Number.isNaN(maxAge) ? 0 : maxAge * 1000))) ||
+      (minFresh !== undefined && !(remainingMs >= (Number.isNaN(minFresh) ? 0 : minFresh * 1000)));
+    if (!stale && !entry.noCache && !clientWantsValidation) {
+      return this.serveStored(req, res, entry, ageMs, cacheStatus({ hit: true, ttl }), 'hit');
+    }
+    // Serving stale (§4.2.4) needs a stale entry, no must-revalidate/no-cache, and a client that did not ask otherwise.
+    const stalenessMs = Math.max(0, -remainingMs);
+    const staleAllowed = stale && !entry.mustRevalidate && !entry.noCache && !clientWantsValidation;
+    if (staleAllowed) {
+      const maxStale = directives.get('max-stale');
+      if (maxStale !== undefined) {
+        const limit = maxStale === true ? Infinity : deltaSeconds(directives, 'max-stale');
+        if (limit !== undefined && !Number.isNaN(limit) && stalenessMs <= limit * 1000) {
+          return this.serveStored(req, res, entry, ageMs, cacheStatus({ hit: true, ttl, detail: 'max-stale' }), 'stale');
+        }
+      }
+      if (stalenessMs <= entry.staleWhileRevalidateMs && !directives.has('only-if-cached')) {
+        this.revalidateInBackground(req, path, entry);
+        return this.serveStored(req, res, entry, ageMs, cacheStatus({ hit: true, ttl, detail: 'stale-while-revalidate' }), 'stale');
+      }
+    }
+    if (directives.has('only-if-cached')) return this.onlyIfCachedMiss(req, res);
+    const fwd: ForwardReason = stale ? 'stale' : 'request';
+    const route = this.routeFor(entry.primaryKey, req);
+    const { outcome, collapsed } = await this.fetchShared(req, entry.key, () => this.fetchForCache(clientOf(req), path, entry.primaryKey, directives, entry, route));
+    const failed = outcome.kind === 'error' || outcome.response.status >= 500;
+    if (failed) {
+      const requestSie = deltaSeconds(directives, 'stale-if-error');
+      const sieMs = Math.max(entry.staleIfErrorMs, requestSie === undefined || Number.isNaN(requestSie) ? 0 : requestSie * 1000);
+      if (!entry.mustRevalidate && !entry.noCache && stalenessMs <= sieMs) {
+        const fwdStatus = outcome.kind === 'response' ? outcome.response.status : undefined;
+        const cs = cacheStatus({ fwd, ...(fwdStatus !== undefined ? { fwdStatus } : {}), ttl, collapsed, detail: 'stale-if-error' });
+        return this.serveStored(req, res, entry, ageMs, cs, 'stale');
+      }
+      if (outcome.kind === 'error') return this.upstreamFailed(req, res, outcome.error, fwd, collapsed);
+    }
+    return this.serveOutcome(req, res, outcome as Extract<Outcome, { kind: 'response' }>, fwd, collapsed);
+  }
+
+  private async miss(req: IncomingMessage, res: ServerResponse, path: string, directives: Directives, fwd: ForwardReason): Promise<void> {
+    const primary = primaryKey(path);
+    const route = this.routeFor(primary, req);
+    const fetch = () => this.fetchForCache(clientOf(req), path, primary, directives, undefined, route);
+    // A no-store request's response is not stored, so nobody else could use it: no coalescing.
+    const { outcome, collapsed } = directives.has('no-store') ? { outcome: await fetch(), collapsed: false } : await this.fetchShared(req, primary, fetch);
+    if (outcome.kind === 'error') return this.upstreamFailed(req, res, outcome.error, fwd, collapsed);
+    return this.serveOutcome(req, res, outcome, fwd, collapsed);
+  }
+
+  /**
+   * Runs `fetch` through the coalescer. A follower reuses the leader's outcome only if it may:
+   * the response is shareable and its Vary selects the same variant for the follower's headers.
+   */
+  private async fetchShared(req: IncomingMessage, key: string, fetch: () => Promise<Outcome>): Promise<{ outcome: Outcome; collapsed: boolean }> {
+    const joined = this.deps.coalescer.run(key, fetch);
+    const outcome = await joined.promise;
+    if (joined.leader) return { outcome, collapsed: false };
+    if (outcome.kind === 'response') {
+      const response = outcome.response;
+      const sameVariant = response.varyNames[0] !== '*' && variantKey(response.primaryKey, response.varyNames, req.headers) === response.key;
+      if (!outcome.shareable || !sameVariant) return { outcome: await fetch(), collapsed: false };
+    }
+    this.metrics.coalesced.inc();
+    return { outcome, collapsed: true };
+  }
+
+  private revalidateInBackground(req: IncomingMessage, path: string, entry: StoredResponse): void {
+    // One background revalidation per key, however many stale hits arrive meanwhile.
+    if (this.revalidating.has(entry.key)) return;
+    this.revalidating.add(entry.key);
+    const route = this.routeFor(entry.primaryKey, req);
+    const client = clientOf(req);
+    const joined = this.deps.coalescer.run(entry.key, () => this.fetchForCache(client, path, entry.primaryKey, new Map(), entry, route));
+    joined.promise
+      .then(
+        (outcome) => {
+          if (outcome.kind === 'error') this.logger.warn({ path, err: outcome.error.message }, 'background revalidation failed');
+        },
+        (error: unknown) => this.logger.error({ path, err: String(error) }, 'background revalidation crashed'),
+      )
+      .finally(() => this.revalidating.delete(entry.key));
+  }
+
+  /** One upstream exchange for the cache: conditional when `entry` is given; stores what may be stored. */
+  private async fetchForCache(
+    client: ClientInfo,
+    path: string,
+    primary: string,
+    directives: Directives,
+    entry: StoredResponse | undefined,
+    route: Route,
+  ): Promise<Outcome> {
+    const headers = this.forwardHeaders(client, true, route.peer);
+    if (entry?.etag !== undefined) headers['if-none-match'] = entry.etag;
+    if (entry?.lastModified !== undefined) headers['if-modified-since'] = entry.lastModified;
+    let upstreamResponse: UpstreamResponse;
+    let store = route.store;
+    try {
+      upstreamResponse = await route.upstream.fetch({ method: 'GET', path, headers }, route.url);
+    } catch (error) {
+      if (!(error instanceof UpstreamError)) throw error;
+      if (!route.peer) return { kind: 'error', error };
+      // The owning peer is unreachable: fetch from our own upstream, without keeping a copy.
+      this.logger.warn({ path, err: error.message }, 'peer failed, falling back to own upstream');
+      delete headers[HOP_HEADER];
+      try {
+        upstreamResponse = await this.deps.upstream.fetch({ method: 'GET', path, headers });
+        store = false;
+      } catch (fallbackError) {
+        if (fallbackError instanceof UpstreamError) return { kind: 'error', error: fallbackError };
+        throw fallbackError;
+      }
+    }
+    const context = { requestHeaders: client.headers, requestDirectives: directives, via: this.deps.edgeId, negativeTtlMs: this.deps.negativeTtlMs };
+    const upstreamCacheStatus = first(upstreamResponse.headers['cache-status']);
+    if (entry && upstreamResponse.status === 304) {
+      const refreshed = refreshStoredResponse(entry, upstreamResponse, context);
+      const stored = store && refreshed.storability.storable && this.store.put(refreshed);
+      return { kind: 'response', response: refreshed, stored, notModified: true, shareable: true, upstreamCacheStatus };
+    }
+    const response = buildStoredResponse({
+      ...context,
+      primaryKey: primary,
+      method: 'GET',
+      status: upstreamResponse.status,
+      headers: upstreamResponse.headers,
+      body: upstreamResponse.body,
+      requestTime: upstreamResponse.requestTime,
+      responseTime: upstreamResponse.responseTime,
+    });
+    const stored = store && response.storability.storable && this.store.put(response);
+    // A stale entry superseded by a non-error response that could not be stored must not linger.
+    if (entry && !stored && response.status < 500) this.store.policy.delete(entry.key);
+    const shareable = response.storability.storable || !PRIVATE_REASONS.has(response.storability.reason);
+    return { kind: 'response', response, stored, notModified: false, shareable, upstreamCacheStatus };
+  }
+
+  private serveOutcome(req: IncomingMessage, res: ServerResponse, outcome: Extract<Outcome, { kind: 'response' }>, fwd: ForwardReason, collapsed: boolean): void {
+    const response = outcome.response;
+    const ageMs = currentAge(response, this.now());
+    if (outcome.notModified) {
+      const cs = cacheStatus({ fwd, fwdStatus: 304, stored: outcome.stored, collapsed });
+      return this.serveStored(req, res, response, ageMs, cs, 'revalidated');
+    }
+    const storability = response.storability;
+    if (!storability.storable && PRIVATE_REASONS.has(storability.reason)) {
+      // The response forbids shared caching: report it as a bypass (the cache could not take part).
+      const cs = appendCacheStatus(outcome.upstreamCacheStatus, cacheStatus({ fwd: 'bypass', collapsed, detail: storability.reason }));
+      return this.serveStored(req, res, response, ageMs, cs, 'bypass');
+    }
+    const cs = appendCacheStatus(outcome.upstreamCacheStatus, cacheStatus({ fwd, stored: outcome.stored, collapsed }));
+    return this.serveStored(req, res, response, ageMs, cs, 'miss');
+  }
+
+  /**
+   * Writes a stored (or just fetched) response, answering the client's conditional request with 304
+   * (RFC 9111 §4.3.2) and a single byte Range with 206/416 (RFC 9110 §14) from the complete body.
+   */
+  private serveStored(req: IncomingMessage, res: ServerResponse, entry: StoredResponse, ageMs: number, cs: string, result: Result): void {
+    const h = req.headers;
+    const status = entry.status;
+    const age = String(ageSeconds(ageMs));
+    if (status >= 200 && status < 300 && (h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined)) {
+      if (notModified({ ifNoneMatch: first(h['if-none-match']), ifModifiedSince: first(h['if-modified-since']) }, entry)) {
+        const headers: string[] = [];
+        for (let i = 0; i < entry.headers.length; i += 2) {
+          if (NOT_MODIFIED_FIELDS.has(entry.headers[i] as string)) headers.push(entry.headers[i] as string, entry.headers[i + 1] as string);
+        }
+        headers.push('age', age, 'cache-status', cs);
+        return this.write(req, res, 304, headers, undefined, result);
+      }
+    }
+    if (status === 200 && h.range !== undefined) {
+      const length = entry.body.length;
+      const decision = decideRange(first(h.range), length, { value: first(h['if-range']), etag: entry.etag, lastModified: entry.lastModified });
+      if (decision.kind === 'partial') {
+        const headers = entry.headers.concat(
+          'content-range', `bytes ${decision.start}-${decision.end}/${length}`,
+          'content-length', String(decision.end - decision.start + 1),
+          'age', age, 'cache-status', cs,
+        );
+        return this.write(req, res, 206, headers, entry.body.subarray(decision.start, decision.end + 1), result);
+      }
+      if (decision.kind === 'unsatisfiable') {
+        const body = Buffer.from(JSON.stringify({ error: 'range_not_satisfiable', message: `representation is ${length} bytes` }));
+        const headers = ['content-type', 'application/json', 'content-range', `bytes */${length}`, 'content-length', String(body.length), 'cache-status', cs];
+        return this.write(req, res, 416, headers, body, result);
+      }
+    }
+    this.write(req, res, status, entry.hitHeaders.concat('age', age, 'cache-status', cs), entry.body, result);
+  }
+
+  private write(req: IncomingMessage, res: ServerResponse, status: number, headers: string[], body: Buffer | undefined, result: Result): void {
+    res.writeHead(status, headers);
+    const sendBody = req.method !== 'HEAD' && body !== undefined && status !== 304 && status !== 204;
+    res.end(sendBody ? body : undefined);
+    this.finish(req, result, status, sendBody ? (body as Buffer).length : 0);
+  }
+
+  /** Forwards a request the cache takes no part in (other methods, Authorization, preconditions). */
+  private async passThrough(req: IncomingMessage, res: ServerResponse, path: string, fwd: 'method' | 'bypass', detail: string | undefined): Promise<void> {
+    const method = req.method as string;
+    const body = method === 'GET' || method === 'HEAD' ? undefined : await readBody(req);
+    const headers = this.forwardHeaders(clientOf(req), false, false);
+    let upstreamResponse: UpstreamResponse;
+    try {
+      upstreamResponse = await this.deps.upstream.fetch({ method, path, headers, body });
+    } catch (error) {
+      if (error instanceof UpstreamError) return this.upstreamFailed(req, res, error, fwd, false);
+      throw error;
+    }
+    // §4.4: a non-error response to an unsafe method invalidates the target and same-host Location/Content-Location.
+    if (!SAFE_METHODS.has(method) && upstreamResponse.status < 400) {
+      for (const target of [path, first(upstreamResponse.headers.location), first(upstreamResponse.headers['content-location'])]) {
+        const local = target === undefined ? undefined : sameHostPath(target, req.headers.host);
+        if (local !== undefined) this.store.invalidateUrl(primaryKey(local));
+      }
+    }
+    const response = buildStoredResponse({
+      primaryKey: primaryKey(path),
+      requestHeaders: req.headers,
+      requestDirectives: new Map(),
+      method,
+      status: upstreamResponse.status,
+      headers: upstreamResponse.headers,
+      body: upstreamResponse.body,
+      requestTime: upstreamResponse.requestTime,
+      responseTime: upstreamResponse.responseTime,
+      via: this.deps.edgeId,
+      negativeTtlMs: 0,
+    });
+    const cs = appendCacheStatus(first(upstreamResponse.headers['cache-status']), cacheStatus({ fwd, ...(detail ? { detail } : {}) }));
+    const out = response.hitHeaders.slice();
+    const upstreamAge = first(upstreamResponse.headers.age);
+    if (upstreamAge !== undefined) out.push('age', upstreamAge);
+    out.push('cache-status', cs);
+    this.write(req, res, response.status, out, response.body, 'bypass');
+  }
+
+  private onlyIfCachedMiss(req: IncomingMessage, res: ServerResponse): void {
+    // §5.2.1.7: only-if-cached with nothing usable stored is answered 504 without going upstream.
+    this.sendError(req, res, new EdgeError('onlyIfCached', 'only-if-cached and no usable stored response'), cacheStatus({ detail: 'only-if-cached' }), 'miss');
+  }
+
+  private upstreamFailed(req: IncomingMessage, res: ServerResponse, error: UpstreamError, fwd: ForwardReason, collapsed: boolean): void {
+    const kind = error.reason === 'timeout' ? 'upstreamTimeout' : 'upstreamFailed';
+    const cs = cacheStatus({ fwd, collapsed, detail: error.reason === 'timeout' ? 'upstream-timeout' : 'upstream-error' });
+    this.sendError(req, res, new EdgeError(kind, error.message), cs, 'error');
+  }
+
+  /** Answers with an error of the catalogue (JSON body), counting it under `result`. */
+  sendError(req: IncomingMessage, res: ServerResponse, error: EdgeError, cs: string, result: Result): void {
+    const body = Buffer.from(JSON.stringify({ error: error.code, message: error.message }));
+    const headers = ['content-type', 'application/json', 'cache-control', 'no-store', 'content-length', String(body.length), 'cache-status', cs];
+    if (error.status === 400 || error.status === 431) headers.push('connection', 'close');
+    this.write(req, res, error.status, headers, body, result);
+  }
+
+  private routeFor(primary: string, req: IncomingMessage): Route {
+    const peers = this.deps.peers;
+    if (peers && req.headers[HOP_HEADER] === undefined) {
+      const owner = peers.ownerOf(primary);
+      if (owner !== undefined && owner !== peers.selfId) return { upstream: peers.upstream, url: peers.urlOf.get(owner), store: false, peer: true };
+    }
+    return { upstream: this.deps.upstream, store: true, peer: false };
+  }
+
+  /** Request fields to send upstream: end-to-end ones only (§7.6.1), plus Via and X-Forwarded-For. */
+  private forwardHeaders(client: ClientInfo, fill: boolean, toPeer: boolean): OutgoingHttpHeaders {
+    const source: IncomingHttpHeaders = client.headers;
+    const listed = connectionTokens(source.connection);
+    const out: OutgoingHttpHeaders = {};
+    for (const [name, value] of Object.entries(source)) {
+      if (value === undefined || HOP_BY_HOP.has(name) || listed.has(name) || ALWAYS_DROPS.has(name)) continue;
+      if (fill && FILL_DROPS.has(name)) continue;
+      out[name] = value;
+    }
+    out.via = appendVia(source.via, this.deps.edgeId);
+    const address = client.remoteAddress;
+    const forwardedFor = first(source['x-forwarded-for']);
+    if (address !== undefined) out['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${address}` : address;
+    else if (forwardedFor !== undefined) out['x-forwarded-for'] = forwardedFor;
+    if (toPeer) out[HOP_HEADER] = this.deps.edgeId;
+    return out;
+  }
+}
+
+/** The origin-form path of a Location/Content-Location value if it points at this host (§4.4). */
+function sameHostPath(target: string, host: string | undefined): string | undefined {
+  if (target.startsWith('/') && !target.startsWith('//')) return target;
+  try {
+    const url = new URL(target);
+    if (host !== undefined && url.host.toLowerCase() === host.toLowerCase()) return `${url.pathname}${url.search}`;
+  } catch {
+    // Not a URL: nothing to invalidate.
+  }
+  return undefined;
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > MAX_REQUEST_BODY_BYTES) throw new EdgeError('bodyTooLarge', `request body larger than ${MAX_REQUEST_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, total);
+}

@@ -1,0 +1,184 @@
+// A response as the edge keeps and serves it: parsed once when it arrives, with everything a hit
+// needs precomputed (the header list minus Age and Cache-Status, the body as one Buffer), so the
+// fast path only adds two headers and writes.
+import type { IncomingHttpHeaders } from 'node:http';
+import { deltaSeconds, effectiveResponseDirectives, type Directives } from './http/cache-control.ts';
+import { parseVary, variantKey } from './http/cache-key.ts';
+import { correctedInitialAge, freshnessLifetime } from './http/freshness.ts';
+import { appendVia, endToEndHeaders, HOP_BY_HOP } from './http/headers.ts';
+import { storability, type Storability } from './http/storability.ts';
+
+/** Fields never copied into the stored header list: recomputed per response, or internal to the CDN. */
+const NOT_STORED = new Set(['content-length', 'age', 'cache-status', 'via', 'surrogate-key', 'cache-tag']);
+
+export interface StoredResponse {
+  /** Primary cache key (origin-form target). */
+  readonly primaryKey: string;
+  /** Key in the policy: the primary key, plus the Vary'd request header values (§4.1). */
+  readonly key: string;
+  readonly status: number;
+  /** Header fields as received from upstream (for §4.3.4 updates and Cache-Status chaining). */
+  readonly sourceHeaders: IncomingHttpHeaders;
+  /** End-to-end fields to send, flat `[name, value…]`, with Via; no Content-Length, Age, Cache-Status. */
+  readonly headers: string[];
+  /** `headers` plus Content-Length: what a full 200/HEAD answer sends before Age and Cache-Status. */
+  readonly hitHeaders: string[];
+  readonly body: Buffer;
+  /** Bytes charged against the cache budget: body plus header text. */
+  readonly size: number;
+  /** Clock readings (ms) of the upstream exchange that produced or last validated this response. */
+  readonly requestTime: number;
+  readonly responseTime: number;
+  /** §4.2.3 corrected_initial_age, ms. */
+  readonly correctedInitialAgeMs: number;
+  /** §4.2.1 freshness lifetime, ms. */
+  readonly lifetimeMs: number;
+  readonly directives: Directives;
+  readonly etag: string | undefined;
+  readonly lastModified: string | undefined;
+  /** Request headers this response varies on (sorted, lowercase); `['*']` for Vary: *. */
+  readonly varyNames: string[];
+  /** Surrogate-Key / Cache-Tag values, for purge by tag. */
+  readonly tags: string[];
+  /** `no-cache` (§5.2.2.4): every reuse needs validation. */
+  readonly noCache: boolean;
+  /** must-revalidate, proxy-revalidate or s-maxage (§5.2.2.2, §5.2.2.8, §5.2.2.10): never served stale. */
+  readonly mustRevalidate: boolean;
+  /** RFC 5861 windows, ms. */
+  readonly staleWhileRevalidateMs: number;
+  readonly staleIfErrorMs: number;
+  readonly storability: Storability;
+  /** Set by a soft purge: treated as stale from then on. */
+  invalidated: boolean;
+}
+
+export interface BuildInput {
+  primaryKey: string;
+  /** The client request's headers (Vary values, Authorization). */
+  requestHeaders: IncomingHttpHeaders;
+  requestDirectives: Directives;
+  /** Upstream method: a HEAD exchange has no body but keeps its Content-Length. */
+  method: string;
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  requestTime: number;
+  responseTime: number;
+  /** This edge's Via pseudonym. */
+  via: string;
+  negativeTtlMs: number;
+}
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function windowMs(directives: Directives, name: string): number {
+  const seconds = deltaSeconds(directives, name);
+  return seconds === undefined || Number.isNaN(seconds) ? 0 : seconds * 1000;
+}
+
+function parseTags(headers: IncomingHttpHeaders): string[] {
+  const tags: string[] = [];
+  const surrogate = first(headers['surrogate-key']);
+  if (surrogate) tags.push(...surrogate.split(/\s+/));
+  const cacheTag = first(headers['cache-tag']);
+  if (cacheTag) tags.push(...cacheTag.split(','));
+  return [...new Set(tags.map((tag) => tag.trim()).filter(Boolean))];
+}
+
+/** Statuses that never carry content (RFC 9110 §6.4.1), so no Content-Length is added. */
+function hasNoContent(status: number): boolean {
+  return status === 204 || status === 304 || (status >= 100 && status < 200);
+}
+
+export function buildStoredResponse(input: BuildInput): StoredResponse {
+  const h = input.headers;
+  const { directives } = effectiveResponseDirectives(h['cache-control'], h['cdn-cache-control']);
+  const date = first(h.date);
+  const freshness = freshnessLifetime({
+    status: input.status,
+    directives,
+    expires: first(h.expires),
+    date,
+    lastModified: first(h['last-modified']),
+    responseTime: input.responseTime,
+    negativeTtlMs: input.negativeTtlMs,
+  });
+  const varyNames = parseVary(h.vary);
+  const etag = first(h.etag);
+  const lastModified = first(h['last-modified']);
+  const headers = endToEndHeaders(h, NOT_STORED);
+  headers.push('via', appendVia(h.via, input.via));
+  const hitHeaders = headers.slice();
+  if (!hasNoContent(input.status)) {
+    const length = input.method === 'HEAD' ? first(h['content-length']) : String(input.body.length);
+    if (length !== undefined) hitHeaders.push('content-length', length);
+  }
+  let headerBytes = 0;
+  for (const part of hitHeaders) headerBytes += part.length;
+  return {
+    primaryKey: input.primaryKey,
+    key: varyNames[0] === '*' ? input.primaryKey : variantKey(input.primaryKey, varyNames, input.requestHeaders),
+    status: input.status,
+    sourceHeaders: h,
+    headers,
+    hitHeaders,
+    body: input.body,
+    size: input.body.length + headerBytes,
+    requestTime: input.requestTime,
+    responseTime: input.responseTime,
+    correctedInitialAgeMs: correctedInitialAge({ date, age: first(h.age), requestTime: input.requestTime, responseTime: input.responseTime }),
+    lifetimeMs: freshness.lifetimeMs,
+    directives,
+    etag,
+    lastModified,
+    varyNames,
+    tags: parseTags(h),
+    noCache: directives.has('no-cache'),
+    mustRevalidate: directives.has('must-revalidate') || directives.has('proxy-revalidate') || directives.has('s-maxage'),
+    staleWhileRevalidateMs: windowMs(directives, 'stale-while-revalidate'),
+    staleIfErrorMs: windowMs(directives, 'stale-if-error'),
+    storability: storability({
+      method: input.method,
+      status: input.status,
+      requestDirectives: input.requestDirectives,
+      responseDirectives: directives,
+      hasAuthorization: input.requestHeaders.authorization !== undefined,
+      hasSetCookie: h['set-cookie'] !== undefined,
+      varyNames,
+      freshness,
+      hasValidator: etag !== undefined || lastModified !== undefined,
+    }),
+    invalidated: false,
+  };
+}
+
+/**
+ * Freshens a stored response with a 304 (RFC 9111 §4.3.4, §3.2): every field of the 304 replaces the
+ * stored one, except hop-by-hop fields and Content-Length; the body stays; times and freshness are
+ * those of the validation exchange.
+ */
+export function refreshStoredResponse(
+  stored: StoredResponse,
+  notModified: { headers: IncomingHttpHeaders; requestTime: number; responseTime: number },
+  input: Pick<BuildInput, 'requestHeaders' | 'requestDirectives' | 'via' | 'negativeTtlMs'>,
+): StoredResponse {
+  const merged: IncomingHttpHeaders = { ...stored.sourceHeaders };
+  for (const [name, value] of Object.entries(notModified.headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || name === 'content-length') continue;
+    (merged as Record<string, string | string[]>)[name] = value;
+  }
+  // The stored response's Age was about the old exchange; the 304 carries its own (or none).
+  if (notModified.headers.age === undefined) delete merged.age;
+  return buildStoredResponse({
+    ...input,
+    primaryKey: stored.primaryKey,
+    method: 'GET',
+    status: stored.status,
+    headers: merged,
+    body: stored.body,
+    requestTime: notModified.requestTime,
+    responseTime: notModified.responseTime,
+  });
+}

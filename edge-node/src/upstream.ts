@@ -1,0 +1,151 @@
+// Fetching from upstream (origins, a parent edge, or a peer): keep-alive agents, a deadline for the
+// whole exchange, round robin over several base URLs, and exactly one metric sample per request sent.
+import http from 'node:http';
+import https from 'node:https';
+import { performance } from 'node:perf_hooks';
+import type { EdgeMetrics, UpstreamKind } from './metrics.ts';
+
+export interface UpstreamRequest {
+  method: string;
+  /** Origin-form target, appended to the base URL's path. */
+  path: string;
+  headers: http.OutgoingHttpHeaders;
+  body?: Buffer | undefined;
+}
+
+export interface UpstreamResponse {
+  kind: UpstreamKind;
+  method: string;
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  /** Clock readings (ms) when the request was sent and the response fully received (§4.2.3). */
+  requestTime: number;
+  responseTime: number;
+}
+
+/** No usable response: `timeout` (deadline passed) or `failed` (refused, reset, malformed). */
+export class UpstreamError extends Error {
+  readonly reason: 'timeout' | 'failed';
+  readonly kind: UpstreamKind;
+  constructor(reason: 'timeout' | 'failed', kind: UpstreamKind, message: string) {
+    super(message);
+    this.name = 'UpstreamError';
+    this.reason = reason;
+    this.kind = kind;
+  }
+}
+
+export interface UpstreamOptions {
+  kind: UpstreamKind;
+  urls: readonly string[];
+  timeoutMs: number;
+  metrics: EdgeMetrics;
+  now: () => number;
+}
+
+interface Base {
+  url: URL;
+  /** Base path without a trailing slash, prefixed to every request path. */
+  pathPrefix: string;
+}
+
+export class Upstream {
+  readonly kind: UpstreamKind;
+  private readonly bases: Base[];
+  private readonly timeoutMs: number;
+  private readonly metrics: EdgeMetrics;
+  private readonly now: () => number;
+  private next = 0;
+  // One pool per scheme: keep-alive avoids a TCP handshake per miss.
+  private readonly httpAgent = new http.Agent({ keepAlive: true, maxFreeSockets: 256 });
+  private readonly httpsAgent = new https.Agent({ keepAlive: true, maxFreeSockets: 256 });
+
+  constructor(options: UpstreamOptions) {
+    if (options.urls.length === 0) throw new TypeError(`upstream "${options.kind}" needs at least one URL`);
+    this.kind = options.kind;
+    this.bases = options.urls.map((raw) => {
+      const url = new URL(raw);
+      return { url, pathPrefix: url.pathname.replace(/\/+$/, '') };
+    });
+    this.timeoutMs = options.timeoutMs;
+    this.metrics = options.metrics;
+    this.now = options.now;
+  }
+
+  /** Sends to the next base URL in round-robin order, or to `baseUrl` when given (a chosen peer). */
+  fetch(request: UpstreamRequest, baseUrl?: string): Promise<UpstreamResponse> {
+    let base: Base;
+    if (baseUrl !== undefined) {
+      const url = new URL(baseUrl);
+      base = { url, pathPrefix: url.pathname.replace(/\/+$/, '') };
+    } else {
+      base = this.bases[this.next] as Base;
+      this.next = (this.next + 1) % this.bases.length;
+    }
+    return this.exchange(base, request);
+  }
+
+  close(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+
+  private exchange(base: Base, request: UpstreamRequest): Promise<UpstreamResponse> {
+    const kind = this.kind;
+    const started = performance.now();
+    const requestTime = this.now();
+    const secure = base.url.protocol === 'https:';
+    return new Promise<UpstreamResponse>((resolve, reject) => {
+      let settled = false;
+      let received = 0;
+      const settle = (status: number | undefined, error: UpstreamError | undefined, response?: UpstreamResponse) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.metrics.upstreamExchange(kind, status, (performance.now() - started) / 1000, received);
+        if (error) reject(error);
+        else resolve(response as UpstreamResponse);
+      };
+      const headers = { ...request.headers, host: base.url.host };
+      if (request.body !== undefined) headers['content-length'] = String(request.body.length);
+      const req = (secure ? https : http).request({
+        protocol: base.url.protocol,
+        hostname: base.url.hostname.replace(/^\[|\]$/g, ''),
+        port: base.url.port || (secure ? 443 : 80),
+        method: request.method,
+        path: base.pathPrefix + request.path,
+        headers,
+        agent: secure ? this.httpsAgent : this.httpAgent,
+      });
+      const timer = setTimeout(() => {
+        const error = new UpstreamError('timeout', kind, `${kind} did not answer within ${this.timeoutMs} ms`);
+        req.destroy(error);
+        settle(undefined, error);
+      }, this.timeoutMs);
+      req.on('error', (cause) => settle(undefined, new UpstreamError('failed', kind, `${kind} request failed: ${cause.message}`)));
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => {
+          chunks.push(chunk);
+          received += chunk.length;
+        });
+        res.on('error', (cause) => settle(undefined, new UpstreamError('failed', kind, `${kind} response failed: ${cause.message}`)));
+        res.on('aborted', () => settle(undefined, new UpstreamError('failed', kind, `${kind} response aborted`)));
+        res.on('end', () => {
+          const status = res.statusCode ?? 502;
+          settle(status, undefined, {
+            kind,
+            method: request.method,
+            status,
+            headers: res.headers,
+            body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received),
+            requestTime,
+            responseTime: this.now(),
+          });
+        });
+      });
+      req.end(request.body);
+    });
+  }
+}

@@ -1,0 +1,123 @@
+// In-process test rig: a tiny scripted upstream on 127.0.0.1:0 that counts its requests, and an
+// edge on port 0 with an injectable clock and captured log lines.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { createLogger, listen } from '@cdn-lab/service-kit';
+import { createEdge, type Edge } from '../src/app.ts';
+import { edgeConfigFromEnv } from '../src/config.ts';
+
+export type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => void;
+
+export interface RecordedRequest {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+export interface TestUpstream {
+  url: string;
+  server: http.Server;
+  requests: RecordedRequest[];
+  /** Requests whose path starts with `prefix`. */
+  count(prefix?: string): number;
+  close(): Promise<void>;
+}
+
+/** Starts an upstream answering with `handler` (default: 200, `max-age=60`, body naming the path). */
+export async function startUpstream(handler: Handler = defaultHandler): Promise<TestUpstream> {
+  const requests: RecordedRequest[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      requests.push({ method: req.method as string, url: req.url as string, headers: req.headers });
+      handler(req, res, Buffer.concat(chunks));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    server,
+    requests,
+    count: (prefix = '') => requests.filter((r) => r.url.startsWith(prefix)).length,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export const defaultHandler: Handler = (req, res) => {
+  const body = `body of ${req.url}`;
+  res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=60', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+};
+
+export interface TestEdge {
+  edge: Edge;
+  url: string;
+  port: number;
+  logs: Record<string, unknown>[];
+  /** Moves the edge's clock forward. */
+  advance(ms: number): void;
+  close(): Promise<void>;
+}
+
+/** Starts an edge from env-style settings (as main.ts would read them) on 127.0.0.1:0. */
+export async function startEdge(env: Record<string, string>): Promise<TestEdge> {
+  const config = edgeConfigFromEnv({ LOG_LEVEL: 'info', ...env });
+  const logs: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+      callback();
+    },
+  });
+  const logger = createLogger({ service: 'edge-node', level: 'info', destination });
+  let offset = 0;
+  const edge = createEdge(config, { logger, now: () => Date.now() + offset, defaultMetrics: false });
+  const running = await listen(edge.server, '127.0.0.1', 0);
+  return {
+    edge,
+    url: running.url,
+    port: running.port,
+    logs,
+    advance(ms) {
+      offset += ms;
+    },
+    close: () => edge.close(),
+  };
+}
+
+/** A GET (or other method) with a fresh connection each time; returns status, headers and body text. */
+export async function request(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: options.method ?? 'GET', headers: options.headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode as number, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** Reads one metric sample's value from the edge's registry (0 when absent). */
+export async function metricValue(edge: Edge, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = edge.metrics.registry.getSingleMetric(name);
+  if (!metric) throw new Error(`no metric ${name}`);
+  const data = await metric.get();
+  let total = 0;
+  for (const sample of data.values) {
+    if ((sample as { metricName?: string }).metricName !== undefined && (sample as { metricName?: string }).metricName !== name) continue;
+    if (Object.entries(labels).every(([k, v]) => String((sample.labels as Record<string, unknown>)[k]) === v)) total += sample.value;
+  }
+  return total;
+}

@@ -1,0 +1,40 @@
+import test from 'ava';
+import { ConfigError } from '@cdn-lab/service-kit';
+import { EDGE_ENV, edgeConfigFromEnv, edgeEnv } from '../src/config.ts';
+
+test('defaults per docs/contracts.md', (t) => {
+  const config = edgeConfigFromEnv({ UPSTREAM_URLS: 'http://127.0.0.1:3000, http://127.0.0.1:3001' });
+  t.like(config, { host: '127.0.0.1', port: 0, edgeId: 'edge-0', cachePolicy: 'lru', cacheBytes: 67108864, coalescing: true, upstreamTimeoutMs: 10000 });
+  t.deepEqual(config.upstreamUrls, ['http://127.0.0.1:3000', 'http://127.0.0.1:3001']);
+  t.is(config.adminToken, undefined);
+  t.deepEqual(config.peerUrls, []);
+});
+
+test('edgeEnv is the inverse of edgeConfigFromEnv', (t) => {
+  const config = edgeConfigFromEnv({
+    UPSTREAM_URLS: 'http://127.0.0.1:3000',
+    PEER_URLS: 'edge-a=http://127.0.0.1:4001,http://127.0.0.1:4002/',
+    SELF_URL: 'http://127.0.0.1:4002',
+    COALESCING: 'false',
+    CACHE_MAX_OBJECTS: '100',
+    ADMIN_TOKEN: 'secret-token',
+  });
+  t.deepEqual(config.peerUrls, [{ id: 'edge-a', url: 'http://127.0.0.1:4001' }, { id: 'http://127.0.0.1:4002', url: 'http://127.0.0.1:4002' }]);
+  t.deepEqual(edgeConfigFromEnv(edgeEnv(config)), config);
+  t.true(Object.values(edgeEnv(config)).every((v) => typeof v === 'string'));
+  t.is(Object.keys(EDGE_ENV).length, new Set(Object.values(EDGE_ENV)).size);
+});
+
+test('bad values are ConfigErrors naming the env var', (t) => {
+  const error = t.throws(() => edgeConfigFromEnv({ UPSTREAM_URLS: 'ftp://x', CACHE_POLICY: 'mru', CACHE_BYTES: '0', COALESCING: 'maybe' }), { instanceOf: ConfigError });
+  t.regex(error.message, /UPSTREAM_URLS: /);
+  t.regex(error.message, /CACHE_POLICY: unknown cache policy; valid policies: .*lru/);
+  t.regex(error.message, /CACHE_BYTES: /);
+  t.regex(error.message, /COALESCING: /);
+});
+
+test('PEER_URLS needs SELF_URL, and SELF_URL must be one of them', (t) => {
+  t.regex(t.throws(() => edgeConfigFromEnv({ UPSTREAM_URLS: 'http://o', PEER_URLS: 'http://a,http://b' })).message, /SELF_URL: required/);
+  t.regex(t.throws(() => edgeConfigFromEnv({ UPSTREAM_URLS: 'http://o', PEER_URLS: 'http://a,http://b', SELF_URL: 'http://c' })).message, /SELF_URL: must be one of/);
+  t.notThrows(() => edgeConfigFromEnv({ PARENT_URL: 'http://parent:4000' }));
+});

@@ -1,0 +1,320 @@
+// Request traces for the simulator: CSV lines `t,key,size` or `key,size` (an optional header line
+// is recognised by a size column that is not a number), streamed from disk in chunks and parsed
+// byte by byte. Each key is interned to a dense integer id on the fly (a hash table over the key's
+// bytes, no string per line), so what stays in memory is 12 bytes per request, not the text: the
+// id sequence and the sizes, which Belady's MIN and capacity fractions both need anyway.
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+
+export interface Trace {
+  name: string;
+  /** Number of requests. */
+  length: number;
+  /** Interned key id of each request (0..uniqueObjects-1, in order of first appearance). */
+  keys: Int32Array;
+  /** Size in bytes of each request. */
+  sizes: Float64Array;
+  uniqueObjects: number;
+  /** Sum over objects of the size at their first request. */
+  uniqueBytes: number;
+  totalBytes: number;
+  /** Every size is 1 (a trace without sizes): byte and object capacities coincide. */
+  unitSizes: boolean;
+}
+
+/** A malformed trace line; `line` is 1-based, counting the header. */
+export class TraceError extends Error {
+  readonly file: string;
+  readonly line: number;
+  constructor(file: string, line: number, message: string) {
+    super(`${file}:${line}: ${message}`);
+    this.name = 'TraceError';
+    this.file = file;
+    this.line = line;
+  }
+}
+
+const COMMA = 44;
+const NEWLINE = 10;
+const CR = 13;
+
+/** Interns byte strings to dense ids with open addressing over an arena of key bytes. */
+class KeyInterner {
+  private table = new Int32Array(1 << 16).fill(-1);
+  private hashes = new Int32Array(1 << 15);
+  private offsets = new Int32Array(1 << 15);
+  private lengths = new Int32Array(1 << 15);
+  private arena = new Uint8Array(1 << 20);
+  private arenaUsed = 0;
+  size = 0;
+
+  /** The id of bytes[start, end), adding it when new; `hash` must be fnv1a of those bytes. */
+  intern(bytes: Uint8Array, start: number, end: number, hash: number): number {
+    const length = end - start;
+    let mask = this.table.length - 1;
+    let at = hash & mask;
+    while (true) {
+      const id = this.table[at]!;
+      if (id === -1) break;
+      if (this.hashes[id] === hash && this.lengths[id] === length && this.sameBytes(id, bytes, start, length)) return id;
+      at = (at + 1) & mask;
+    }
+    const id = this.size++;
+    if (id === this.hashes.length) this.growEntries();
+    if (this.arenaUsed + length > this.arena.length) this.growArena(length);
+    this.arena.set(bytes.subarray(start, end), this.arenaUsed);
+    this.offsets[id] = this.arenaUsed;
+    this.lengths[id] = length;
+    this.hashes[id] = hash;
+    this.arenaUsed += length;
+    if (this.size * 2 > this.table.length) {
+      this.rehash();
+      mask = this.table.length - 1;
+      at = hash & mask;
+      while (this.table[at] !== -1) at = (at + 1) & mask;
+    }
+    this.table[at] = id;
+    return id;
+  }
+
+  /** The key text of an id. */
+  name(id: number): string {
+    return Buffer.from(this.arena.buffer, this.arena.byteOffset + this.offsets[id]!, this.lengths[id]!).toString('utf8');
+  }
+
+  private sameBytes(id: number, bytes: Uint8Array, start: number, length: number): boolean {
+    const arena = this.arena;
+    const offset = this.offsets[id]!;
+    for (let i = 0; i < length; i++) if (arena[offset + i] !== bytes[start + i]) return false;
+    return true;
+  }
+  private growEntries(): void {
+    const n = this.hashes.length * 2;
+    this.hashes = grown(this.hashes, n);
+    this.offsets = grown(this.offsets, n);
+    this.lengths = grown(this.lengths, n);
+  }
+  private growArena(need: number): void {
+    let n = this.arena.length * 2;
+    while (n < this.arenaUsed + need) n *= 2;
+    this.arena = grown(this.arena, n);
+  }
+  private rehash(): void {
+    const table = new Int32Array(this.table.length * 2).fill(-1);
+    const mask = table.length - 1;
+    for (let id = 0; id < this.size - 1; id++) {
+      let at = this.hashes[id]! & mask;
+      while (table[at] !== -1) at = (at + 1) & mask;
+      table[at] = id;
+    }
+    this.table = table;
+  }
+}
+
+function grown<T extends Int32Array | Float64Array | Uint8Array>(array: T, length: number): T {
+  const copy = new (array.constructor as new (n: number) => T)(length);
+  copy.set(array);
+  return copy;
+}
+
+/** Incremental parser: feed chunks with `push`, then `finish`. */
+export class TraceParser {
+  private readonly file: string;
+  private readonly interner = new KeyInterner();
+  private keys = new Int32Array(1 << 16);
+  private sizes = new Float64Array(1 << 16);
+  private objectSizes = new Float64Array(1 << 15);
+  private length = 0;
+  private line = 0;
+  /** Fields per line: 2 (key,size) or 3 (t,key,size); 0 until the first line. */
+  private fields = 0;
+  private carry: Buffer | undefined;
+  private uniqueBytes = 0;
+  private totalBytes = 0;
+  private unitSizes = true;
+
+  constructor(file: string) {
+    this.file = file;
+  }
+
+  push(chunk: Buffer): void {
+    let bytes = chunk;
+    if (this.carry) {
+      bytes = Buffer.concat([this.carry, chunk]);
+      this.carry = undefined;
+    }
+    let start = 0;
+    const end = bytes.length;
+    for (let i = bytes.indexOf(NEWLINE, 0); i !== -1; i = bytes.indexOf(NEWLINE, start)) {
+      this.parseLine(bytes, start, i);
+      start = i + 1;
+    }
+    if (start < end) this.carry = Buffer.from(bytes.subarray(start, end));
+  }
+
+  finish(name: string): Trace {
+    if (this.carry) {
+      const last = this.carry;
+      this.carry = undefined;
+      this.parseLine(last, 0, last.length);
+    }
+    if (this.length === 0) throw new TraceError(this.file, Math.max(this.line, 1), 'the trace has no requests');
+    return {
+      name,
+      length: this.length,
+      keys: this.keys.subarray(0, this.length),
+      sizes: this.sizes.subarray(0, this.length),
+      uniqueObjects: this.interner.size,
+      uniqueBytes: this.uniqueBytes,
+      totalBytes: this.totalBytes,
+      unitSizes: this.unitSizes,
+    };
+  }
+
+  /** Key text of an interned id (for reports and debugging). */
+  keyName(id: number): string {
+    return this.interner.name(id);
+  }
+
+  private parseLine(bytes: Uint8Array, start: number, end: number): void {
+    this.line++;
+    if (end > start && bytes[end - 1] === CR) end--;
+    if (end === start) return; // blank lines (a trailing newline) are allowed
+    // Find the commas.
+    let comma1 = -1;
+    let comma2 = -1;
+    let commas = 0;
+    for (let i = start; i < end; i++) {
+      if (bytes[i] === COMMA) {
+        if (commas === 0) comma1 = i;
+        else if (commas === 1) comma2 = i;
+        commas++;
+      }
+    }
+    const fields = commas + 1;
+    if (this.fields === 0) {
+      if (fields !== 2 && fields !== 3) throw this.error(`expected 2 fields (key,size) or 3 (t,key,size), got ${fields}`);
+      this.fields = fields;
+      const sizeStart = fields === 3 ? comma2 + 1 : comma1 + 1;
+      if (parseSize(bytes, sizeStart, end) < 0) return; // a header line
+    } else if (fields !== this.fields) {
+      throw this.error(`expected ${this.fields} fields (${this.fields === 3 ? 't,key,size' : 'key,size'}), got ${fields}`);
+    }
+    let keyStart: number;
+    let keyEnd: number;
+    let sizeStart: number;
+    if (fields === 3) {
+      if (!isNumber(bytes, start, comma1)) throw this.error(`timestamp "${text(bytes, start, comma1)}" is not a number`);
+      keyStart = comma1 + 1;
+      keyEnd = comma2;
+      sizeStart = comma2 + 1;
+    } else {
+      keyStart = start;
+      keyEnd = comma1;
+      sizeStart = comma1 + 1;
+    }
+    if (keyEnd === keyStart) throw this.error('empty key');
+    const size = parseSize(bytes, sizeStart, end);
+    if (size < 0) throw this.error(`size "${text(bytes, sizeStart, end)}" is not a non-negative integer`);
+    let hash = 0x811c9dc5;
+    for (let i = keyStart; i < keyEnd; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+    const before = this.interner.size;
+    const id = this.interner.intern(bytes, keyStart, keyEnd, hash);
+    if (id === before) {
+      if (id === this.objectSizes.length) this.objectSizes = grown(this.objectSizes, id * 2);
+      this.objectSizes[id] = size;
+      this.uniqueBytes += size;
+    }
+    const at = this.length++;
+    if (at === this.keys.length) {
+      this.keys = grown(this.keys, at * 2);
+      this.sizes = grown(this.sizes, at * 2);
+    }
+    this.keys[at] = id;
+    this.sizes[at] = size;
+    this.totalBytes += size;
+    if (size !== 1) this.unitSizes = false;
+  }
+
+  private error(message: string): TraceError {
+    return new TraceError(this.file, this.line, message);
+  }
+}
+
+/** A non-negative integer (at most 2^53) in bytes[start, end), or -1. */
+function parseSize(bytes: Uint8Array, start: number, end: number): number {
+  if (end === start || end - start > 16) return -1;
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const digit = bytes[i]! - 48;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+function isNumber(bytes: Uint8Array, start: number, end: number): boolean {
+  if (end === start) return false;
+  const value = Number(text(bytes, start, end));
+  return Number.isFinite(value);
+}
+
+function text(bytes: Uint8Array, start: number, end: number): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('utf8');
+}
+
+export interface ReadTraceOptions {
+  /** Called as bytes are read, with the running count and the file size. */
+  onProgress?: (bytesRead: number, totalBytes: number) => void;
+}
+
+/** Streams a CSV trace from disk and returns it interned. Throws TraceError on a bad line. */
+export async function readTrace(file: string, options: ReadTraceOptions = {}): Promise<Trace> {
+  const parser = new TraceParser(file);
+  const stream = createReadStream(file, { highWaterMark: 1 << 20 });
+  let total = 0;
+  if (options.onProgress) {
+    const { stat } = await import('node:fs/promises');
+    total = (await stat(file)).size;
+  }
+  let read = 0;
+  for await (const chunk of stream) {
+    parser.push(chunk as Buffer);
+    read += (chunk as Buffer).length;
+    options.onProgress?.(read, total);
+  }
+  return parser.finish(path.basename(file, path.extname(file)));
+}
+
+/** Parses a whole CSV text (tests, generated traces). */
+export function parseTrace(csv: string, name = 'trace'): Trace {
+  const parser = new TraceParser(name);
+  parser.push(Buffer.from(csv));
+  return parser.finish(name);
+}
+
+/** Builds a trace from already-interned arrays (synthetic workloads). */
+export function traceFromArrays(name: string, keys: Int32Array, sizes: Float64Array): Trace {
+  let uniqueObjects = 0;
+  let uniqueBytes = 0;
+  let totalBytes = 0;
+  let unitSizes = true;
+  let maxKey = -1;
+  for (let i = 0; i < keys.length; i++) {
+    if (keys[i]! < 0) throw new RangeError(`key ids must be non-negative, got ${keys[i]} at ${i}`);
+    if (keys[i]! > maxKey) maxKey = keys[i]!;
+  }
+  const seen = new Uint8Array(maxKey + 1);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const size = sizes[i]!;
+    if (seen[key] === 0) {
+      seen[key] = 1;
+      uniqueObjects++;
+      uniqueBytes += size;
+    }
+    totalBytes += size;
+    if (size !== 1) unitSizes = false;
+  }
+  return { name, length: keys.length, keys, sizes, uniqueObjects, uniqueBytes, totalBytes, unitSizes };
+}

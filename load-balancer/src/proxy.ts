@@ -133,6 +133,11 @@ export function createProxy(options: ProxyOptions): (req: IncomingMessage, res: 
     const request = { key: target };
 
     const attempt = () => {
+      // The client may have left while a first attempt failed: nobody to answer, no retry.
+      if (res.destroyed) {
+        complete(NO_BACKEND, CLIENT_CLOSED, 'client closed');
+        return;
+      }
       const backend = algorithm.pick(request, backends) as BackendState | undefined;
       if (backend === undefined) {
         complete(NO_BACKEND, sendError(res, 'no_backend'));
@@ -174,7 +179,7 @@ export function createProxy(options: ProxyOptions): (req: IncomingMessage, res: 
       upstream.on('timeout', () => upstream.destroy(new ProxyTimeoutError(`no answer within ${proxyTimeoutMs} ms`)));
 
       upstream.on('error', (error: NodeJS.ErrnoException) => {
-        // After a response has begun, its stream reports failures (see pipeline below).
+        // After a response has begun, its stream reports failures (see the response handler).
         if (responded || clientGone) return;
         release();
         res.off('close', onClientClose);

@@ -368,3 +368,16 @@ test('a backend dying mid-response cuts the client connection and counts an abor
   t.true(await eventually(() => balancer.backends[0]?.inFlight === 0));
   t.is(await metricValue(balancer, 'lb_backend_errors_total', { backend: 'edge-0', reason: 'aborted' }), 1);
 });
+
+test('a client leaving before the answer frees the backend slot and is counted as 4xx (499)', async (t) => {
+  const holding: BackendHandler = (req) => req.resume();
+  const { url, backends, balancer } = await setup(t, 1, {}, holding);
+  const req = http.get(`${url}/wait`, { agent: false });
+  req.on('error', () => undefined);
+  t.true(await eventually(() => (backends[0] as TestBackend).seen.length === 1));
+  t.is(balancer.backends[0]?.inFlight, 1);
+  req.destroy();
+  t.true(await eventually(() => balancer.backends[0]?.inFlight === 0));
+  t.is(await metricValue(balancer, 'lb_requests_total', { backend: 'edge-0', code: '4xx' }), 1);
+  t.is(balancer.backends[0]?.healthy, true, 'a client leaving says nothing about the backend');
+});

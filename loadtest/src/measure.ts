@@ -29,7 +29,8 @@ export interface CacheFigures {
   perEdge: { edge: string; requests: number; hitRatio: number; cacheBytes: number; evictions: number }[];
 }
 
-const CATALOGUE_ROUTES = ['obj', 'short', 'nostore'];
+/** Origin routes that serve the catalogue (the rest are health, metrics, admin). */
+export const CATALOGUE_ROUTES = ['obj', 'short', 'nostore'];
 
 function delta(before: Scrape[], after: Scrape[], name: string, match: Record<string, string | string[]> = {}): number {
   return sumAcross(after, name, match) - sumAcross(before, name, match);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { startLab, type Lab } from '@cdn-lab/infra/local/lab';
 import type { Topology } from '@cdn-lab/infra/topology';
 import { drive, type DriveResult } from './drive.ts';
-import { CACHE_SERVED_RESULTS, cacheFigures, type CacheFigures, type LabScrapes } from './measure.ts';
+import { CACHE_SERVED_RESULTS, CATALOGUE_ROUTES, cacheFigures, type CacheFigures, type LabScrapes } from './measure.ts';
 import { scrapeMetrics, sumAcross } from './scrape.ts';
 import { pathStream, type WorkloadSpec } from './workload.ts';
 
@@ -51,6 +51,26 @@ async function scrapeLab(lab: Lab): Promise<LabScrapes> {
     Promise.all(lab.originUrls.map(scrapeMetrics)),
   ]);
   return { edges, innerEdges, origins };
+}
+
+/**
+ * Scrapes once the lab is quiet: when the load stops, upstream fetches already under way finish a
+ * little later, so the edges' and the origin's counters are read only after they stop moving.
+ */
+async function scrapeSettled(lab: Lab, timeoutMs = 5000): Promise<LabScrapes> {
+  const deadline = Date.now() + timeoutMs;
+  let previous = '';
+  for (;;) {
+    const scrapes = await scrapeLab(lab);
+    const counts = [
+      sumAcross(scrapes.origins, 'origin_http_requests_total', { route: CATALOGUE_ROUTES }),
+      sumAcross([...scrapes.edges, ...scrapes.innerEdges], 'edge_upstream_requests_total'),
+      sumAcross(scrapes.edges, 'edge_requests_total'),
+    ].join('/');
+    if (counts === previous || Date.now() > deadline) return scrapes;
+    previous = counts;
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
 }
 
 /** Scrapes the edges once a second and turns consecutive scrapes into per-second hit ratios. */
@@ -101,7 +121,7 @@ export async function runVariant(plan: VariantPlan, options: RunVariantOptions =
         onTick: (n) => options.onTick?.('warm-up', n),
       });
     }
-    const before = await scrapeLab(lab);
+    const before = await scrapeSettled(lab);
     options.onPhase?.('measuring', plan.durationMs);
     const sampler = sampleTimeline(lab);
     const client = await drive({
@@ -112,7 +132,7 @@ export async function runVariant(plan: VariantPlan, options: RunVariantOptions =
       onTick: (n) => options.onTick?.('measuring', n),
     });
     const timeline = await sampler.stop();
-    const after = await scrapeLab(lab);
+    const after = await scrapeSettled(lab);
     const edgeIds = lab.services.filter((s) => s.plan.role === 'edge').map((s) => s.plan.id);
     return {
       name: plan.name,

@@ -143,11 +143,23 @@ export class TraceParser {
       bytes = Buffer.concat([this.carry, chunk]);
       this.carry = undefined;
     }
-    let start = 0;
+    // One pass over the bytes, noting the first two commas of each line.
     const end = bytes.length;
-    for (let i = bytes.indexOf(NEWLINE, 0); i !== -1; i = bytes.indexOf(NEWLINE, start)) {
-      this.parseLine(bytes, start, i);
-      start = i + 1;
+    let start = 0;
+    let comma1 = -1;
+    let comma2 = -1;
+    let commas = 0;
+    for (let i = 0; i < end; i++) {
+      const byte = bytes[i]!;
+      if (byte === COMMA) {
+        if (commas === 0) comma1 = i;
+        else if (commas === 1) comma2 = i;
+        commas++;
+      } else if (byte === NEWLINE) {
+        this.parseLine(bytes, start, i, comma1, comma2, commas);
+        start = i + 1;
+        commas = 0;
+      }
     }
     if (start < end) this.carry = Buffer.from(bytes.subarray(start, end));
   }
@@ -156,7 +168,7 @@ export class TraceParser {
     if (this.carry) {
       const last = this.carry;
       this.carry = undefined;
-      this.parseLine(last, 0, last.length);
+      this.parseLine(last, 0, last.length, last.indexOf(COMMA), last.indexOf(COMMA, last.indexOf(COMMA) + 1), countCommas(last));
     }
     if (this.length === 0) throw new TraceError(this.file, Math.max(this.line, 1), 'the trace has no requests');
     return {
@@ -176,21 +188,11 @@ export class TraceParser {
     return this.interner.name(id);
   }
 
-  private parseLine(bytes: Uint8Array, start: number, end: number): void {
+  /** Parses bytes[start, end) (no newline), whose commas the caller found. */
+  private parseLine(bytes: Uint8Array, start: number, end: number, comma1: number, comma2: number, commas: number): void {
     this.line++;
     if (end > start && bytes[end - 1] === CR) end--;
     if (end === start) return; // blank lines (a trailing newline) are allowed
-    // Find the commas.
-    let comma1 = -1;
-    let comma2 = -1;
-    let commas = 0;
-    for (let i = start; i < end; i++) {
-      if (bytes[i] === COMMA) {
-        if (commas === 0) comma1 = i;
-        else if (commas === 1) comma2 = i;
-        commas++;
-      }
-    }
     const fields = commas + 1;
     if (this.fields === 0) {
       if (fields !== 2 && fields !== 3) throw this.error(`expected 2 fields (key,size) or 3 (t,key,size), got ${fields}`);
@@ -241,6 +243,12 @@ export class TraceParser {
   }
 }
 
+function countCommas(bytes: Uint8Array): number {
+  let commas = 0;
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] === COMMA) commas++;
+  return commas;
+}
+
 /** A non-negative integer (at most 2^53) in bytes[start, end), or -1. */
 function parseSize(bytes: Uint8Array, start: number, end: number): number {
   if (end === start || end - start > 16) return -1;
@@ -253,10 +261,16 @@ function parseSize(bytes: Uint8Array, start: number, end: number): number {
   return value;
 }
 
+/** A plain decimal number (digits, optional sign, point and exponent) in bytes[start, end). */
 function isNumber(bytes: Uint8Array, start: number, end: number): boolean {
-  if (end === start) return false;
-  const value = Number(text(bytes, start, end));
-  return Number.isFinite(value);
+  let digits = 0;
+  for (let i = start; i < end; i++) {
+    const c = bytes[i]!;
+    if (c >= 48 && c <= 57) digits++;
+    else if (c !== 46 && c !== 45 && c !== 43 && c !== 101 && c !== 69) return false; // . - + e E
+  }
+  if (digits === end - start) return digits > 0; // the common case, no string needed
+  return digits > 0 && Number.isFinite(Number(text(bytes, start, end)));
 }
 
 function text(bytes: Uint8Array, start: number, end: number): string {

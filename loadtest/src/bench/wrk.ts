@@ -1,0 +1,107 @@
+// wrk as the bench's load generator: its command line, a Lua script for never-repeating URLs, and
+// a parser for its text report (throughput, latency distribution, errors).
+
+export interface LoadSpec {
+  /** Base URL of the server under test, e.g. http://127.0.0.1:8080. */
+  baseUrl: string;
+  /** `fixed`: every request asks for `path`; `counter`: `/obj/<start>`, `/obj/<start+1>`, ... never repeating. */
+  pattern: { kind: 'fixed'; path: string } | { kind: 'counter'; start: number };
+  connections: number;
+  threads: number;
+  durationMs: number;
+}
+
+/**
+ * Lua for wrk's `counter` pattern. Thread t starts at `start + t * stride` (args after `--`), so
+ * threads never ask for the same id; LuaJIT prints integers below 1e14 without an exponent.
+ */
+export const COUNTER_LUA = `-- Rendered by loadtest/src/bench/wrk.ts: GET /obj/<n> with n never repeating.
+local thread_count = 0
+function setup(thread)
+  thread:set("thread_index", thread_count)
+  thread_count = thread_count + 1
+end
+function init(args)
+  counter = tonumber(args[1]) + (thread_index or 0) * tonumber(args[2])
+end
+function request()
+  local path = "/obj/" .. string.format("%d", counter)
+  counter = counter + 1
+  return wrk.format("GET", path)
+end
+`;
+
+/** Ids one wrk thread may use before running into the next thread's range. */
+export const COUNTER_STRIDE = 10_000_000;
+
+/** wrk's arguments; `scriptFile` holds COUNTER_LUA for the counter pattern. */
+export function wrkArgs(spec: LoadSpec, scriptFile?: string): string[] {
+  const args = [`-t${spec.threads}`, `-c${spec.connections}`, `-d${Math.max(1, Math.round(spec.durationMs / 1000))}s`, '--latency'];
+  if (spec.pattern.kind === 'fixed') return [...args, `${spec.baseUrl}${spec.pattern.path}`];
+  if (!scriptFile) throw new Error('wrk: the counter pattern needs the Lua script file');
+  return [...args, '-s', scriptFile, `${spec.baseUrl}/`, '--', String(spec.pattern.start), String(COUNTER_STRIDE)];
+}
+
+export interface LoadResult {
+  requests: number;
+  durationS: number;
+  requestsPerSec: number;
+  /** Response bytes per second (headers and bodies) as the generator counted them. */
+  bytesPerSec: number;
+  latencyMs: { avg: number; p50: number; p75: number; p90: number; p99: number; max: number };
+  /** Responses with a status outside 2xx/3xx. */
+  non2xx: number;
+  /** Connect, read, write errors and timeouts together. */
+  errors: number;
+}
+
+export class WrkParseError extends Error {
+  override name = 'WrkParseError';
+}
+
+const TIME_UNITS_MS: Record<string, number> = { us: 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 };
+const SIZE_UNITS: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
+
+function timeMs(text: string, what: string): number {
+  const m = /^([\d.]+)(us|ms|s|m|h)$/.exec(text.trim());
+  if (!m) throw new WrkParseError(`wrk: cannot read the ${what} "${text}"`);
+  return Number(m[1]) * TIME_UNITS_MS[m[2]!]!;
+}
+
+function sizeBytes(text: string, what: string): number {
+  const m = /^([\d.]+)(B|KB|MB|GB|TB)$/.exec(text.trim());
+  if (!m) throw new WrkParseError(`wrk: cannot read the ${what} "${text}"`);
+  return Number(m[1]) * SIZE_UNITS[m[2]!]!;
+}
+
+/** Reads wrk's report (run with --latency). Missing required lines throw a WrkParseError quoting the output. */
+export function parseWrkOutput(output: string): LoadResult {
+  const need = (re: RegExp, what: string): RegExpExecArray => {
+    const m = re.exec(output);
+    if (!m) throw new WrkParseError(`wrk: no ${what} in its output:\n${output.trim().slice(0, 2000)}`);
+    return m;
+  };
+  const total = need(/^\s*(\d+) requests in ([\d.]+\w+), ([\d.]+\w+) read/m, 'request count');
+  const rps = need(/^Requests\/sec:\s+([\d.]+)/m, 'Requests/sec line');
+  const transfer = need(/^Transfer\/sec:\s+([\d.]+\w+)/m, 'Transfer/sec line');
+  const stats = need(/^\s*Latency\s+([\d.]+\w+)\s+[\d.]+\w+\s+([\d.]+\w+)/m, 'latency statistics');
+  const percentile = (p: number) => timeMs(need(new RegExp(`^\\s*${p}(?:\\.0+)?%\\s+([\\d.]+\\w+)`, 'm'), `${p}% latency (was --latency given?)`)[1]!, `${p}% latency`);
+  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(output);
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
+  return {
+    requests: Number(total[1]),
+    durationS: timeMs(total[2]!, 'duration') / 1000,
+    requestsPerSec: Number(rps[1]),
+    bytesPerSec: sizeBytes(transfer[1]!, 'transfer rate'),
+    latencyMs: {
+      avg: timeMs(stats[1]!, 'average latency'),
+      p50: percentile(50),
+      p75: percentile(75),
+      p90: percentile(90),
+      p99: percentile(99),
+      max: timeMs(stats[2]!, 'maximum latency'),
+    },
+    non2xx: non2xx ? Number(non2xx[1]) : 0,
+    errors: socket ? socket.slice(1, 5).reduce((sum, n) => sum + Number(n), 0) : 0,
+  };
+}

@@ -31,6 +31,7 @@ export interface Edge {
   server: http.Server;
   store: CacheStore;
   metrics: EdgeMetrics;
+  coalescer: Coalescer;
   /** Closes the server (if listening) and the upstream connection pools. */
   close(): Promise<void>;
 }
@@ -82,13 +83,14 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
     };
   }
 
+  const coalescer = new Coalescer(config.coalescing);
   const proxy = new EdgeProxy({
     edgeId: config.edgeId,
     store,
     metrics,
     logger,
     now,
-    coalescer: new Coalescer(config.coalescing),
+    coalescer,
     upstream,
     peers,
     negativeTtlMs: config.negativeTtlS * 1000,
@@ -176,6 +178,7 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
     server,
     store,
     metrics,
+    coalescer,
     async close() {
       await closeServer(server);
       for (const u of upstreams) u.close();

@@ -11,6 +11,8 @@ export interface Joined<T> {
 export class Coalescer {
   readonly enabled: boolean;
   private readonly inflight = new Map<string, Promise<unknown>>();
+  /** Followers currently waiting for a leader's fetch. */
+  waiting = 0;
 
   constructor(enabled: boolean) {
     this.enabled = enabled;
@@ -20,7 +22,14 @@ export class Coalescer {
   run<T>(key: string, fetch: () => Promise<T>): Joined<T> {
     if (this.enabled) {
       const pending = this.inflight.get(key);
-      if (pending) return { promise: pending as Promise<T>, leader: false };
+      if (pending) {
+        this.waiting++;
+        const done = () => {
+          this.waiting--;
+        };
+        pending.then(done, done);
+        return { promise: pending as Promise<T>, leader: false };
+      }
     }
     const promise = fetch();
     if (!this.enabled) return { promise, leader: true };

@@ -24,10 +24,30 @@ export interface TestUpstream {
   close(): Promise<void>;
 }
 
-/** Starts an upstream answering with `handler` (default: 200, `max-age=60`, body naming the path). */
-export async function startUpstream(handler: Handler = defaultHandler): Promise<TestUpstream> {
+/** A settable clock shared by a test's edge and upstream, so Date headers and Age agree. */
+export interface TestClock {
+  now(): number;
+  advance(ms: number): void;
+}
+
+export function testClock(): TestClock {
+  let offset = 0;
+  return {
+    now: () => Date.now() + offset,
+    advance(ms) {
+      offset += ms;
+    },
+  };
+}
+
+/**
+ * Starts an upstream answering with `handler` (default: 200, `max-age=60`, body naming the path).
+ * With a clock, its Date header follows that clock (as a real origin's would follow real time).
+ */
+export async function startUpstream(handler: Handler = defaultHandler, clock?: TestClock): Promise<TestUpstream> {
   const requests: RecordedRequest[] = [];
   const server = http.createServer((req, res) => {
+    if (clock) res.setHeader('date', new Date(clock.now()).toUTCString());
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -67,7 +87,7 @@ export interface TestEdge {
 }
 
 /** Starts an edge from env-style settings (as main.ts would read them) on 127.0.0.1:0. */
-export async function startEdge(env: Record<string, string>): Promise<TestEdge> {
+export async function startEdge(env: Record<string, string>, clock: TestClock = testClock()): Promise<TestEdge> {
   const config = edgeConfigFromEnv({ LOG_LEVEL: 'info', ...env });
   const logs: Record<string, unknown>[] = [];
   const destination = new Writable({
@@ -77,17 +97,14 @@ export async function startEdge(env: Record<string, string>): Promise<TestEdge> 
     },
   });
   const logger = createLogger({ service: 'edge-node', level: 'info', destination });
-  let offset = 0;
-  const edge = createEdge(config, { logger, now: () => Date.now() + offset, defaultMetrics: false });
+  const edge = createEdge(config, { logger, now: clock.now, defaultMetrics: false });
   const running = await listen(edge.server, '127.0.0.1', 0);
   return {
     edge,
     url: running.url,
     port: running.port,
     logs,
-    advance(ms) {
-      offset += ms;
-    },
+    advance: clock.advance,
     close: () => edge.close(),
   };
 }

@@ -2,8 +2,12 @@
 // The classic of demand paging (Mattson, Gecsei, Slutz, Traiger, "Evaluation techniques for
 // storage hierarchies", IBM Systems Journal 9(2), 1970, where its stack property gives the whole
 // miss-ratio curve in one pass). Here a thin wrapper over `lru-cache` (isaacs/node-lru-cache),
-// which keeps entries in typed-array linked lists with a byte budget.
+// which keeps entries in typed-array linked lists with a byte budget. When keys are dense integer
+// ids (`keyUniverse`, the simulator's case) the same algorithm runs on this folder's slot arrays
+// instead, indexing keys with a plain array: lru-cache hashes every key through a Map, which caps
+// a trace replay well below the simulator's speed target. Both make the same decisions (tested).
 import { LRUCache } from 'lru-cache';
+import { SlotCache } from './slot-cache.ts';
 import { assertValidSize, emptyStats, type CachePolicy, type PolicyOptions, type RemovalReason } from './types.ts';
 
 const DISPOSE_REASON: Record<LRUCache.DisposeReason, RemovalReason> = {
@@ -20,7 +24,35 @@ interface Entry<V> {
   size: number;
 }
 
+class ArrayLru<K, V> extends SlotCache<K, V> {
+  readonly name = 'lru';
+  private readonly queue: number;
+
+  constructor(options: PolicyOptions<K, V>) {
+    super(options);
+    this.queue = this.newList();
+  }
+
+  protected place(slot: number): void {
+    this.pushHead(this.queue, slot);
+  }
+  protected touch(slot: number): void {
+    this.moveToHead(this.queue, slot);
+  }
+  protected evictOne(): void {
+    this.evict(this.tail(this.queue));
+  }
+  protected detach(slot: number): void {
+    this.unlink(slot);
+  }
+}
+
 export function createLru<K, V>(options: PolicyOptions<K, V>): CachePolicy<K, V> {
+  if (options.keyUniverse !== undefined) return new ArrayLru<K, V>(options);
+  return createLruCacheLru(options);
+}
+
+function createLruCacheLru<K, V>(options: PolicyOptions<K, V>): CachePolicy<K, V> {
   const stats = emptyStats();
   const { capacityBytes, onRemove } = options;
   const maxObjects = options.maxObjects ?? Number.MAX_SAFE_INTEGER;

@@ -21,7 +21,10 @@ export abstract class SlotCache<K, V> implements CachePolicy<K, V> {
   bytes = 0;
   count = 0;
 
-  protected readonly index = new Map<K, number>();
+  /** Key -> slot for general keys; null when keys are dense integers (see `dense`). */
+  private readonly index: Map<K, number> | null;
+  /** Key -> slot + 1 (0: absent) when `keyUniverse` is given. */
+  private readonly dense: Int32Array | null;
   protected slotKeys: (K | undefined)[] = [];
   protected slotValues: (V | undefined)[] = [];
   protected sizes: Float64Array;
@@ -36,6 +39,14 @@ export abstract class SlotCache<K, V> implements CachePolicy<K, V> {
     this.capacityBytes = options.capacityBytes;
     this.maxObjects = options.maxObjects ?? Number.MAX_SAFE_INTEGER;
     this.onRemove = options.onRemove;
+    if (options.keyUniverse !== undefined) {
+      if (!Number.isInteger(options.keyUniverse) || options.keyUniverse < 0) throw new TypeError(`keyUniverse must be a non-negative integer, got ${options.keyUniverse}`);
+      this.dense = new Int32Array(options.keyUniverse);
+      this.index = null;
+    } else {
+      this.dense = null;
+      this.index = new Map();
+    }
     const initial = Math.min(INITIAL_SLOTS, this.maxObjects + 8);
     this.sizes = new Float64Array(initial);
     this.prev = new Int32Array(initial);
@@ -98,8 +109,8 @@ export abstract class SlotCache<K, V> implements CachePolicy<K, V> {
   get(key: K): V | undefined {
     const stats = this.stats;
     stats.requests++;
-    const slot = this.index.get(key);
-    if (slot === undefined) {
+    const slot = this.lookup(key);
+    if (slot < 0) {
       stats.misses++;
       return undefined;
     }
@@ -112,8 +123,8 @@ export abstract class SlotCache<K, V> implements CachePolicy<K, V> {
   access(key: K, size: number): boolean {
     const stats = this.stats;
     stats.requests++;
-    const slot = this.index.get(key);
-    if (slot !== undefined) {
+    const slot = this.lookup(key);
+    if (slot >= 0) {
       stats.hits++;
       stats.hitBytes += this.sizes[slot]!;
       this.touch(slot);
@@ -125,35 +136,40 @@ export abstract class SlotCache<K, V> implements CachePolicy<K, V> {
   }
 
   peek(key: K): V | undefined {
-    const slot = this.index.get(key);
-    return slot === undefined ? undefined : this.slotValues[slot];
+    const slot = this.lookup(key);
+    return slot < 0 ? undefined : this.slotValues[slot];
   }
 
   has(key: K): boolean {
-    return this.index.has(key);
+    return this.lookup(key) >= 0;
   }
 
   set(key: K, value: V, size: number): boolean {
     assertValidSize(size);
-    const slot = this.index.get(key);
+    const slot = this.lookup(key);
     // A replacement is a new entry: the old one leaves (reason 'replace') with its history.
-    if (slot !== undefined) this.removeSlot(slot, 'replace');
+    if (slot >= 0) this.removeSlot(slot, 'replace');
     return this.store(key, value, size);
   }
 
   delete(key: K, reason: 'delete' | 'expire' = 'delete'): boolean {
-    const slot = this.index.get(key);
-    if (slot === undefined) return false;
+    const slot = this.lookup(key);
+    if (slot < 0) return false;
     this.removeSlot(slot, reason);
     return true;
   }
 
   clear(): void {
-    for (const slot of [...this.index.values()]) this.removeSlot(slot, 'delete');
+    for (const key of [...this.keys()]) this.delete(key);
   }
 
   keys(): IterableIterator<K> {
-    return this.index.keys();
+    if (this.index) return this.index.keys();
+    const slotKeys = this.slotKeys;
+    const end = this.nextSlot;
+    return (function* () {
+      for (let slot = 0; slot < end; slot++) if (slotKeys[slot] !== undefined) yield slotKeys[slot] as K;
+    })();
   }
 
   // --- internals --------------------------------------------------------------------------
@@ -167,7 +183,8 @@ export abstract class SlotCache<K, V> implements CachePolicy<K, V> {
       this.evictOne(size);
     }
     const slot = this.allocSlot();
-    this.index.set(key, slot);
+    if (this.dense) this.dense[key as number] = slot + 1;
+    else this.index!.set(key, slot);
     this.slotKeys[slot] = key;
     this.slotValues[slot] = value;
     this.sizes[slot] = size;
@@ -187,7 +204,8 @@ export abstract class SlotCache<K, V> implements CachePolicy<K, V> {
     const key = this.slotKeys[slot] as K;
     const value = this.slotValues[slot] as V;
     const size = this.sizes[slot]!;
-    this.index.delete(key);
+    if (this.dense) this.dense[key as number] = 0;
+    else this.index!.delete(key);
     this.slotKeys[slot] = undefined;
     this.slotValues[slot] = undefined;
     this.bytes -= size;
@@ -195,6 +213,14 @@ export abstract class SlotCache<K, V> implements CachePolicy<K, V> {
     this.freeSlots[this.freeTop++] = slot;
     this.stats.removals[reason]++;
     this.onRemove?.(key, value, size, reason);
+  }
+
+  /** The key's slot, or -1. */
+  protected lookup(key: K): number {
+    if (this.dense === null) return this.index!.get(key) ?? -1;
+    const id = key as number;
+    if (id >>> 0 === id && id < this.dense.length) return this.dense[id]! - 1;
+    throw new TypeError(`key ${String(key)} is not an integer id in [0, ${this.dense.length})`);
   }
 
   private allocSlot(): number {

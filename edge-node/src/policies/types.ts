@@ -26,6 +26,11 @@ export interface PolicyOptions<K, V> {
   capacityBytes: number;
   /** Optional cap on the number of entries (object capacity). */
   maxObjects?: number;
+  /**
+   * Keys are integers in [0, keyUniverse) (a simulator's interned ids): the policy may index them
+   * with a plain array instead of a hash map. Other keys are then a TypeError.
+   */
+  keyUniverse?: number;
   /** Called once for every entry that leaves the cache, with the reason. */
   onRemove?: (key: K, value: V, size: number, reason: RemovalReason) => void;
 }

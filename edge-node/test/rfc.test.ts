@@ -1,9 +1,9 @@
 // Conformance tests, one behaviour each, named by the RFC section they check.
 import type http from 'node:http';
 import test from 'ava';
-import { metricValue, request, startEdge, startUpstream, testClock, type Handler } from './helpers.ts';
+import { defaultHandler, metricValue, request, startEdge, startUpstream, testClock, type Handler } from './helpers.ts';
 
-async function rig(t: import('ava').ExecutionContext, handler: Handler, env: Record<string, string> = {}) {
+async function rig(t: import('ava').ExecutionContext, handler: Handler = defaultHandler, env: Record<string, string> = {}) {
   const clock = testClock();
   const upstream = await startUpstream(handler, clock);
   const edge = await startEdge({ UPSTREAM_URLS: upstream.url, ...env }, clock);

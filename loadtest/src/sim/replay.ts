@@ -19,6 +19,8 @@ export interface Job {
 export interface TraceArrays {
   keys: Int32Array;
   sizes: Float64Array;
+  /** Every key id is below this (policies index ids with an array). */
+  keyUniverse: number;
   /** Next-use indexes, present when a Belady job is run. */
   next?: Int32Array;
 }
@@ -41,7 +43,7 @@ export function runJob(trace: TraceArrays, job: Job, onProgress?: (done: number)
 }
 
 function replayPolicy(trace: TraceArrays, job: Job, onProgress?: (done: number) => void): ReplayCounts {
-  const policy = createPolicy<number, undefined>(job.policy, { capacityBytes: job.capacity });
+  const policy = createPolicy<number, undefined>(job.policy, { capacityBytes: job.capacity, keyUniverse: trace.keyUniverse });
   const access = accessor(policy);
   const { keys, sizes } = trace;
   const n = keys.length;

@@ -146,7 +146,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       jobCapacity.push(cap);
     }
   }
-  const arrays: TraceArrays = { keys: trace.keys, sizes: trace.sizes };
+  const arrays: TraceArrays = { keys: trace.keys, sizes: trace.sizes, keyUniverse: keyUniverse(trace) };
   if (policies.includes(BELADY)) arrays.next = nextUses(trace.keys);
 
   const total = jobs.length * trace.length;
@@ -197,6 +197,14 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   };
 }
 
+/** One past the largest key id (interned traces: the unique object count). */
+function keyUniverse(trace: Trace): number {
+  let max = -1;
+  const keys = trace.keys;
+  for (let i = 0; i < keys.length; i++) if (keys[i]! > max) max = keys[i]!;
+  return max + 1;
+}
+
 function runInline(arrays: TraceArrays, jobs: Job[], total: number, onProgress?: (done: number, total: number) => void): JobCounts[] {
   let finished = 0;
   return jobs.map((job) => {
@@ -226,7 +234,7 @@ async function runInWorkers(
   total: number,
   onProgress?: (done: number, total: number) => void,
 ): Promise<JobCounts[]> {
-  const data: TraceArrays = { keys: shared(arrays.keys), sizes: shared(arrays.sizes), ...(arrays.next ? { next: shared(arrays.next) } : {}) };
+  const data: TraceArrays = { keys: shared(arrays.keys), sizes: shared(arrays.sizes), keyUniverse: arrays.keyUniverse, ...(arrays.next ? { next: shared(arrays.next) } : {}) };
   const results: JobCounts[] = new Array(jobs.length);
   const progress = new Float64Array(jobs.length);
   let reported = 0;

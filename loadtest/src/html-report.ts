@@ -74,10 +74,10 @@ export async function renderHtmlReport(report: ComparisonReport): Promise<string
       columnBars(
         'Throughput through the balancer',
         variants.map((v) => ({ group: v.name, series: 'requests/s', value: v.figures.requestsPerSecond.mean, error: v.figures.requestsPerSecond.ci95 })),
-        { yTitle: 'requests/s' },
+        { yTitle: 'requests/s', format: ',.0f' },
       ),
     ),
-    renderSvg(columnBars('Client latency percentiles', latencyBars(variants), { yTitle: 'ms' })),
+    renderSvg(columnBars('Client latency percentiles', latencyBars(variants), { yTitle: 'ms', format: ',~g' })),
     renderSvg(lines('Client latency CDF', latencyCdf(variants), { xTitle: 'latency (ms, log scale)', yTitle: 'share of requests', xScale: 'log', yFormat: '.0%' })),
     renderSvg(columnBars('Load balance: each edge\'s share of requests (run 1)', edgeShares(variants), { yTitle: 'share', format: '.0%' })),
     renderSvg(lines('Hit ratio over time, measured phase (run 1)', timeline(variants), { xTitle: 'seconds', yTitle: 'hit ratio', yFormat: '.0%' })),

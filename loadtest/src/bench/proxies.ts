@@ -1,0 +1,185 @@
+// The contenders: the lab's edge node, nginx proxy_cache and Varnish, each started in front of the
+// same origin, pinned to the same core, and stopped after its measurement. Plus `origin`, the
+// origin measured directly: the ceiling for misses.
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import getPort from 'get-port';
+import { REPO_ROOT } from '@cdn-lab/infra/local/lab';
+import { SERVICE_PROGRAMS } from '@cdn-lab/infra/plan';
+import { nginxArgs, renderNginxConfig } from './nginx.ts';
+import { renderVcl, varnishdArgs } from './varnish.ts';
+import { readMemory, startNodeService, startProgram, stopProcess, waitForHttp, type Memory, type Pinning } from './processes.ts';
+
+export const PROXY_NAMES = ['nginx', 'varnish', 'edge'] as const;
+export type ProxyName = (typeof PROXY_NAMES)[number];
+/** What a measurement is aimed at: a proxy, or the origin itself (the miss ceiling). */
+export type TargetName = ProxyName | 'origin';
+
+export interface Target {
+  name: TargetName;
+  url: string;
+  pid: number;
+  /** Whether a response's headers say it was served from this proxy's cache. */
+  isHit(headers: Headers): boolean;
+  memory(): Promise<Memory | undefined>;
+  stop(): Promise<void>;
+}
+
+export interface Tools {
+  wrk?: string;
+  nginx?: string;
+  varnishd?: string;
+  taskset?: string;
+}
+
+export interface ProxyContext {
+  originPort: number;
+  /** Private scratch folder of this run (0755: varnishd's unprivileged child must read the VCL). */
+  scratchDir: string;
+  /** Folder for the proxies' logs. */
+  logDir: string;
+  pinning: Pinning;
+  tools: Tools;
+  cacheBytes: number;
+  /** Keep the edge's per-request JSON log lines in logDir (default: written to /dev/null). */
+  keepEdgeLogs: boolean;
+  /** Extra Node flags for the edge, e.g. --cpu-prof. */
+  edgeExecArgv: string[];
+}
+
+const HOST = '127.0.0.1';
+export const EDGE_ENTRY = SERVICE_PROGRAMS.edge.entry;
+export const ORIGIN_ENTRY = SERVICE_PROGRAMS.origin.entry;
+
+/** Why a proxy cannot run here, or undefined when it can. */
+export function unavailableReason(name: ProxyName, tools: Tools): string | undefined {
+  if (name === 'nginx' && !tools.nginx) return 'nginx: not installed, skipped (apt-get install nginx)';
+  if (name === 'varnish' && !tools.varnishd) return 'varnish: not installed, skipped (apt-get install varnish)';
+  if (name === 'edge' && !existsSync(path.join(REPO_ROOT, EDGE_ENTRY))) return `edge: ${EDGE_ENTRY} not found, skipped`;
+  return undefined;
+}
+
+/** Only what a Node child needs from our environment. */
+export function baseEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const keep = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ'];
+  return Object.fromEntries(keep.flatMap((name) => (env[name] ? [[name, env[name]!]] : [])));
+}
+
+/**
+ * The edge's environment for the bench (names from docs/contracts.md): LRU over CACHE_BYTES, the
+ * origin as the only upstream, coalescing and logging at their defaults (on).
+ */
+export function edgeBenchEnv(port: number, originUrl: string, cacheBytes: number): Record<string, string> {
+  return {
+    HOST,
+    PORT: String(port),
+    EDGE_ID: 'edge-bench',
+    UPSTREAM_URLS: originUrl,
+    CACHE_POLICY: 'lru',
+    CACHE_BYTES: String(cacheBytes),
+    LOG_LEVEL: 'info',
+  };
+}
+
+let instance = 0;
+
+export async function startProxy(name: ProxyName, ctx: ProxyContext): Promise<Target> {
+  const port = await getPort({ host: HOST });
+  const url = `http://${HOST}:${port}`;
+  const n = ++instance;
+  if (name === 'edge') {
+    const logFile = path.join(ctx.logDir, `edge-${n}.log`);
+    const service = await startNodeService({
+      name: 'edge',
+      entry: EDGE_ENTRY,
+      env: { ...baseEnv(), ...edgeBenchEnv(port, `http://${HOST}:${ctx.originPort}`, ctx.cacheBytes) },
+      pinning: ctx.pinning,
+      logFile,
+      stdout: ctx.keepEdgeLogs ? 'log' : 'discard',
+      execArgv: ctx.edgeExecArgv,
+    });
+    return {
+      name,
+      url: `http://${HOST}:${service.port}`,
+      pid: service.pid,
+      isHit: (headers) => /;\s*hit\b/.test(headers.get('cache-status') ?? ''),
+      memory: () => readMemory(service.pid),
+      stop: () => stopProcess(service.child),
+    };
+  }
+  if (name === 'nginx') {
+    const prefix = await mkdtemp(path.join(ctx.scratchDir, 'nginx-'));
+    const configFile = path.join(prefix, 'nginx.conf');
+    const isRoot = process.getuid?.() === 0;
+    await writeFile(configFile, renderNginxConfig({ prefix, port, originPort: ctx.originPort, cacheBytes: ctx.cacheBytes, ...(isRoot ? { user: 'root' } : {}) }));
+    const logFile = path.join(ctx.logDir, `nginx-${n}.log`);
+    const child = startProgram({ name, command: ctx.tools.nginx!, args: nginxArgs(prefix, configFile), pinning: ctx.pinning, logFile });
+    await waitForHttp(`${url}/healthz`, child, 'nginx', 20_000, `${logFile} and ${prefix}/error.log`).catch(async (error: unknown) => {
+      await stopProcess(child);
+      throw error;
+    });
+    return {
+      name,
+      url,
+      pid: child.pid!,
+      isHit: (headers) => headers.get('x-cache-status') === 'HIT',
+      memory: () => readMemory(child.pid!),
+      // SIGQUIT: graceful shutdown of master and worker.
+      stop: () => stopProcess(child, 'SIGQUIT'),
+    };
+  }
+  const dir = await mkdtemp(path.join(ctx.scratchDir, 'varnish-'));
+  await chmod(dir, 0o755);
+  const vclFile = path.join(dir, 'bench.vcl');
+  await writeFile(vclFile, renderVcl(ctx.originPort));
+  const logFile = path.join(ctx.logDir, `varnish-${n}.log`);
+  const child = startProgram({
+    name,
+    command: ctx.tools.varnishd!,
+    args: varnishdArgs({ port, vclFile, workDir: path.join(dir, 'work'), storageBytes: ctx.cacheBytes }),
+    pinning: ctx.pinning,
+    logFile,
+  });
+  await waitForHttp(`${url}/healthz`, child, 'varnish', 30_000, logFile).catch(async (error: unknown) => {
+    await stopProcess(child);
+    throw error;
+  });
+  return {
+    name,
+    url,
+    pid: child.pid!,
+    isHit: (headers) => headers.get('x-cache') === 'HIT',
+    // The manager's pid; the cache lives in its child process, so this undercounts Varnish's memory.
+    memory: () => readMemory(child.pid!),
+    stop: () => stopProcess(child),
+  };
+}
+
+export interface OriginSpec {
+  env: Record<string, string>;
+  pinning: Pinning;
+  logDir: string;
+}
+
+/** Starts the lab's origin (its logs at `warn`: the origin is the fixture here, not the subject). */
+export async function startOrigin(spec: OriginSpec): Promise<Target & { port: number }> {
+  const logFile = path.join(spec.logDir, `origin-${++instance}.log`);
+  await mkdir(spec.logDir, { recursive: true });
+  const service = await startNodeService({
+    name: 'origin',
+    entry: ORIGIN_ENTRY,
+    env: { ...baseEnv(), LOG_LEVEL: 'warn', ...spec.env, HOST, PORT: '0' },
+    pinning: spec.pinning,
+    logFile,
+  });
+  return {
+    name: 'origin',
+    url: `http://${HOST}:${service.port}`,
+    port: service.port,
+    pid: service.pid,
+    isHit: () => false,
+    memory: () => readMemory(service.pid),
+    stop: () => stopProcess(service.child),
+  };
+}

@@ -210,7 +210,7 @@ export class EdgeProxy {
           return this.serveStored(req, res, entry, ageMs, cacheStatus({ hit: true, ttl, detail: 'max-stale' }), 'stale');
         }
       }
-      if (stalenessMs <= entry.staleWhileRevalidateMs && !directives.has('only-if-cached')) {
+      if (entry.staleWhileRevalidateMs > 0 && stalenessMs <= entry.staleWhileRevalidateMs && !directives.has('only-if-cached')) {
         this.revalidateInBackground(req, path, entry);
         return this.serveStored(req, res, entry, ageMs, cacheStatus({ hit: true, ttl, detail: 'stale-while-revalidate' }), 'stale');
       }

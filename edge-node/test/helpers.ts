@@ -98,7 +98,7 @@ export async function startEdge(env: Record<string, string>, clock: TestClock = 
   });
   const logger = createLogger({ service: 'edge-node', level: 'info', destination });
   const edge = createEdge(config, { logger, now: clock.now, defaultMetrics: false });
-  const running = await listen(edge.server, '127.0.0.1', 0);
+  const running = await listen(edge.server, '127.0.0.1', config.port);
   return {
     edge,
     url: running.url,

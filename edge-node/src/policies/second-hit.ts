@@ -4,7 +4,7 @@
 // policy. Maggs, Sitaraman, "Algorithmic Nuggets in Content Delivery", ACM SIGCOMM CCR 45(3), 2015
 // (Akamai's cache-on-second-hit rule).
 import { GhostQueue } from './ghost-queue.ts';
-import type { CachePolicy, PolicyStats } from './types.ts';
+import { assertValidSize, type CachePolicy, type PolicyStats } from './types.ts';
 
 export interface SecondHitOptions {
   /** Keys remembered as seen once; defaults to the inner cache's object capacity (or 1/16 of its bytes, at least 1024). */
@@ -50,6 +50,7 @@ export class SecondHitFilter<K, V> implements CachePolicy<K, V> {
     return this.inner.has(key);
   }
   set(key: K, value: V, size: number): boolean {
+    assertValidSize(size);
     if (!this.inner.has(key) && !this.secondMiss(key)) {
       this.inner.stats.rejected++;
       return false;

@@ -1,0 +1,100 @@
+import test from 'ava';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { BALANCER_ALGORITHMS } from '../../src/topology.ts';
+import { NGINX_ALGORITHM_DIRECTIVES, nginxSupports, renderNginxConfig } from '../../src/render/nginx.ts';
+
+const backends = [
+  { id: 'edge-0', host: 'edge-0', port: 8080 },
+  { id: 'edge-1', host: 'edge-1', port: 8080 },
+];
+
+/** The body of the `upstream edges { ... }` block, one trimmed line per entry. */
+function upstreamBlock(conf: string): string[] {
+  const match = /upstream edges \{\n([\s\S]*?)\n {2}\}/.exec(conf);
+  if (!match) throw new Error('no upstream block');
+  return match[1]!.split('\n').map((line) => line.trim());
+}
+
+test('consistent-hash hashes the request URI with a consistent ring', (t) => {
+  const block = upstreamBlock(renderNginxConfig({ algorithm: 'consistent-hash', backends, listenPort: 8080 }));
+  t.is(block[0], 'hash $request_uri consistent;');
+  t.deepEqual(
+    block.filter((line) => line.startsWith('server ')).map((line) => line.split(' ')[1]),
+    ['edge-0:8080', 'edge-1:8080'],
+  );
+});
+
+test('least-connections and power-of-two map to least_conn and random two', (t) => {
+  t.is(upstreamBlock(renderNginxConfig({ algorithm: 'least-connections', backends, listenPort: 80 }))[0], 'least_conn;');
+  t.is(upstreamBlock(renderNginxConfig({ algorithm: 'power-of-two', backends, listenPort: 80 }))[0], 'random two least_conn;');
+});
+
+test('round robin is nginx default: no balancing directive', (t) => {
+  const block = upstreamBlock(renderNginxConfig({ algorithm: 'round-robin', backends, listenPort: 8080 }));
+  t.true(block[0]!.startsWith('server '));
+  t.false(block.some((line) => /^(hash|least_conn|random|ip_hash)\b/.test(line)));
+});
+
+test('every balancer algorithm is either mapped or refused with the usable ones named', (t) => {
+  for (const algorithm of BALANCER_ALGORITHMS) {
+    t.true(algorithm in NGINX_ALGORITHM_DIRECTIVES, algorithm);
+  }
+  t.false(nginxSupports('bounded-load'));
+  const error = t.throws(() => renderNginxConfig({ algorithm: 'bounded-load', backends, listenPort: 8080 }));
+  t.regex(error.message, /bounded-load.*round-robin/);
+});
+
+test('listen port and backend addresses are validated', (t) => {
+  t.throws(() => renderNginxConfig({ algorithm: 'round-robin', backends, listenPort: 0 }), { message: /listen port/ });
+  t.throws(() => renderNginxConfig({ algorithm: 'round-robin', backends: [], listenPort: 80 }), { message: /at least one backend/ });
+  t.throws(() => renderNginxConfig({ algorithm: 'round-robin', backends: [{ id: 'e', host: 'a;b', port: 80 }], listenPort: 80 }), {
+    message: /backend e: host/,
+  });
+  t.regex(renderNginxConfig({ algorithm: 'round-robin', backends, listenPort: 9000 }), /\n {4}listen 9000;\n/);
+});
+
+function nginxAvailable(): string | undefined {
+  const probe = spawnSync('nginx', ['-v'], { encoding: 'utf8' });
+  return probe.error ? `nginx not found (${probe.error.message}); install Debian's nginx to run this check` : undefined;
+}
+
+test('nginx -t accepts the rendered config for every algorithm nginx supports', (t) => {
+  const missing = nginxAvailable();
+  if (missing) {
+    t.log(`skipped: ${missing}`);
+    t.pass();
+    return;
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), 'nginx-conf-'));
+  try {
+    for (const algorithm of BALANCER_ALGORITHMS.filter(nginxSupports)) {
+      // Literal addresses: nginx -t resolves upstream host names, and edge-N resolve only on the lab network.
+      const conf = renderNginxConfig({
+        algorithm,
+        backends: [
+          { id: 'edge-0', host: '127.0.0.1', port: 18080 },
+          { id: 'edge-1', host: '127.0.0.2', port: 18080 },
+        ],
+        listenPort: 18081,
+        runDir: dir,
+        accessLog: path.join(dir, 'access.log'),
+      });
+      const file = path.join(dir, `${algorithm}.conf`);
+      writeFileSync(file, conf);
+      const output = execFileSync('nginx', ['-t', '-q', '-p', dir, '-e', path.join(dir, 'error.log'), '-c', file], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      t.is(output.trim(), '', algorithm);
+    }
+    // And a broken config is rejected, so the check above can fail.
+    const broken = path.join(dir, 'broken.conf');
+    writeFileSync(broken, renderNginxConfig({ algorithm: 'round-robin', backends, listenPort: 18081, runDir: dir, accessLog: path.join(dir, 'access.log') }).replace('least_conn', '').replace('keepalive 64;', 'keepalive;'));
+    t.throws(() => execFileSync('nginx', ['-t', '-q', '-p', dir, '-e', path.join(dir, 'error.log'), '-c', broken], { stdio: 'pipe' }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -2,4 +2,4 @@ export * from './prometheus.ts';
 export * from './rules.ts';
 export * from './datasources.ts';
 export * from './queries.ts';
-export { RULE_FILES, GRAFANA_DIR, renderAll } from './render.ts';
+export { RULE_FILES, RULE_TESTS_FILE, GRAFANA_DIR, renderAll, staleFiles } from './render.ts';

@@ -10,6 +10,7 @@ import { stringify } from 'yaml';
 import { DASHBOARDS } from './dashboards/index.ts';
 import { renderDashboardProvider, renderDatasources } from './datasources.ts';
 import { ALERT_GROUPS, RECORDING_GROUPS } from './rules.ts';
+import { renderRuleTests } from './rule-tests.ts';
 
 /** grafana/ */
 export const GRAFANA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -18,6 +19,9 @@ export const RULE_FILES = {
   recording: 'prometheus/rules/recording.yml',
   alerts: 'prometheus/rules/alerts.yml',
 } as const;
+
+/** promtool unit tests of the rules. */
+export const RULE_TESTS_FILE = 'prometheus/tests/rules.test.yml';
 
 const HEADER = '# Rendered from grafana/src/rules.ts by grafana/src/render.ts; do not edit by hand.\n';
 
@@ -34,6 +38,7 @@ export function renderAll(): Map<string, string> {
   }
   files.set(RULE_FILES.recording, renderRules(RECORDING_GROUPS));
   files.set(RULE_FILES.alerts, renderRules(ALERT_GROUPS));
+  files.set(RULE_TESTS_FILE, renderRuleTests());
   files.set('provisioning/datasources/datasources.yml', renderDatasources());
   files.set('provisioning/dashboards/dashboards.yml', renderDashboardProvider());
   return files;

@@ -157,21 +157,41 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
 
   // requireHostHeader is off so a missing Host gets our 400 (with Cache-Status), not Node's bare one.
   const server = http.createServer({ requireHostHeader: false }, (req, res) => {
-    if (!proxy.tryFastPath(req, res)) app(req, res);
+    let fast: boolean;
+    try {
+      fast = proxy.tryFastPath(req, res);
+    } catch (error) {
+      // Last resort: the fast path only reads stored data, but a bug there must not take the process down.
+      logger.error({ err: error instanceof Error ? error.stack : String(error), path: req.url }, 'fast path failed');
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      fast = false;
+    }
+    if (!fast) app(req, res);
   });
+  /** Answers on the raw socket (the request never became an IncomingMessage/ServerResponse pair) and closes. */
+  const rejectRaw = (socket: Duplex, status: number, code: string, message: string, detail: string) => {
+    const body = JSON.stringify({ error: code, message });
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+        `cache-status: ${cacheStatus({ detail })}\r\nconnection: close\r\n\r\n${body}`,
+    );
+    metrics.request('error', status, 0, Buffer.byteLength(body));
+    logger.warn({ status, result: 'error', code, message }, 'request rejected');
+  };
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     if (error.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
       return;
     }
     const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    const body = JSON.stringify({ error: status === 431 ? 'request_header_fields_too_large' : 'malformed_request', message: error.message });
-    socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-        `cache-status: ${cacheStatus({ detail: 'malformed-request' })}\r\nconnection: close\r\n\r\n${body}`,
-    );
-    metrics.request('error', status, 0, Buffer.byteLength(body));
-    logger.warn({ status, result: 'error', code: error.code, message: error.message }, 'malformed request');
+    rejectRaw(socket, status, status === 431 ? 'request_header_fields_too_large' : 'malformed_request', error.message, 'malformed-request');
+  });
+  // A reverse proxy does not tunnel: CONNECT gets 405 instead of Node's silent close.
+  server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
+    rejectRaw(socket, 405, 'method_not_allowed', 'CONNECT is not supported', 'method-not-allowed');
   });
 
   return {

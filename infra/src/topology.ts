@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { parseOrThrow } from '@cdn-lab/service-kit';
 import { POLICY_NAMES, isPolicyName } from '@cdn-lab/edge-node/policies/registry';
 import { byteSize } from './units.ts';
+import { LATENCY_DISTRIBUTIONS } from '@cdn-lab/origin/latency';
 
 import { ALGORITHM_NAMES } from '@cdn-lab/load-balancer/algorithms/registry';
 
@@ -26,10 +27,16 @@ export const OriginSpecSchema = z
     /** Catalogue size: object ids are 0..objects-1. */
     objects: z.number().int().min(1).max(100_000_000).default(10_000),
     seed: z.number().int().min(0).default(1),
-    /** Fixed latency added to every catalogue response. */
+    /**
+     * Origin latency model (origin/src/latency.ts): uniform = latencyMs + 0..jitterMs, normal =
+     * mean latencyMs with standard deviation jitterMs, lognormal = median latencyMs with sigma,
+     * pareto = minimum latencyMs with shape paretoAlpha.
+     */
+    latency: z.enum(LATENCY_DISTRIBUTIONS).default('uniform'),
     latencyMs: z.number().int().min(0).max(60_000).default(20),
-    /** Seeded jitter added on top of latencyMs. */
     jitterMs: z.number().int().min(0).max(60_000).default(5),
+    sigma: z.number().min(0).max(5).default(0.5),
+    paretoAlpha: z.number().min(0.1).max(20).default(2),
     /** Fraction of catalogue requests answered with 500. */
     errorRate: z.number().min(0).max(1).default(0),
   })

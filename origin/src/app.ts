@@ -105,7 +105,16 @@ export function createOriginApp(config: OriginConfig, deps: OriginDeps = {}): Or
   const metrics = createOriginMetrics({ originId: config.originId, defaultMetrics: deps.defaultMetrics ?? true });
   const random = deps.random;
   const faults = createFaultState(
-    { latencyMs: config.latencyMs, jitterMs: config.latencyJitterMs, errorRate: config.errorRate, down: false },
+    {
+      latencyDistribution: config.latencyDistribution,
+      latencyMs: config.latencyMs,
+      jitterMs: config.latencyJitterMs,
+      latencySigma: config.latencySigma,
+      latencyParetoAlpha: config.latencyParetoAlpha,
+      latencyMaxMs: config.latencyMaxMs,
+      errorRate: config.errorRate,
+      down: false,
+    },
     random ? { jitter: random, error: random } : defaultFaultRandom(config),
   );
   const bodies =

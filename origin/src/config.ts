@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { configFromEnv, env } from '@cdn-lab/service-kit';
 import type { CatalogueSpec } from './catalogue.ts';
+import { latencyDistributionSchema } from './latency.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const real = (min: number, max: number) => z.coerce.number().min(min).max(max);
@@ -32,9 +33,13 @@ export const originConfigSchema = z
     sizeMaxBytes: int(1, 1024 * MiB).default(2 * MiB),
     /** Bytes of generated bodies kept in memory (an LRU); 0 turns the cache off. */
     bodyCacheBytes: int(0, 4096 * MiB).default(32 * MiB),
-    /** Added before every catalogue response: latencyMs + uniform [0, latencyJitterMs). */
+    /** Delay before every catalogue response, drawn per latency.ts (uniform: latencyMs + 0..latencyJitterMs). */
+    latencyDistribution: latencyDistributionSchema.default('uniform'),
     latencyMs: int(0, 600_000).default(0),
     latencyJitterMs: int(0, 600_000).default(0),
+    latencySigma: real(0, 5).default(0.5),
+    latencyParetoAlpha: real(0.1, 20).default(2),
+    latencyMaxMs: int(0, 600_000).default(10_000),
     /** Fraction of catalogue requests answered 500 (seeded draw). */
     errorRate: real(0, 1).default(0),
     ttlLongS: int(0, 2 ** 31 - 1).default(86_400),
@@ -64,8 +69,12 @@ export const ORIGIN_ENV = {
   sizeMinBytes: 'SIZE_MIN_BYTES',
   sizeMaxBytes: 'SIZE_MAX_BYTES',
   bodyCacheBytes: 'BODY_CACHE_BYTES',
+  latencyDistribution: 'LATENCY_DISTRIBUTION',
   latencyMs: 'LATENCY_MS',
   latencyJitterMs: 'LATENCY_JITTER_MS',
+  latencySigma: 'LATENCY_SIGMA',
+  latencyParetoAlpha: 'LATENCY_PARETO_ALPHA',
+  latencyMaxMs: 'LATENCY_MAX_MS',
   errorRate: 'ERROR_RATE',
   ttlLongS: 'TTL_LONG_S',
   ttlShortS: 'TTL_SHORT_S',

@@ -2,12 +2,21 @@
 // through PUT /_admin/faults. Draws come from seeded PRNGs so a run with the same seed and the same
 // request order fails the same requests.
 import { z } from 'zod';
+import { drawLatencyMs, latencyDistributionSchema, type LatencyDistribution } from './latency.ts';
 
 export interface Faults {
-  /** Fixed delay before every catalogue response, ms. */
+  /** How each catalogue response's delay is drawn (see latency.ts). */
+  latencyDistribution: LatencyDistribution;
+  /** Base delay before every catalogue response, ms (its meaning per distribution: latency.ts). */
   latencyMs: number;
-  /** Extra delay drawn uniformly from the integers 0..jitterMs, ms. */
+  /** uniform: extra delay drawn from the integers 0..jitterMs; normal: the standard deviation, ms. */
   jitterMs: number;
+  /** lognormal sigma. */
+  latencySigma: number;
+  /** pareto shape. */
+  latencyParetoAlpha: number;
+  /** Cap on any one delay, ms. */
+  latencyMaxMs: number;
   /** Fraction (0..1) of catalogue requests answered 500. */
   errorRate: number;
   /** When true every catalogue request is answered 503. */
@@ -18,8 +27,12 @@ const delay = z.number().int().min(0).max(600_000);
 
 /** Body of PUT /_admin/faults: any subset of the fields; unknown fields are rejected. */
 export const faultsPatchSchema = z.strictObject({
+  latencyDistribution: latencyDistributionSchema.optional(),
   latencyMs: delay.optional(),
   jitterMs: delay.optional(),
+  latencySigma: z.number().min(0).max(5).optional(),
+  latencyParetoAlpha: z.number().min(0.1).max(20).optional(),
+  latencyMaxMs: delay.optional(),
   errorRate: z.number().min(0).max(1).optional(),
   down: z.boolean().optional(),
 });
@@ -60,9 +73,17 @@ export function createFaultState(initial: Faults, random: FaultRandom): FaultSta
       return { ...faults };
     },
     drawDelayMs() {
-      // No draw when there is no jitter: changing the jitter knob is the only thing that moves it.
-      const jitter = faults.jitterMs > 0 ? Math.floor(random.jitter() * (faults.jitterMs + 1)) : 0;
-      return faults.latencyMs + jitter;
+      return drawLatencyMs(
+        {
+          distribution: faults.latencyDistribution,
+          latencyMs: faults.latencyMs,
+          jitterMs: faults.jitterMs,
+          sigma: faults.latencySigma,
+          paretoAlpha: faults.latencyParetoAlpha,
+          maxMs: faults.latencyMaxMs,
+        },
+        random.jitter,
+      );
     },
     drawError() {
       return faults.errorRate > 0 && random.error() < faults.errorRate;

@@ -48,11 +48,12 @@ test('PUT /_admin/faults changes faults at runtime; GET shows them; DELETE resto
   const put = (body: unknown) =>
     fetch(`${origin.url}/_admin/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
-  t.deepEqual(await (await fetch(`${origin.url}/_admin/faults`)).json(), { latencyMs: 3, jitterMs: 0, errorRate: 0, down: false });
+  const latencyDefaults = { latencyDistribution: 'uniform', latencySigma: 0.5, latencyParetoAlpha: 2, latencyMaxMs: 10_000 };
+  t.deepEqual(await (await fetch(`${origin.url}/_admin/faults`)).json(), { ...latencyDefaults, latencyMs: 3, jitterMs: 0, errorRate: 0, down: false });
 
   const updated = await put({ errorRate: 1, latencyMs: 50 });
   t.is(updated.status, 200);
-  t.deepEqual(await updated.json(), { latencyMs: 50, jitterMs: 0, errorRate: 1, down: false });
+  t.deepEqual(await updated.json(), { ...latencyDefaults, latencyMs: 50, jitterMs: 0, errorRate: 1, down: false });
   t.is((await fetch(`${origin.url}/obj/1`)).status, 500);
   t.is(delays.at(-1), 50);
 
@@ -63,7 +64,7 @@ test('PUT /_admin/faults changes faults at runtime; GET shows them; DELETE resto
   t.is((await fetch(`${origin.url}/healthz`)).status, 200, 'healthz stays up while catalogue is down');
 
   const reset = await fetch(`${origin.url}/_admin/faults`, { method: 'DELETE' });
-  t.deepEqual(await reset.json(), { latencyMs: 3, jitterMs: 0, errorRate: 0, down: false });
+  t.deepEqual(await reset.json(), { ...latencyDefaults, latencyMs: 3, jitterMs: 0, errorRate: 0, down: false });
   t.is((await fetch(`${origin.url}/obj/1`)).status, 200);
 
   const samples = await scrape(origin.url);

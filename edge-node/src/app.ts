@@ -98,6 +98,9 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
 
   const app = express();
   app.disable('x-powered-by');
+  // Local routes match exactly, so anything else (e.g. /HEALTHZ or /metrics/) is proxied like any path.
+  app.enable('case sensitive routing');
+  app.enable('strict routing');
   app.disable('etag');
   app.use((req, res, next) => {
     if (isLocalPath(req.url)) {

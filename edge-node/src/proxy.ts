@@ -24,7 +24,9 @@ export const HOP_HEADER = 'x-cdn-lab-hop';
 
 /** Paths the edge answers itself (express routes), never proxied or looked up. */
 export function isLocalPath(url: string): boolean {
-  return url === '/healthz' || url === '/metrics' || url.startsWith('/_edge/');
+  const query = url.indexOf('?');
+  const path = query === -1 ? url : url.slice(0, query);
+  return path === '/healthz' || path === '/metrics' || path.startsWith('/_edge/');
 }
 
 const MAX_REQUEST_BODY_BYTES = 16 * 1024 * 1024;
@@ -127,6 +129,7 @@ export class EdgeProxy {
     const url = req.url as string;
     if ((method !== 'GET' && method !== 'HEAD') || url.charCodeAt(0) !== 0x2f /* / */ || isLocalPath(url)) return false;
     const headers = req.headers;
+    if (headers.host === undefined) return false;
     for (const name of SLOW_REQUEST_FIELDS) if (headers[name] !== undefined) return false;
     const entry = this.store.lookup(url, headers);
     state.looked = true;

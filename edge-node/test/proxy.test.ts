@@ -211,7 +211,9 @@ test('GET /healthz answers ok locally', async (t) => {
   t.is(answer.status, 200);
   t.deepEqual(JSON.parse(answer.body), { status: 'ok' });
   t.is(answer.headers['cache-status'], 'cdn-lab; detail=local');
+  t.is((await request(`${edge.url}/metrics?x=1`)).headers['cache-status'], 'cdn-lab; detail=local');
   t.is(upstream.requests.length, 0);
+  t.is((await request(`${edge.url}/HEALTHZ`)).body, 'body of /HEALTHZ', 'other spellings are proxied');
 });
 
 /** Sends raw bytes and returns the raw response text. */
@@ -247,12 +249,13 @@ test('malformed requests get 4xx with Cache-Status, never reach upstream, never 
   const upstream = await startUpstream();
   const edge = await startEdge({ UPSTREAM_URLS: upstream.url });
   t.teardown(async () => { await edge.close(); await upstream.close(); });
+  await request(`${edge.url}/obj/1`);
   for (const [name, raw, expected] of malformed) {
     const answer = await rawRequest(edge.port, raw);
     t.regex(answer, expected, name);
     t.regex(answer, /cache-status: cdn-lab/i, name);
   }
-  t.is(upstream.requests.length, 0);
+  t.is(upstream.requests.length, 1, 'only the warm-up request went upstream');
   const after = await request(`${edge.url}/obj/1`);
   t.is(after.status, 200);
 });

@@ -1,6 +1,5 @@
 // What the bench measures. Hit scenarios ask for one warmed URL of a fixed size; the miss scenario
 // asks for ids that never repeat; memory fills a 256 MiB edge cache and reads the edge's RSS.
-
 import { originEnv } from '@cdn-lab/origin/config';
 
 export const SCENARIO_NAMES = ['hits-1k', 'hits-64k', 'misses', 'memory'] as const;

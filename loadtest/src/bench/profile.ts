@@ -1,0 +1,113 @@
+// Reads a V8 CPU profile (node --cpu-prof) and answers "where does the time go": self time per
+// function and per area (our code, Node's http stack, libraries, GC, idle). Self time is the
+// number of samples in which the function was on top of the stack.
+
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+  hitCount?: number;
+}
+
+export interface CpuProfile {
+  nodes: ProfileNode[];
+  samples?: number[];
+  startTime: number;
+  endTime: number;
+}
+
+export interface FrameShare {
+  frame: string;
+  area: string;
+  samples: number;
+  /** Share of the busy (non-idle) samples. */
+  share: number;
+}
+
+export interface ProfileSummary {
+  durationMs: number;
+  samples: number;
+  idleShare: number;
+  areas: { area: string; samples: number; share: number }[];
+  top: FrameShare[];
+}
+
+/** Which part of the program a frame belongs to, from its script URL. */
+export function areaOf(frame: CallFrame): string {
+  const { url, functionName } = frame;
+  if (!url) {
+    if (functionName === '(idle)') return 'idle';
+    if (functionName === '(garbage collector)') return 'gc';
+    return 'native/v8';
+  }
+  if (url.startsWith('node:')) return url.startsWith('node:_http') || url.startsWith('node:http') ? 'node:http' : 'node:other';
+  const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (nm) return `dep:${nm[1]}`;
+  const ws = /\/(edge-node|service-kit|origin|load-balancer|loadtest|infra)\/src\//.exec(url);
+  if (ws) return ws[1]!;
+  return 'other';
+}
+
+function frameName(frame: CallFrame): string {
+  const file = frame.url ? frame.url.replace(/^file:\/\//, '').replace(/^.*\/(node_modules|edge-node|service-kit)\//, '$1/') : '';
+  return `${frame.functionName || '(anonymous)'}${file ? ` ${file}:${frame.lineNumber + 1}` : ''}`;
+}
+
+export function summarizeProfile(profile: CpuProfile, topN = 25): ProfileSummary {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const counts = new Map<number, number>();
+  if (profile.samples?.length) {
+    for (const id of profile.samples) counts.set(id, (counts.get(id) ?? 0) + 1);
+  } else {
+    for (const n of profile.nodes) if (n.hitCount) counts.set(n.id, n.hitCount);
+  }
+  let total = 0;
+  let idle = 0;
+  const frames = new Map<string, { area: string; samples: number }>();
+  const areas = new Map<string, number>();
+  for (const [id, count] of counts) {
+    const node = byId.get(id);
+    if (!node) continue;
+    total += count;
+    const area = areaOf(node.callFrame);
+    if (area === 'idle') {
+      idle += count;
+      continue;
+    }
+    areas.set(area, (areas.get(area) ?? 0) + count);
+    const key = frameName(node.callFrame);
+    const entry = frames.get(key) ?? { area, samples: 0 };
+    entry.samples += count;
+    frames.set(key, entry);
+  }
+  const busy = total - idle || 1;
+  return {
+    durationMs: (profile.endTime - profile.startTime) / 1000,
+    samples: total,
+    idleShare: total ? idle / total : 0,
+    areas: [...areas].map(([area, samples]) => ({ area, samples, share: samples / busy })).sort((a, b) => b.samples - a.samples),
+    top: [...frames]
+      .map(([frame, e]) => ({ frame, area: e.area, samples: e.samples, share: e.samples / busy }))
+      .sort((a, b) => b.samples - a.samples)
+      .slice(0, topN),
+  };
+}
+
+export function formatProfileSummary(summary: ProfileSummary): string {
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`.padStart(6);
+  const lines = [
+    `${summary.samples} samples over ${(summary.durationMs / 1000).toFixed(1)} s, idle ${pct(summary.idleShare).trim()}; shares below are of the busy samples`,
+    '',
+    'by area:',
+    ...summary.areas.map((a) => `  ${pct(a.share)}  ${a.area}`),
+    '',
+    'top functions (self time):',
+    ...summary.top.map((f) => `  ${pct(f.share)}  ${f.frame}  [${f.area}]`),
+  ];
+  return lines.join('\n');
+}

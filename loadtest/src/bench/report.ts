@@ -1,0 +1,110 @@
+// From raw measurements to what a reader needs: per scenario and target the median with min-max
+// over rounds, the ratio to nginx paired by round, and whether the edge meets issue 8's goals.
+import Table from 'cli-table3';
+import type { MemoryResult } from './memory.ts';
+import type { TargetName } from './proxies.ts';
+import type { Measurement } from './run.ts';
+import { HTTP_SCENARIOS, type HttpScenario } from './scenarios.ts';
+import { pairedRatios, spread, type Spread } from './summary.ts';
+
+export const BASELINE: TargetName = 'nginx';
+
+export interface SummaryRow {
+  scenario: HttpScenario['name'];
+  target: TargetName;
+  /** Rounds that failed (not counted in the spreads). */
+  failed: number;
+  requestsPerSec: Spread;
+  p99Ms: Spread;
+  /** Per-round requests/s ÷ nginx's in the same round. */
+  throughputVsBaseline?: Spread;
+  /** Per-round p99 ÷ nginx's p99 in the same round. */
+  p99VsBaseline?: Spread;
+  /** Origin requests per client request (0 for pure hits, 1 for pure misses): the hit check. */
+  originPerRequest: Spread;
+  /** Edge rows: issue 8's goal and whether the medians meet it. */
+  goal?: { text: string; met: boolean };
+}
+
+/** One row per (scenario, target), in first-seen order. Rounds are indexed so ratios pair by round. */
+export function summarize(measurements: Measurement[], rounds: number): SummaryRow[] {
+  const keys: { scenario: HttpScenario['name']; target: TargetName }[] = [];
+  for (const m of measurements) {
+    if (!keys.some((k) => k.scenario === m.scenario && k.target === m.target)) keys.push({ scenario: m.scenario, target: m.target });
+  }
+  const series = (scenario: string, target: string, pick: (m: Measurement) => number | undefined): number[] => {
+    const values = Array.from({ length: rounds }, () => NaN);
+    for (const m of measurements) {
+      if (m.scenario === scenario && m.target === target && m.ok && m.load) values[m.round] = pick(m) ?? NaN;
+    }
+    return values;
+  };
+  return keys.map(({ scenario, target }) => {
+    const rps = series(scenario, target, (m) => m.load!.requestsPerSec);
+    const p99 = series(scenario, target, (m) => m.load!.latencyMs.p99);
+    const originShare = series(scenario, target, (m) => (m.originRequests === undefined || m.load!.requests === 0 ? undefined : m.originRequests / m.load!.requests));
+    const row: SummaryRow = {
+      scenario,
+      target,
+      failed: measurements.filter((m) => m.scenario === scenario && m.target === target && !m.ok).length,
+      requestsPerSec: spread(rps),
+      p99Ms: spread(p99),
+      originPerRequest: spread(originShare),
+    };
+    const hasBaseline = keys.some((k) => k.scenario === scenario && k.target === BASELINE);
+    if (hasBaseline) {
+      row.throughputVsBaseline = spread(pairedRatios(rps, series(scenario, BASELINE, (m) => m.load!.requestsPerSec)));
+      row.p99VsBaseline = spread(pairedRatios(p99, series(scenario, BASELINE, (m) => m.load!.latencyMs.p99)));
+    }
+    if (target === 'edge' && hasBaseline && row.throughputVsBaseline!.n > 0) {
+      const goal = HTTP_SCENARIOS[scenario].goal;
+      const parts = [`>= ${goal.minThroughputRatio}x req/s`];
+      let met = row.throughputVsBaseline!.median >= goal.minThroughputRatio;
+      if (goal.maxP99Ratio !== undefined) {
+        parts.push(`p99 <= ${goal.maxP99Ratio}x`);
+        met &&= row.p99VsBaseline!.n > 0 && row.p99VsBaseline!.median <= goal.maxP99Ratio;
+      }
+      row.goal = { text: parts.join(', '), met };
+    }
+    return row;
+  });
+}
+
+const fmt = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
+
+/** `median (min-max)`, or `-` without values. */
+export function formatSpread(s: Spread | undefined, digits: number, unit = ''): string {
+  if (!s || s.n === 0) return '-';
+  if (s.n === 1) return `${fmt(s.median, digits)}${unit}`;
+  return `${fmt(s.median, digits)}${unit} (${fmt(s.min, digits)}-${fmt(s.max, digits)})`;
+}
+
+/** The results table; plain ASCII styling so the same text goes to the terminal and summary.txt. */
+export function summaryTable(rows: SummaryRow[]): string {
+  const table = new Table({
+    head: ['scenario', 'target', 'req/s median (min-max)', 'p99 ms median (min-max)', 'req/s ÷ nginx', 'p99 ÷ nginx', 'origin req per req', 'edge goal'],
+    style: { head: [], border: [], compact: true },
+  });
+  for (const row of rows) {
+    table.push([
+      row.scenario,
+      row.target + (row.failed ? ` (${row.failed} failed)` : ''),
+      formatSpread(row.requestsPerSec, 0),
+      formatSpread(row.p99Ms, 2),
+      row.target === BASELINE ? '1' : formatSpread(row.throughputVsBaseline, 2, 'x'),
+      row.target === BASELINE ? '1' : formatSpread(row.p99VsBaseline, 2, 'x'),
+      formatSpread(row.originPerRequest, 3),
+      row.goal ? `${row.goal.met ? 'met' : 'NOT met'}: ${row.goal.text}` : '',
+    ]);
+  }
+  return table.toString();
+}
+
+export function memoryLine(result: MemoryResult): string {
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
+  return (
+    `memory: edge RSS ${mib(result.rssBytes)} (peak ${mib(result.peakRssBytes)}) with ${mib(result.edgeCacheBytes)} cached in ` +
+    `${result.edgeCacheObjects} objects (CACHE_BYTES ${mib(result.cacheBytes)}, ${result.objectsRequested} objects / ${mib(result.bytesRequested)} requested, ` +
+    `${result.failedRequests} failed): goal RSS < ${mib(result.limitBytes)} ${result.pass ? 'met' : 'NOT met'}`
+  );
+}

@@ -1,0 +1,187 @@
+// The HTTP bench: interleaved rounds over scenarios and targets, each target started fresh in front
+// of a fresh origin, checked for correctness, warmed, then measured. Results are raw measurements;
+// summarising is report.ts's job.
+import path from 'node:path';
+import { scrapeMetrics, sumMetric } from '../scrape.ts';
+import type { LoadGenerator } from './loadgen.ts';
+import { startOrigin, startProxy, unavailableReason, type ProxyContext, type ProxyName, type Target, type TargetName, type Tools } from './proxies.ts';
+import type { Memory, Pinning } from './processes.ts';
+import { HIT_PATH, HTTP_SCENARIOS, MISS_CATALOGUE_OBJECTS, originEnvFor, type HttpScenario } from './scenarios.ts';
+import { rotate } from './summary.ts';
+import { COUNTER_STRIDE, type LoadResult, type LoadSpec } from './wrk.ts';
+
+/** Which core each party runs on; undefined cores (no taskset) mean unpinned. */
+export interface Cores {
+  proxy: Pinning;
+  loadgen: Pinning;
+}
+
+export interface HttpBenchOptions {
+  rounds: number;
+  durationMs: number;
+  warmupMs: number;
+  connections: number;
+  threads: number;
+  scenarios: HttpScenario['name'][];
+  proxies: ProxyName[];
+  cacheBytes: number;
+  keepEdgeLogs: boolean;
+  edgeExecArgv: string[];
+}
+
+export interface Measurement {
+  round: number;
+  scenario: HttpScenario['name'];
+  target: TargetName;
+  /** Place of this target in its round's order (0 = first). */
+  position: number;
+  ok: boolean;
+  error?: string;
+  load?: LoadResult;
+  /** Requests the origin served for catalogue objects during the measured window. */
+  originRequests?: number;
+  /** The target's memory right after the measurement. */
+  memory?: Memory;
+}
+
+export interface BenchEnvironment {
+  tools: Tools;
+  cores: Cores;
+  generator: LoadGenerator;
+  scratchDir: string;
+  logDir: string;
+  log: (line: string) => void;
+}
+
+/** The targets a scenario measures: the available proxies, plus the origin alone for misses. */
+export function targetsFor(scenario: HttpScenario, proxies: ProxyName[], tools: Tools): TargetName[] {
+  const available: TargetName[] = proxies.filter((p) => unavailableReason(p, tools) === undefined);
+  return scenario.kind === 'misses' ? [...available, 'origin'] : available;
+}
+
+/** Miss measurements (warm-up and measured) each take a fresh block of ids; this many fit the catalogue. */
+export function missBlocksNeeded(options: Pick<HttpBenchOptions, 'rounds' | 'threads'>, targets: number): number {
+  return options.rounds * targets * 2 * options.threads;
+}
+
+async function originObjectRequests(originUrl: string): Promise<number> {
+  return sumMetric(await scrapeMetrics(originUrl), 'origin_http_requests_total', { route: 'obj' });
+}
+
+/** Fetches a path and checks status and size; returns the response headers. */
+async function fetchChecked(url: string, expectedBytes: number): Promise<Headers> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  const body = Buffer.from(await response.arrayBuffer());
+  if (response.status !== 200) throw new Error(`GET ${url} answered ${response.status}`);
+  if (body.length !== expectedBytes) throw new Error(`GET ${url} sent ${body.length} bytes, expected ${expectedBytes}`);
+  return response.headers;
+}
+
+/** Correctness before timing: the hit URL is served whole and, by the second or third ask, from cache. */
+async function checkHits(target: Target, scenario: HttpScenario): Promise<void> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const headers = await fetchChecked(`${target.url}${HIT_PATH}`, scenario.objectBytes);
+    if (attempt > 0 && target.isHit(headers)) return;
+  }
+  throw new Error(`${target.name} did not serve ${HIT_PATH} from its cache after 3 requests`);
+}
+
+export async function runHttpBench(options: HttpBenchOptions, env: BenchEnvironment, onMeasurement: (m: Measurement) => void = () => {}): Promise<Measurement[]> {
+  const measurements: Measurement[] = [];
+  let nextMissBlock = 0;
+  const missStart = () => {
+    const start = 1 + nextMissBlock * options.threads * COUNTER_STRIDE;
+    nextMissBlock++;
+    if (start + options.threads * COUNTER_STRIDE > MISS_CATALOGUE_OBJECTS) {
+      throw new Error(`misses: out of never-used ids (${MISS_CATALOGUE_OBJECTS} objects); use fewer --rounds or threads`);
+    }
+    return start;
+  };
+
+  for (let round = 0; round < options.rounds; round++) {
+    for (const scenarioName of options.scenarios) {
+      const scenario = HTTP_SCENARIOS[scenarioName];
+      const order = rotate(targetsFor(scenario, options.proxies, env.tools), round);
+      if (order.length === 0) continue;
+      env.log(`round ${round + 1}/${options.rounds} ${scenario.name}: ${order.join(', ')}`);
+      const origin = await startOrigin({
+        env: originEnvFor(scenario),
+        pinning: scenario.originCore === 'proxy' ? env.cores.proxy : env.cores.loadgen,
+        logDir: env.logDir,
+      });
+      try {
+        for (const [position, targetName] of order.entries()) {
+          const measurement = await measureOne(scenario, targetName, origin, { round, position }, options, env, missStart);
+          measurements.push(measurement);
+          onMeasurement(measurement);
+        }
+      } finally {
+        await origin.stop();
+      }
+    }
+  }
+  return measurements;
+}
+
+async function measureOne(
+  scenario: HttpScenario,
+  targetName: TargetName,
+  origin: Target & { port: number },
+  where: { round: number; position: number },
+  options: HttpBenchOptions,
+  env: BenchEnvironment,
+  missStart: () => number,
+): Promise<Measurement> {
+  const base = { round: where.round, scenario: scenario.name, target: targetName, position: where.position };
+  const ctx: ProxyContext = {
+    originPort: origin.port,
+    scratchDir: env.scratchDir,
+    logDir: env.logDir,
+    pinning: env.cores.proxy,
+    tools: env.tools,
+    cacheBytes: options.cacheBytes,
+    keepEdgeLogs: options.keepEdgeLogs,
+    edgeExecArgv: options.edgeExecArgv,
+  };
+  let target: Target | undefined;
+  try {
+    target = targetName === 'origin' ? origin : await startProxy(targetName, ctx);
+    const spec = (durationMs: number): LoadSpec => ({
+      baseUrl: target!.url,
+      pattern: scenario.kind === 'hits' ? { kind: 'fixed', path: HIT_PATH } : { kind: 'counter', start: missStart() },
+      connections: options.connections,
+      threads: options.threads,
+      durationMs,
+    });
+    if (scenario.kind === 'hits') await checkHits(target, scenario);
+    else await fetchChecked(`${target.url}/obj/0`, scenario.objectBytes);
+    if (options.warmupMs > 0) await env.generator.run(spec(options.warmupMs));
+    const before = await originObjectRequests(origin.url);
+    const load = await env.generator.run(spec(options.durationMs));
+    const originRequests = (await originObjectRequests(origin.url)) - before;
+    const memory = await target.memory();
+    const problems = [
+      load.non2xx > 0 ? `${load.non2xx} responses outside 2xx/3xx` : '',
+      load.errors > 0 ? `${load.errors} socket errors` : '',
+    ].filter(Boolean);
+    env.log(
+      `  ${targetName.padEnd(8)} ${Math.round(load.requestsPerSec).toString().padStart(7)} req/s  p99 ${load.latencyMs.p99.toFixed(2)} ms  origin ${originRequests}${problems.length ? `  (${problems.join(', ')})` : ''}`,
+    );
+    return { ...base, ok: problems.length === 0, ...(problems.length ? { error: problems.join('; ') } : {}), load, originRequests, ...(memory ? { memory } : {}) };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    env.log(`  ${targetName.padEnd(8)} failed: ${message}`);
+    return { ...base, ok: false, error: message };
+  } finally {
+    if (target && target !== origin) await target.stop();
+  }
+}
+
+/** Where each party runs, in words, for the report. */
+export function describeCores(cores: Cores): string {
+  if (cores.proxy.cpu === undefined) return 'unpinned (taskset not found): proxy, origin and load generator share all cores';
+  return `proxy on CPU ${cores.proxy.cpu}, load generator on CPU ${cores.loadgen.cpu}; origin with the load generator for hits, with the proxy for misses (taskset)`;
+}
+
+export const LOG_DIR_NAME = 'logs';
+export const logDirOf = (outDir: string) => path.join(outDir, LOG_DIR_NAME);

@@ -76,8 +76,8 @@ export function simulateCommand(name = 'simulate'): Command {
     .option('--workers <n>', 'worker threads (default: one per core; 0 runs in-process)', workersOption)
     .option('--out <dir>', 'run folder (default: runs/<time>-sim-<trace>)')
     .option('--no-progress', 'no progress bar')
-    .action(async (flags: SimulateFlags) => {
-      if (!flags.trace === !flags.synthetic) throw new InvalidArgumentError('give exactly one of --trace <csv> or --synthetic <spec>');
+    .action(async (flags: SimulateFlags, command: Command) => {
+      if (!flags.trace === !flags.synthetic) command.error('error: give exactly one of --trace <csv> or --synthetic <spec>', { exitCode: 2 });
       let trace: Parameters<typeof runSimulation>[0]['trace'];
       if (flags.synthetic) {
         trace = generateTrace(parseSyntheticSpec(flags.synthetic));

@@ -68,6 +68,9 @@ export const RULE_TESTS: RuleTest[] = [
       { series: 'origin_http_requests_total{origin="origin-0",route="obj",code="2xx"}', values: '0+27x60' },
       { series: 'origin_http_requests_total{origin="origin-0",route="obj",code="5xx"}', values: '0+3x60' },
       { series: 'origin_http_requests_total{origin="origin-0",route="healthz",code="2xx"}', values: '0+100x60' },
+      { series: 'lb_requests_total{lb="lb-0",algorithm="consistent-hash",backend="edge-0",code="2xx"}', values: '0+45x60' },
+      { series: 'lb_requests_total{lb="lb-0",algorithm="consistent-hash",backend="edge-1",code="2xx"}', values: '0+15x60' },
+      { series: 'lb_requests_total{lb="lb-0",algorithm="consistent-hash",backend="none",code="5xx"}', values: '0+0x60' },
     ],
     promql: [
       {
@@ -95,6 +98,12 @@ export const RULE_TESTS: RuleTest[] = [
       },
       // Health checks are not catalogue traffic: 3 of 30 catalogue responses are 5xx.
       { expr: 'origin:http_5xx_ratio:rate1m', evalTime: '5m', samples: [{ labels: 'origin:http_5xx_ratio:rate1m{origin="origin-0"}', value: 0.1 }] },
+      // 3 and 1 requests/s: the busiest backend takes 1.5 times the mean ("none" is not a backend).
+      {
+        expr: 'lb:backend_imbalance:rate1m',
+        evalTime: '5m',
+        samples: [{ labels: 'lb:backend_imbalance:rate1m{lb="lb-0",algorithm="consistent-hash"}', value: 1.5 }],
+      },
     ],
   },
   {

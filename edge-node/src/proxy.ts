@@ -219,7 +219,8 @@ export class EdgeProxy {
       }
     }
     if (directives.has('only-if-cached')) return this.onlyIfCachedMiss(req, res);
-    const fwd: ForwardReason = stale ? 'stale' : 'request';
+    // A no-cache response counts as stale for every reuse; otherwise the client's directives forced this.
+    const fwd: ForwardReason = stale || entry.noCache ? 'stale' : 'request';
     const route = this.routeFor(entry.primaryKey, req);
     const { outcome, collapsed } = await this.fetchShared(req, entry.key, () => this.fetchForCache(clientOf(req), path, entry.primaryKey, directives, entry, route));
     const failed = outcome.kind === 'error' || outcome.response.status >= 500;
@@ -400,10 +401,12 @@ export class EdgeProxy {
   private async passThrough(req: IncomingMessage, res: ServerResponse, path: string, fwd: 'method' | 'bypass', detail: string | undefined): Promise<void> {
     const method = req.method as string;
     const body = method === 'GET' || method === 'HEAD' ? undefined : await readBody(req);
-    const headers = this.forwardHeaders(clientOf(req), false, false);
+    // In a sharded fleet the owner gets it, so an unsafe method invalidates the one copy there is.
+    const route = this.routeFor(primaryKey(path), req);
+    const headers = this.forwardHeaders(clientOf(req), false, route.peer);
     let upstreamResponse: UpstreamResponse;
     try {
-      upstreamResponse = await this.deps.upstream.fetch({ method, path, headers, body });
+      upstreamResponse = await route.upstream.fetch({ method, path, headers, body }, route.url);
     } catch (error) {
       if (error instanceof UpstreamError) return this.upstreamFailed(req, res, error, fwd, false);
       throw error;

@@ -72,6 +72,12 @@ test('sharding: a miss goes to the key owner, which alone stores it; the hop hea
   t.is(originRequests.reduce((a, b) => a + b, 0), origin.requests.length);
   // Forwarded requests carried the hop header, and no owner forwarded again.
   t.true(origin.requests.every((r) => r.headers['x-cdn-lab-hop'] === undefined));
+  // An unsafe method sent to any edge reaches the owner, which drops its copy (RFC 9111 §4.4).
+  const owner = edges.findIndex((e) => e.edge.store.lookup('/obj/3', {}) !== undefined);
+  const other = edges[(owner + 1) % 3] as TestEdge;
+  const put = await request(`${other.url}/obj/3`, { method: 'PUT', body: 'new' });
+  t.is(put.status, 200);
+  t.is((edges[owner] as TestEdge).edge.store.lookup('/obj/3', {}), undefined);
 });
 
 test('sharding: when the owner is down, a non-owner falls back to its own upstream', async (t) => {

@@ -2,7 +2,7 @@
 // Whoever starts an edge (the local lab, Docker, AWS) renders env with `edgeEnv`, the inverse of reading it.
 import { z } from 'zod';
 import { configFromEnv, env } from '@cdn-lab/service-kit';
-import { isPolicyName, POLICY_NAMES } from './policies/registry.ts';
+import { isValidPolicySpec, POLICY_NAMES, SECOND_HIT_PREFIX } from './policies/registry.ts';
 
 const positiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
 
@@ -51,7 +51,9 @@ export const edgeConfigSchema = z
     selfUrl: env.url().optional(),
     cachePolicy: z
       .string()
-      .refine(isPolicyName, { message: `unknown cache policy; valid policies: ${POLICY_NAMES.join(', ')}` })
+      .refine(isValidPolicySpec, {
+        message: `unknown cache policy; valid policies: ${POLICY_NAMES.join(', ')} (each also as ${SECOND_HIT_PREFIX}<policy>)`,
+      })
       .default('lru'),
     cacheBytes: positiveInt(Number.MAX_SAFE_INTEGER).default(64 * 1024 * 1024),
     cacheMaxObjects: positiveInt(Number.MAX_SAFE_INTEGER).optional(),

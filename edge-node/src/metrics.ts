@@ -76,7 +76,14 @@ export class EdgeMetrics {
   constructor(options: EdgeMetricsOptions) {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ edge: options.edgeId, policy: options.policy });
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'edge_' });
+    if (options.defaultMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'edge_' });
+      // prom-client names these gauges `_total`, which promtool rejects; the per-type series
+      // (edge_nodejs_active_handles{type} ...) remain.
+      for (const misnamed of ['active_handles_total', 'active_requests_total', 'active_resources_total']) {
+        this.registry.removeSingleMetric(`edge_nodejs_${misnamed}`);
+      }
+    }
     this.requests = new Counter({ name: 'edge_requests_total', help: 'Client requests answered, by result and status class.', labelNames: ['result', 'code'], registers });
     this.responseBytes = new Counter({ name: 'edge_response_bytes_total', help: 'Body bytes sent to clients, by result.', labelNames: ['result'], registers });
     this.requestDuration = new Histogram({ name: 'edge_request_duration_seconds', help: 'Time from request to response end, by result.', labelNames: ['result'], buckets: DURATION_BUCKETS, registers });

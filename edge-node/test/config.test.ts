@@ -33,6 +33,11 @@ test('bad values are ConfigErrors naming the env var', (t) => {
   t.regex(error.message, /COALESCING: /);
 });
 
+test('CACHE_POLICY accepts every registered policy, also behind the second-hit filter', (t) => {
+  t.is(edgeConfigFromEnv({ UPSTREAM_URLS: 'http://o', CACHE_POLICY: 'second-hit+lru' }).cachePolicy, 'second-hit+lru');
+  t.throws(() => edgeConfigFromEnv({ UPSTREAM_URLS: 'http://o', CACHE_POLICY: 'second-hit+nope' }), { message: /CACHE_POLICY: / });
+});
+
 test('PEER_URLS needs SELF_URL, and SELF_URL must be one of them', (t) => {
   t.regex(t.throws(() => edgeConfigFromEnv({ UPSTREAM_URLS: 'http://o', PEER_URLS: 'http://a,http://b' })).message, /SELF_URL: required/);
   t.regex(t.throws(() => edgeConfigFromEnv({ UPSTREAM_URLS: 'http://o', PEER_URLS: 'http://a,http://b', SELF_URL: 'http://c' })).message, /SELF_URL: must be one of/);

@@ -203,6 +203,17 @@ test('metrics after a known sequence: 1 miss, 2 hits, 1 bypass, 1 client error',
   t.is(typeof hitLine?.durationMs, 'number');
 });
 
+test('/metrics with process metrics has no gauge named _total (promtool rule)', async (t) => {
+  const { createEdge } = await import('../src/app.ts');
+  const { edgeConfigFromEnv } = await import('../src/config.ts');
+  const edge = createEdge(edgeConfigFromEnv({ UPSTREAM_URLS: 'http://127.0.0.1:9', LOG_LEVEL: 'silent' }));
+  t.teardown(() => edge.close());
+  const text = await edge.metrics.registry.metrics();
+  t.regex(text, /edge_process_cpu_seconds_total/);
+  const gaugesWithTotal = [...text.matchAll(/^# TYPE (\S+_total) gauge$/gm)].map((m) => m[1]);
+  t.deepEqual(gaugesWithTotal, []);
+});
+
 test('GET /healthz answers ok locally', async (t) => {
   const upstream = await startUpstream();
   const edge = await startEdge({ UPSTREAM_URLS: upstream.url });

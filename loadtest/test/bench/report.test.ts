@@ -1,0 +1,82 @@
+import test from 'ava';
+import { formatSpread, summarize, summaryTable } from '../../src/bench/report.ts';
+import type { Measurement } from '../../src/bench/run.ts';
+import type { LoadResult } from '../../src/bench/wrk.ts';
+
+function load(requestsPerSec: number, p99: number): LoadResult {
+  return {
+    requests: requestsPerSec * 5,
+    durationS: 5,
+    requestsPerSec,
+    bytesPerSec: 0,
+    latencyMs: { avg: p99 / 2, p50: p99 / 2, p75: p99 / 2, p90: p99 / 2, p99, max: p99 },
+    non2xx: 0,
+    errors: 0,
+  };
+}
+
+function m(round: number, scenario: Measurement['scenario'], target: Measurement['target'], rps: number, p99: number, originRequests = 0): Measurement {
+  return { round, scenario, target, position: 0, ok: true, load: load(rps, p99), originRequests };
+}
+
+test('medians with min-max over rounds, ratios paired by round against nginx', (t) => {
+  const rows = summarize(
+    [
+      m(0, 'hits-1k', 'nginx', 100, 2),
+      m(0, 'hits-1k', 'edge', 90, 2),
+      m(1, 'hits-1k', 'nginx', 200, 2),
+      m(1, 'hits-1k', 'edge', 100, 6),
+      m(2, 'hits-1k', 'nginx', 150, 4),
+      m(2, 'hits-1k', 'edge', 120, 4),
+    ],
+    3,
+  );
+  const edge = rows.find((r) => r.target === 'edge')!;
+  t.deepEqual(edge.requestsPerSec, { n: 3, median: 100, min: 90, max: 120 });
+  // Per round: 0.9, 0.5, 0.8; the ratio of medians (100/150) would differ.
+  t.deepEqual(edge.throughputVsBaseline, { n: 3, median: 0.8, min: 0.5, max: 0.9 });
+  t.deepEqual(edge.p99VsBaseline, { n: 3, median: 1, min: 1, max: 3 });
+  t.deepEqual(edge.goal, { text: '>= 0.8x req/s, p99 <= 2x', met: true });
+  const nginx = rows.find((r) => r.target === 'nginx')!;
+  t.deepEqual(nginx.throughputVsBaseline?.median, 1);
+  t.is(nginx.goal, undefined);
+});
+
+test('failed rounds are counted and left out, and the goal follows the scenario', (t) => {
+  const failed: Measurement = { round: 1, scenario: 'misses', target: 'edge', position: 1, ok: false, error: 'edge exited' };
+  const rows = summarize(
+    [
+      m(0, 'misses', 'nginx', 1000, 10, 5000),
+      m(0, 'misses', 'edge', 600, 10, 3000),
+      m(1, 'misses', 'nginx', 1000, 10, 5000),
+      failed,
+      m(1, 'misses', 'origin', 2000, 5, 10_000),
+    ],
+    2,
+  );
+  const edge = rows.find((r) => r.target === 'edge')!;
+  t.is(edge.failed, 1);
+  t.is(edge.requestsPerSec.n, 1);
+  t.deepEqual(edge.goal, { text: '>= 0.7x req/s', met: false });
+  t.is(edge.originPerRequest.median, 1);
+  const origin = rows.find((r) => r.target === 'origin')!;
+  t.is(origin.throughputVsBaseline?.median, 2);
+});
+
+test('without nginx there are no ratios and no goals', (t) => {
+  const rows = summarize([m(0, 'hits-64k', 'edge', 100, 1), m(0, 'hits-64k', 'varnish', 80, 1)], 1);
+  t.is(rows.length, 2);
+  t.true(rows.every((r) => r.throughputVsBaseline === undefined && r.goal === undefined));
+});
+
+test('formatting: median (min-max), a lone value, nothing', (t) => {
+  t.is(formatSpread({ n: 3, median: 1.5, min: 1, max: 2 }, 2, 'x'), '1.50x (1.00-2.00)');
+  t.is(formatSpread({ n: 1, median: 12345.4, min: 12345.4, max: 12345.4 }, 0), '12345');
+  t.is(formatSpread({ n: 0, median: NaN, min: NaN, max: NaN }, 0), '-');
+  t.is(formatSpread(undefined, 0), '-');
+  const table = summaryTable(summarize([m(0, 'hits-1k', 'nginx', 100, 2), m(0, 'hits-1k', 'edge', 50, 2)], 1));
+  t.regex(table, /edge .*0\.50x/);
+  t.regex(table, /NOT met/);
+  // Plain text: no ANSI colour codes in what goes to summary.txt.
+  t.false(table.includes('\u001b['));
+});

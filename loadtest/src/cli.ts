@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --import tsx
 // cdn-lab: the lab's command line. `compare` runs a comparison (what `npm start` does), `up`
-// starts a topology and keeps it running until Ctrl-C.
+// starts a topology and keeps it running until Ctrl-C, `simulate` replays a trace offline.
 import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
@@ -12,6 +12,9 @@ import { parseDurationMs } from '@cdn-lab/infra/units';
 import { loadComparison } from './comparison.ts';
 import { runComparison } from './compare.ts';
 import { summaryTable } from './report.ts';
+import { simulateCommand } from './sim/command.ts';
+import { SimulationInputError } from './sim/simulate.ts';
+import { TraceError } from './sim/trace.ts';
 
 function durationOption(value: string): number {
   const ms = parseDurationMs(value);
@@ -78,7 +81,13 @@ program
     await new Promise(() => {});
   });
 
+program.addCommand(simulateCommand('simulate').description('replay a trace through eviction policies offline, against Belady and an infinite cache'));
+
 program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof TraceError || error instanceof SimulationInputError) {
+    process.stderr.write(`cdn-lab simulate: ${error.message}\n`);
+    process.exit(2);
+  }
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);
     process.exit(2);

@@ -3,6 +3,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { columnBars, lines, renderSvg, type BarDatum, type LineDatum } from './charts.ts';
+import { LIVE_SIM_TOLERANCE } from './live-vs-sim.ts';
 import type { ComparisonReport, VariantSummary } from './report.ts';
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -10,6 +11,7 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&a
 function ratioBars(variants: VariantSummary[]): BarDatum[] {
   return variants.flatMap((v) => [
     { group: v.name, series: 'hit ratio', value: v.figures.hitRatio.mean, error: v.figures.hitRatio.ci95 },
+    ...(v.liveMinusSimulated === null ? [] : [{ group: v.name, series: 'simulated hit ratio', value: v.figures.simulatedHitRatio.mean }]),
     { group: v.name, series: 'byte hit ratio', value: v.figures.byteHitRatio.mean, error: v.figures.byteHitRatio.ci95 },
     { group: v.name, series: 'origin offload', value: v.figures.originOffload.mean, error: v.figures.originOffload.ci95 },
   ]);
@@ -58,12 +60,13 @@ function tableHtml(report: ComparisonReport): string {
     const ci = (s: { mean: number; ci95: number; n: number }, fmt: (x: number) => string) =>
       `${fmt(s.mean)}${s.n > 1 ? ` <small>±${fmt(s.ci95)}</small>` : ''}`;
     return `<tr${v.unstable.length ? ' class="unstable"' : ''}><th>${escapeHtml(v.name)}${v.unstable.length ? ` <small title="runs disagree on ${v.unstable.join(', ')}">(!)</small>` : ''}</th>
-<td>${ci(f.requestsPerSecond, (x) => Math.round(x).toLocaleString('en-US'))}</td><td>${ci(f.hitRatio, pct)}</td><td>${ci(f.byteHitRatio, pct)}</td>
+<td>${ci(f.requestsPerSecond, (x) => Math.round(x).toLocaleString('en-US'))}</td><td>${ci(f.hitRatio, pct)}</td>
+<td>${v.liveMinusSimulated === null ? 'n/a' : `${pct(f.simulatedHitRatio.mean)}${v.liveAgreesWithSimulated ? '' : ' <b title="differs from live by more than the tolerance">(!)</b>'}`}</td><td>${ci(f.byteHitRatio, pct)}</td>
 <td>${Math.round(f.originRequests.mean).toLocaleString('en-US')}</td><td>${pct(f.originOffload.mean)}</td>
 <td>${f.p50Ms.mean.toFixed(2)}</td><td>${f.p95Ms.mean.toFixed(2)}</td><td>${f.p99Ms.mean.toFixed(2)}</td>
 <td>${Math.round(f.errors.mean * f.errors.n)}</td><td>${v.countsAgree ? 'agree' : '<b>DISAGREE</b>'}</td></tr>`;
   });
-  return `<table><thead><tr><th>variant</th><th>req/s</th><th>hit ratio</th><th>byte hit ratio</th><th>origin requests</th><th>origin offload</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>errors</th><th>edge vs origin counts</th></tr></thead><tbody>${rows.join('\n')}</tbody></table>`;
+  return `<table><thead><tr><th>variant</th><th>req/s</th><th>hit ratio</th><th>simulated hit ratio</th><th>byte hit ratio</th><th>origin requests</th><th>origin offload</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>errors</th><th>edge vs origin counts</th></tr></thead><tbody>${rows.join('\n')}</tbody></table>`;
 }
 
 export async function renderHtmlReport(report: ComparisonReport): Promise<string> {
@@ -101,6 +104,8 @@ Started ${escapeHtml(report.startedAt)}; Node ${escapeHtml(env.node)} on ${escap
 ${tableHtml(report)}
 <p><small>± is the 95% confidence interval of the mean over runs. Hit ratio counts responses the edges served from cache (hit or stale);
 origin offload is 1 − origin requests ÷ client requests, from the origin's own counter. (!) marks a variant whose runs disagree beyond tolerance.
+Simulated hit ratio: the same request streams replayed offline through the same policy code, one cache per edge, split across edges as the balancer does;
+(!) when it differs from the live figure by more than ${LIVE_SIM_TOLERANCE * 100} points.
 Raw figures: <a href="results.json">results.json</a>.</small></p>
 <div class="charts">${charts.map((svg) => `<figure>${svg}</figure>`).join('\n')}</div>
 </body></html>

@@ -6,6 +6,7 @@ import path from 'node:path';
 import Table from 'cli-table3';
 import type { Comparison } from './comparison.ts';
 import { writeHtmlReport } from './html-report.ts';
+import { LIVE_SIM_TOLERANCE } from './live-vs-sim.ts';
 import type { VariantResult } from './run-variant.ts';
 import { disagree, summarize, type Summary } from './stats.ts';
 
@@ -20,6 +21,7 @@ export const FIGURES = {
   p95Ms: (r: VariantResult) => r.client.latencyMs.p95,
   p99Ms: (r: VariantResult) => r.client.latencyMs.p99,
   errors: (r: VariantResult) => r.client.errors,
+  simulatedHitRatio: (r: VariantResult) => r.simulated.hitRatio,
 } as const;
 export type Figure = keyof typeof FIGURES;
 
@@ -38,6 +40,10 @@ export interface VariantSummary {
   countsAgree: boolean;
   /** Figures whose runs disagree beyond the tolerance (see INSTABILITY). */
   unstable: Figure[];
+  /** Live hit ratio minus the offline replay's; null when the topology is not replayed offline. */
+  liveMinusSimulated: number | null;
+  /** Live and simulated agree within LIVE_SIM_TOLERANCE (null: not compared). */
+  liveAgreesWithSimulated: boolean | null;
 }
 
 export interface ComparisonReport {
@@ -53,7 +59,17 @@ export function summarizeVariant(name: string, runs: VariantResult[]): VariantSu
   const unstableFigures = (Object.entries(INSTABILITY) as [Figure, readonly [number, number]][])
     .filter(([figure, [relative, absolute]]) => disagree(figures[figure], relative, absolute))
     .map(([figure]) => figure);
-  return { name, runs, figures, countsAgree: runs.every((r) => r.cache.countsAgree), unstable: unstableFigures };
+  const comparable = runs.every((r) => r.simulated.comparable);
+  const liveMinusSimulated = comparable ? figures.hitRatio.mean - figures.simulatedHitRatio.mean : null;
+  return {
+    name,
+    runs,
+    figures,
+    countsAgree: runs.every((r) => r.cache.countsAgree),
+    unstable: unstableFigures,
+    liveMinusSimulated,
+    liveAgreesWithSimulated: liveMinusSimulated === null ? null : Math.abs(liveMinusSimulated) <= LIVE_SIM_TOLERANCE,
+  };
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -62,7 +78,7 @@ const withCi = (s: Summary, format: (x: number) => string) => (s.n > 1 ? `${form
 
 export function summaryTable(report: ComparisonReport): string {
   const table = new Table({
-    head: ['variant', 'req/s', 'hit ratio', 'byte hit', 'origin reqs', 'offload', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'counts'],
+    head: ['variant', 'req/s', 'hit ratio', 'sim hit', 'byte hit', 'origin reqs', 'offload', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'counts'],
     style: { head: [], border: [] },
   });
   for (const v of report.variants) {
@@ -71,6 +87,7 @@ export function summaryTable(report: ComparisonReport): string {
       v.name + (v.unstable.length ? ' (!)' : ''),
       withCi(f.requestsPerSecond, (x) => Math.round(x).toLocaleString('en-US')),
       withCi(f.hitRatio, pct),
+      v.liveMinusSimulated === null ? 'n/a' : `${pct(f.simulatedHitRatio.mean)}${v.liveAgreesWithSimulated ? '' : ' (!)'}`,
       withCi(f.byteHitRatio, pct),
       Math.round(f.originRequests.mean).toLocaleString('en-US'),
       pct(f.originOffload.mean),
@@ -85,7 +102,11 @@ export function summaryTable(report: ComparisonReport): string {
   const notes = [
     `${runs} run(s) per variant; ± is the 95% confidence interval of the mean. latency is measured at the client, through the balancer.`,
     'hit ratio and byte hit ratio come from the edges\' /metrics; origin reqs from the origin\'s own /metrics ("counts" checks they match).',
+    `sim hit: the same request streams replayed offline through the same policy code; (!) when it differs from live by more than ${LIVE_SIM_TOLERANCE * 100} points.`,
     ...report.variants.filter((v) => v.unstable.length).map((v) => `(!) ${v.name}: runs disagree on ${v.unstable.join(', ')}`),
+    ...report.variants
+      .filter((v) => v.liveAgreesWithSimulated === false)
+      .map((v) => `(!) ${v.name}: live hit ratio differs from the simulated one by ${((v.liveMinusSimulated ?? 0) * 100).toFixed(1)} points`),
   ];
   return `${table.toString()}\n${notes.join('\n')}`;
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { startLab, type Lab } from '@cdn-lab/infra/local/lab';
 import type { Topology } from '@cdn-lab/infra/topology';
 import { drive, type DriveResult } from './drive.ts';
+import { measureHeaderBytes, simulateLiveRun, type SimulatedFigures } from './live-vs-sim.ts';
 import { CACHE_SERVED_RESULTS, CATALOGUE_ROUTES, cacheFigures, type CacheFigures, type LabScrapes } from './measure.ts';
 import { scrapeMetrics, sumAcross } from './scrape.ts';
 import { pathStream, type WorkloadSpec } from './workload.ts';
@@ -34,6 +35,10 @@ export interface VariantResult {
   cache: CacheFigures;
   /** Hit ratio second by second during the measured phase. */
   timeline: TimePoint[];
+  /** Requests the warm-up sent (the offline replay needs them). */
+  warmupRequests: number;
+  /** The same request streams replayed offline through the same policy code. */
+  simulated: SimulatedFigures;
   services: { id: string; role: string; url: string }[];
 }
 
@@ -111,15 +116,17 @@ export async function runVariant(plan: VariantPlan, options: RunVariantOptions =
   const lab = await startLab(plan.topology, options.logDir ? { logDir: path.join(options.logDir, plan.name) } : {});
   try {
     // Warm-up and measurement draw from the same popularity (same seed) but different streams.
+    let warmupRequests = 0;
     if (plan.warmupMs > 0) {
       options.onPhase?.('warm-up', plan.warmupMs);
-      await drive({
+      const warmup = await drive({
         url: lab.balancerUrl,
         nextPath: pathStream(plan.workload, 1, plan.topology.origin.objects),
         durationMs: plan.warmupMs,
         connections: plan.connections,
         onTick: (n) => options.onTick?.('warm-up', n),
       });
+      warmupRequests = warmup.requests;
     }
     const before = await scrapeSettled(lab);
     options.onPhase?.('measuring', plan.durationMs);
@@ -134,13 +141,18 @@ export async function runVariant(plan: VariantPlan, options: RunVariantOptions =
     const timeline = await sampler.stop();
     const after = await scrapeSettled(lab);
     const edgeIds = lab.services.filter((s) => s.plan.role === 'edge').map((s) => s.plan.id);
+    const headerBytes = await measureHeaderBytes(lab.edgeUrls[0]!, `/${plan.workload.pathClass}/0`);
+    const cache = cacheFigures(before, after, edgeIds);
     return {
       name: plan.name,
       topology: plan.topology,
       workload: plan.workload,
       client,
-      cache: cacheFigures(before, after, edgeIds),
+      cache,
       timeline,
+      warmupRequests,
+      // The edges' count includes requests still in flight when the client stopped: they were sent too.
+      simulated: simulateLiveRun({ topology: plan.topology, workload: plan.workload, warmupRequests, measuredRequests: cache.edgeRequests, headerBytes }),
       services: lab.services.map((s) => ({ id: s.plan.id, role: s.plan.role, url: s.url })),
     };
   } finally {

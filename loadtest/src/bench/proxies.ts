@@ -7,6 +7,7 @@ import path from 'node:path';
 import getPort from 'get-port';
 import { REPO_ROOT } from '@cdn-lab/infra/local/lab';
 import { SERVICE_PROGRAMS } from '@cdn-lab/infra/plan';
+import { edgeEnv } from '@cdn-lab/edge-node/config';
 import { nginxArgs, renderNginxConfig } from './nginx.ts';
 import { renderVcl, varnishdArgs } from './varnish.ts';
 import { readMemory, startNodeService, startProgram, stopProcess, waitForHttp, type Memory, type Pinning } from './processes.ts';
@@ -67,19 +68,11 @@ export function baseEnv(env: NodeJS.ProcessEnv = process.env): Record<string, st
 }
 
 /**
- * The edge's environment for the bench (names from docs/contracts.md): LRU over CACHE_BYTES, the
- * origin as the only upstream, coalescing and logging at their defaults (on).
+ * The edge's environment for the bench (rendered by the edge's own `edgeEnv`): LRU over
+ * CACHE_BYTES, the origin as the only upstream, coalescing, metrics and per-request logs on.
  */
 export function edgeBenchEnv(port: number, originUrl: string, cacheBytes: number): Record<string, string> {
-  return {
-    HOST,
-    PORT: String(port),
-    EDGE_ID: 'edge-bench',
-    UPSTREAM_URLS: originUrl,
-    CACHE_POLICY: 'lru',
-    CACHE_BYTES: String(cacheBytes),
-    LOG_LEVEL: 'info',
-  };
+  return edgeEnv({ host: HOST, port, edgeId: 'edge-bench', upstreamUrls: [originUrl], cachePolicy: 'lru', cacheBytes, logLevel: 'info' });
 }
 
 let instance = 0;

@@ -1,9 +1,9 @@
 // Request traces for the simulator: CSV lines `t,key,size` or `key,size` (an optional header line
-// is recognised by a size column that is not a number), streamed from disk in chunks and parsed
+// is recognised by a size column that is not a number), streamed from disk in chunks through one buffer and parsed
 // byte by byte. Each key is interned to a dense integer id on the fly (a hash table over the key's
 // bytes, no string per line), so what stays in memory is 12 bytes per request, not the text: the
 // id sequence and the sizes, which Belady's MIN and capacity fractions both need anyway.
-import { createReadStream } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 
 export interface Trace {
@@ -38,61 +38,76 @@ const COMMA = 44;
 const NEWLINE = 10;
 const CR = 13;
 
-/** Interns byte strings to dense ids with open addressing over an arena of key bytes. */
+/** Keys up to this many bytes are compared inside the hash table cell, without the arena. */
+const INLINE_KEY_BYTES = 7;
+
+/**
+ * Interns byte strings to dense ids: open addressing over an arena of key bytes. With hundreds of
+ * thousands of keys a lookup costs its cache misses, so each table cell holds (hash, id + 1, and
+ * for keys of up to 7 bytes the bytes themselves with the length): a short key is found with one
+ * memory access. Longer keys are compared against the arena.
+ */
 class KeyInterner {
-  private table = new Int32Array(1 << 16).fill(-1);
-  private hashes = new Int32Array(1 << 15);
-  private offsets = new Int32Array(1 << 15);
-  private lengths = new Int32Array(1 << 15);
+  /** Quads (hash, id + 1, packed bytes 0-3, packed bytes 4-6 | length << 24); id + 1 = 0: empty. */
+  private table = new Int32Array(4 << 16);
+  /** Pairs (arena offset, length) per id. */
+  private spans = new Int32Array(2 << 15);
   private arena = new Uint8Array(1 << 20);
   private arenaUsed = 0;
   size = 0;
 
-  /** The id of bytes[start, end), adding it when new; `hash` must be fnv1a of those bytes. */
-  intern(bytes: Uint8Array, start: number, end: number, hash: number): number {
+  /**
+   * The id of bytes[start, end), adding it when new. `hash` is a hash of those bytes; `low` and
+   * `high` pack them as `packKey` does (used only for short keys).
+   */
+  intern(bytes: Uint8Array, start: number, end: number, hash: number, low: number, high: number): number {
     const length = end - start;
-    let mask = this.table.length - 1;
-    let at = hash & mask;
+    const short = length <= INLINE_KEY_BYTES;
+    const table = this.table;
+    const mask = (table.length >> 2) - 1;
+    let cell = hash & mask;
     while (true) {
-      const id = this.table[at]!;
-      if (id === -1) break;
-      if (this.hashes[id] === hash && this.lengths[id] === length && this.sameBytes(id, bytes, start, length)) return id;
-      at = (at + 1) & mask;
+      const at = 4 * cell;
+      const stored = table[at + 1]!;
+      if (stored === 0) break;
+      if (table[at] === hash) {
+        if (short) {
+          if (table[at + 2] === low && table[at + 3] === high) return stored - 1;
+        } else {
+          const id = stored - 1;
+          const spans = this.spans;
+          if (spans[2 * id + 1] === length && this.sameBytes(spans[2 * id]!, bytes, start, length)) return id;
+        }
+      }
+      cell = (cell + 1) & mask;
     }
     const id = this.size++;
-    if (id === this.hashes.length) this.growEntries();
+    if (2 * id + 1 >= this.spans.length) this.spans = grown(this.spans, this.spans.length * 2);
     if (this.arenaUsed + length > this.arena.length) this.growArena(length);
-    this.arena.set(bytes.subarray(start, end), this.arenaUsed);
-    this.offsets[id] = this.arenaUsed;
-    this.lengths[id] = length;
-    this.hashes[id] = hash;
+    const arena = this.arena;
+    const offset = this.arenaUsed;
+    for (let i = 0; i < length; i++) arena[offset + i] = bytes[start + i]!;
+    this.spans[2 * id] = offset;
+    this.spans[2 * id + 1] = length;
     this.arenaUsed += length;
-    if (this.size * 2 > this.table.length) {
-      this.rehash();
-      mask = this.table.length - 1;
-      at = hash & mask;
-      while (this.table[at] !== -1) at = (at + 1) & mask;
-    }
-    this.table[at] = id;
+    const at = 4 * cell;
+    table[at] = hash;
+    table[at + 1] = id + 1;
+    table[at + 2] = short ? low : 0;
+    table[at + 3] = short ? high : -1;
+    if (this.size * 2 > mask + 1) this.rehash();
     return id;
   }
 
   /** The key text of an id. */
   name(id: number): string {
-    return Buffer.from(this.arena.buffer, this.arena.byteOffset + this.offsets[id]!, this.lengths[id]!).toString('utf8');
+    return Buffer.from(this.arena.buffer, this.arena.byteOffset + this.spans[2 * id]!, this.spans[2 * id + 1]!).toString('utf8');
   }
 
-  private sameBytes(id: number, bytes: Uint8Array, start: number, length: number): boolean {
+  private sameBytes(offset: number, bytes: Uint8Array, start: number, length: number): boolean {
     const arena = this.arena;
-    const offset = this.offsets[id]!;
     for (let i = 0; i < length; i++) if (arena[offset + i] !== bytes[start + i]) return false;
     return true;
-  }
-  private growEntries(): void {
-    const n = this.hashes.length * 2;
-    this.hashes = grown(this.hashes, n);
-    this.offsets = grown(this.offsets, n);
-    this.lengths = grown(this.lengths, n);
   }
   private growArena(need: number): void {
     let n = this.arena.length * 2;
@@ -100,12 +115,14 @@ class KeyInterner {
     this.arena = grown(this.arena, n);
   }
   private rehash(): void {
-    const table = new Int32Array(this.table.length * 2).fill(-1);
-    const mask = table.length - 1;
-    for (let id = 0; id < this.size - 1; id++) {
-      let at = this.hashes[id]! & mask;
-      while (table[at] !== -1) at = (at + 1) & mask;
-      table[at] = id;
+    const old = this.table;
+    const table = new Int32Array(old.length * 2);
+    const mask = (table.length >> 2) - 1;
+    for (let at = 0; at < old.length; at += 4) {
+      if (old[at + 1] === 0) continue;
+      let cell = old[at]! & mask;
+      while (table[4 * cell + 1] !== 0) cell = (cell + 1) & mask;
+      table.set(old.subarray(at, at + 4), 4 * cell);
     }
     this.table = table;
   }
@@ -143,8 +160,13 @@ export class TraceParser {
       bytes = Buffer.concat([this.carry, chunk]);
       this.carry = undefined;
     }
+    const start = this.scan(bytes, bytes.length);
+    if (start < bytes.length) this.carry = Buffer.from(bytes.subarray(start, bytes.length));
+  }
+
+  /** Parses the complete lines in bytes[0, end); returns where the unfinished last line starts. */
+  scan(bytes: Uint8Array, end: number): number {
     // One pass over the bytes, noting the first two commas of each line.
-    const end = bytes.length;
     let start = 0;
     let comma1 = -1;
     let comma2 = -1;
@@ -161,7 +183,7 @@ export class TraceParser {
         commas = 0;
       }
     }
-    if (start < end) this.carry = Buffer.from(bytes.subarray(start, end));
+    return start;
   }
 
   finish(name: string): Trace {
@@ -218,10 +240,21 @@ export class TraceParser {
     if (keyEnd === keyStart) throw this.error('empty key');
     const size = parseSize(bytes, sizeStart, end);
     if (size < 0) throw this.error(`size "${text(bytes, sizeStart, end)}" is not a non-negative integer`);
+    // FNV-1a, and the first 7 bytes packed with the length for the interner's short-key compare.
     let hash = 0x811c9dc5;
-    for (let i = keyStart; i < keyEnd; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+    let low = 0;
+    let high = (keyEnd - keyStart) << 24;
+    for (let i = keyStart; i < keyEnd; i++) {
+      const byte = bytes[i]!;
+      hash = Math.imul(hash ^ byte, 0x01000193);
+      const k = i - keyStart;
+      if (k < 4) low |= byte << (8 * k);
+      else if (k < 7) high |= byte << (8 * (k - 4));
+    }
+    hash = Math.imul(hash ^ (hash >>> 15), 0x2c1b3c6d); // spread FNV's bits into the low ones
+    hash ^= hash >>> 13;
     const before = this.interner.size;
-    const id = this.interner.intern(bytes, keyStart, keyEnd, hash);
+    const id = this.interner.intern(bytes, keyStart, keyEnd, hash, low, high);
     if (id === before) {
       if (id === this.objectSizes.length) this.objectSizes = grown(this.objectSizes, id * 2);
       this.objectSizes[id] = size;
@@ -283,19 +316,39 @@ export interface ReadTraceOptions {
 }
 
 /** Streams a CSV trace from disk and returns it interned. Throws TraceError on a bad line. */
+const CHUNK_BYTES = 1 << 22;
+
+/**
+ * Streams a CSV trace from disk through one reused buffer (synchronous reads: no per-chunk
+ * allocation or thread-pool round trip) and returns it interned. Throws TraceError on a bad line.
+ */
 export async function readTrace(file: string, options: ReadTraceOptions = {}): Promise<Trace> {
   const parser = new TraceParser(file);
-  const stream = createReadStream(file, { highWaterMark: 1 << 20 });
-  let total = 0;
-  if (options.onProgress) {
-    const { stat } = await import('node:fs/promises');
-    total = (await stat(file)).size;
-  }
-  let read = 0;
-  for await (const chunk of stream) {
-    parser.push(chunk as Buffer);
-    read += (chunk as Buffer).length;
-    options.onProgress?.(read, total);
+  const fd = openSync(file, 'r');
+  try {
+    const total = fstatSync(fd).size;
+    let buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    let filled = 0;
+    let read = 0;
+    while (true) {
+      if (filled === buffer.length) {
+        // A line longer than the buffer: grow it.
+        const bigger = Buffer.allocUnsafe(buffer.length * 2);
+        buffer.copy(bigger, 0, 0, filled);
+        buffer = bigger;
+      }
+      const n = readSync(fd, buffer, filled, buffer.length - filled, null);
+      if (n === 0) break;
+      read += n;
+      const end = filled + n;
+      const rest = parser.scan(buffer, end);
+      buffer.copy(buffer, 0, rest, end);
+      filled = end - rest;
+      options.onProgress?.(read, total);
+    }
+    if (filled > 0) parser.push(Buffer.from(buffer.subarray(0, filled)));
+  } finally {
+    closeSync(fd);
   }
   return parser.finish(path.basename(file, path.extname(file)));
 }

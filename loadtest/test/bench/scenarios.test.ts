@@ -4,6 +4,8 @@ import { objectSize } from '@cdn-lab/origin/catalogue';
 import { HTTP_SCENARIOS, MISS_CATALOGUE_OBJECTS, originEnvFor, parseNameList, SCENARIO_NAMES } from '../../src/bench/scenarios.ts';
 import { missBlocksNeeded, targetsFor } from '../../src/bench/run.ts';
 import { idsToFill } from '../../src/bench/memory.ts';
+import { edgeBenchEnv } from '../../src/bench/proxies.ts';
+import { edgeConfigFromEnv } from '@cdn-lab/edge-node/config';
 
 test('each scenario gives the origin fixed-size objects and no faults; the origin accepts the env', (t) => {
   for (const scenario of Object.values(HTTP_SCENARIOS)) {
@@ -42,4 +44,15 @@ test('idsToFill: the first ids whose sizes reach the byte count, no more', (t) =
   t.true(total >= target);
   t.true(total - sizes.at(-1)! < target, 'one id fewer would already have been enough');
   t.is(idsToFill(1, spec).count, 1);
+});
+
+test("the edge's bench env is valid for the edge: LRU, the given origin and cache size, logs on", (t) => {
+  const config = edgeConfigFromEnv(edgeBenchEnv(18080, 'http://127.0.0.1:18081', 256 * 1024 * 1024));
+  t.is(config.port, 18080);
+  t.is(config.host, '127.0.0.1');
+  t.deepEqual(config.upstreamUrls, ['http://127.0.0.1:18081']);
+  t.is(config.cachePolicy, 'lru');
+  t.is(config.cacheBytes, 256 * 1024 * 1024);
+  t.is(config.logLevel, 'info');
+  t.true(config.coalescing);
 });

@@ -1,0 +1,100 @@
+// Live versus simulated: replays the very request streams a live run sent (same workload seeds and
+// request counts) through the same policy code offline, one cache per edge, splitting requests
+// across edges the way the balancer does. If the live hit ratio and this one disagree by more
+// than a couple of points, something other than the policy (coalescing, expiry, timing) is at work.
+import { createPolicy } from '@cdn-lab/edge-node/policies/registry';
+import { HashRing } from '@cdn-lab/load-balancer/algorithms/consistent-hash';
+import { catalogueSpecOf, originConfig } from '@cdn-lab/origin/config';
+import { objectSize } from '@cdn-lab/origin/catalogue';
+import { serviceIds, type Topology } from '@cdn-lab/infra/topology';
+import { idStream, type WorkloadSpec } from './workload.ts';
+
+/** Live and simulated may differ by this much (hit ratio, absolute) before the report flags it. */
+export const LIVE_SIM_TOLERANCE = 0.02;
+
+export interface SimulatedFigures {
+  hitRatio: number;
+  byteHitRatio: number;
+  /** Whether this topology can be replayed offline faithfully (see `simulateLiveRun`). */
+  comparable: boolean;
+  why?: string;
+}
+
+export interface LiveRunShape {
+  topology: Topology;
+  workload: WorkloadSpec;
+  warmupRequests: number;
+  measuredRequests: number;
+  /** Bytes the edge stores per entry beyond the body (its precomputed header block). */
+  headerBytes: number;
+}
+
+/**
+ * Simulates one live run. Requests go to edge `i mod N` (round robin and the load-aware
+ * algorithms, which spread evenly) or to the key's owner on the same hash ring the balancer uses
+ * (consistent hashing). Shield tiers and fleet sharding are not replayed.
+ */
+export function simulateLiveRun(run: LiveRunShape): SimulatedFigures {
+  const { topology, workload } = run;
+  if (topology.edges.tiering !== 'none') {
+    return { hitRatio: NaN, byteHitRatio: NaN, comparable: false, why: `tiering "${topology.edges.tiering}" is not replayed offline` };
+  }
+  if (workload.pathClass !== 'obj') {
+    return { hitRatio: NaN, byteHitRatio: NaN, comparable: false, why: `path class "${workload.pathClass}" expires or is not stored` };
+  }
+  const catalogue = catalogueSpecOf(originConfig({ catalogueObjects: topology.origin.objects, catalogueSeed: topology.origin.seed }));
+  const edgeIds = Array.from({ length: topology.edges.count }, (_, i) => serviceIds.edge(i));
+  const caches = edgeIds.map(() =>
+    createPolicy<number, true>(topology.edges.policy, {
+      capacityBytes: topology.edges.cacheBytes,
+      ...(topology.edges.maxObjects ? { maxObjects: topology.edges.maxObjects } : {}),
+    }),
+  );
+  const hashed = topology.balancer.algorithm === 'consistent-hash' || topology.balancer.algorithm === 'bounded-load';
+  const ring = hashed ? new HashRing(edgeIds) : undefined;
+  const edgeIndex = new Map(edgeIds.map((id, i) => [id, i]));
+  let sequence = 0;
+  const replay = (stream: number, requests: number, count: boolean) => {
+    const next = idStream(workload, stream, topology.origin.objects);
+    let hits = 0;
+    let bytes = 0;
+    let hitBytes = 0;
+    for (let i = 0; i < requests; i++) {
+      const id = next();
+      const path = `/${workload.pathClass}/${id}`;
+      const edge = ring ? edgeIndex.get(ring.lookup(path)!)! : sequence++ % caches.length;
+      const cache = caches[edge]!;
+      const body = objectSize(catalogue, id);
+      if (cache.get(id) !== undefined) {
+        hits++;
+        hitBytes += body;
+      } else {
+        cache.set(id, true, body + run.headerBytes);
+      }
+      bytes += body;
+    }
+    return count ? { hits, bytes, hitBytes } : undefined;
+  };
+  // Streams 1 and 2 are the warm-up and measurement streams of run-variant.ts.
+  replay(1, run.warmupRequests, false);
+  const measured = replay(2, run.measuredRequests, true)!;
+  return {
+    hitRatio: run.measuredRequests ? measured.hits / run.measuredRequests : 0,
+    byteHitRatio: measured.bytes ? measured.hitBytes / measured.bytes : 0,
+    comparable: true,
+  };
+}
+
+/** Headers an edge adds per response rather than storing (they are not part of an entry's size). */
+const PER_RESPONSE_HEADERS = new Set(['age', 'cache-status', 'connection', 'keep-alive', 'transfer-encoding', 'x-served-by']);
+
+/** The header bytes an edge stores with an entry, read off one real response (name + value lengths). */
+export async function measureHeaderBytes(edgeUrl: string, path: string): Promise<number> {
+  const response = await fetch(`${edgeUrl}${path}`);
+  await response.arrayBuffer();
+  let bytes = 0;
+  response.headers.forEach((value, name) => {
+    if (!PER_RESPONSE_HEADERS.has(name)) bytes += name.length + value.length;
+  });
+  return bytes;
+}

@@ -68,6 +68,14 @@ test('many distinct keys (table growth) keep their identity', (t) => {
   t.is(trace.keys[49_999], 9_999);
 });
 
+test('keys that share prefixes or differ only in length stay distinct (short and long keys)', (t) => {
+  const names = ['a', 'ab', 'abc', 'abcdefg', 'abcdefh', 'abcdefgh', 'abcdefgh1', 'abcdefgh2', 'abcdefg1', '1', '10', '100', 'k0', 'k00'];
+  const csv = [...names, ...names.slice().reverse()].map((k) => `${k},1`).join('\n');
+  const trace = parseTrace(csv);
+  t.is(trace.uniqueObjects, names.length);
+  t.deepEqual([...trace.keys.subarray(names.length)], names.map((_, i) => names.length - 1 - i));
+});
+
 test('readTrace streams a file and names the trace after it', async (t) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'trace-'));
   const file = path.join(dir, 'small.csv');

@@ -11,6 +11,8 @@ export interface CompareOptions {
   /** Show a progress bar (on a TTY) or one line per phase (otherwise). */
   progress?: boolean;
   log?: (line: string) => void;
+  /** Count Cache-Status hits at the client as well (see drive.ts). */
+  observeCacheStatus?: boolean;
 }
 
 /** Seconds a lab takes to start and stop, used only for the remaining-time estimate. */
@@ -61,6 +63,7 @@ export async function runComparison(comparison: Comparison, options: CompareOpti
               if (!interactive && phase !== 'stopping') log(`${label}: ${phase}`);
             },
             onTick: (phase) => update(label, phase),
+            ...(options.observeCacheStatus ? { observeCacheStatus: true } : {}),
           },
         );
         results.push(result);

@@ -10,6 +10,11 @@ export interface DriveOptions {
   connections: number;
   /** Called about once a second with the requests completed so far. */
   onTick?: (completed: number) => void;
+  /**
+   * Also count responses whose Cache-Status says the edge served them from cache: a client-side
+   * check on the edges' own counters. Off by default: autocannon then buffers every body.
+   */
+  observeCacheStatus?: boolean;
 }
 
 export interface DriveResult {
@@ -23,6 +28,8 @@ export interface DriveResult {
   latencyMs: { p50: number; p95: number; p99: number; max: number; mean: number };
   /** Latency distribution: [percentile, ms] points for a CDF chart. */
   latencyCdf: [number, number][];
+  /** With observeCacheStatus: responses by what their Cache-Status header said. */
+  cacheStatus?: { hit: number; other: number };
 }
 
 /** Percentiles sampled for the latency CDF: dense in the tail, where caching shows. */
@@ -31,12 +38,19 @@ export const CDF_PERCENTILES = [1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 85, 90, 93
 export async function drive(options: DriveOptions): Promise<DriveResult> {
   const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
   let completed = 0;
+  const cacheStatus = { hit: 0, other: 0 };
+  const onResponse = (_status: number, _body: string, _context: object, headers: Record<string, string | string[] | undefined> | undefined) => {
+    // RFC 9211: "cdn-lab; hit" (fresh) or "cdn-lab; fwd=stale" style; a hit has the bare "hit" parameter.
+    const value = String(headers?.['cache-status'] ?? '');
+    if (/;\s*hit(;|$)/.test(value)) cacheStatus.hit++;
+    else cacheStatus.other++;
+  };
   const instance = autocannon({
     url: options.url,
     connections: options.connections,
     duration: options.durationMs / 1000,
     // One request template whose path is drawn from the workload for every request.
-    requests: [{ setupRequest: (request) => ({ ...request, path: options.nextPath() }) }],
+    requests: [{ setupRequest: (request) => ({ ...request, path: options.nextPath() }), ...(options.observeCacheStatus ? { onResponse } : {}) }],
   });
   // autocannon passes (client, status, bytes, responseTime ms); its typings omit the client.
   (instance as unknown as NodeJS.EventEmitter).on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => {
@@ -63,6 +77,7 @@ export async function drive(options: DriveOptions): Promise<DriveResult> {
         mean: toMs(histogram.mean),
       },
       latencyCdf: CDF_PERCENTILES.map((p) => [p, toMs(histogram.getValueAtPercentile(p))]),
+      ...(options.observeCacheStatus ? { cacheStatus } : {}),
     };
   } finally {
     if (ticker) clearInterval(ticker);

@@ -47,6 +47,8 @@ export interface RunVariantOptions {
   logDir?: string;
   onPhase?: (phase: Phase, phaseMs: number) => void;
   onTick?: (phase: Phase, completed: number) => void;
+  /** Count Cache-Status hits at the client too (tests use it to check the edges' counters). */
+  observeCacheStatus?: boolean;
 }
 
 async function scrapeLab(lab: Lab): Promise<LabScrapes> {
@@ -137,6 +139,7 @@ export async function runVariant(plan: VariantPlan, options: RunVariantOptions =
       durationMs: plan.durationMs,
       connections: plan.connections,
       onTick: (n) => options.onTick?.('measuring', n),
+      ...(options.observeCacheStatus ? { observeCacheStatus: true } : {}),
     });
     const timeline = await sampler.stop();
     const after = await scrapeSettled(lab);

@@ -38,7 +38,7 @@ export async function createLoadGenerator(wrkPath: string | undefined, pinning: 
   }
   return {
     name: 'autocannon',
-    note: 'autocannon 9 in a child process (wrk not installed: apt-get install wrk); it costs more CPU per request than wrk',
+    note: 'autocannon 9 in a child process (costs more CPU per request than wrk; apt-get install wrk)',
     async run(spec) {
       const { command, args } = pinned(process.execPath, ['--import', TSX_IMPORT, WORKER, JSON.stringify(spec)], pinning.cpu, pinning.taskset);
       const { stdout } = await runToEnd(command, args, { timeoutMs: timeoutFor(spec) });

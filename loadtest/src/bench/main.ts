@@ -69,6 +69,7 @@ interface HttpCliOptions {
   pin: boolean;
   keepEdgeLogs: boolean;
   profileEdge: boolean;
+  loadGenerator: 'auto' | 'wrk' | 'autocannon';
 }
 
 function addHttpOptions(command: Command): Command {
@@ -85,7 +86,8 @@ function addHttpOptions(command: Command): Command {
     .option('--out <dir>', 'run folder (default: runs/bench-<time>)')
     .option('--no-pin', 'do not pin with taskset even where it exists')
     .option('--keep-edge-logs', "keep the edge's per-request log lines in the run folder (default: written to /dev/null)", false)
-    .option('--profile-edge', 'run the edge with --cpu-prof; profiles land in <run>/profiles', false);
+    .option('--profile-edge', 'run the edge with --cpu-prof; profiles land in <run>/profiles', false)
+    .addOption(new Option('--load-generator <name>', 'wrk when installed, else autocannon').choices(['auto', 'wrk', 'autocannon']).default('auto'));
 }
 
 async function toolVersion(command: string | undefined, args: string[]): Promise<string | undefined> {
@@ -147,7 +149,8 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
     }
   }
 
-  const generator = await createLoadGenerator(tools.wrk, cores.loadgen, scratchDir);
+  if (opts.loadGenerator === 'wrk' && !tools.wrk) throw new InvalidArgumentError('--load-generator wrk: wrk is not installed (apt-get install wrk)');
+  const generator = await createLoadGenerator(opts.loadGenerator === 'autocannon' ? undefined : tools.wrk, cores.loadgen, scratchDir);
   const env: BenchEnvironment = { tools, cores, generator, scratchDir, logDir: logDirOf(outDir), log };
   const options: HttpBenchOptions = {
     rounds: opts.rounds,

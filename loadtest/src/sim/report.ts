@@ -73,8 +73,8 @@ export async function missRatioCharts(result: SimulationResult): Promise<string[
 
 const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
-export async function simulationHtml(result: SimulationResult): Promise<string> {
-  const charts = await missRatioCharts(result);
+export async function simulationHtml(result: SimulationResult, charts?: string[]): Promise<string> {
+  charts ??= await missRatioCharts(result);
   const t = result.trace;
   const sized = !t.unitSizes;
   const rows = result.policies
@@ -114,14 +114,17 @@ ${rows}
 `;
 }
 
-/** Writes results.json, summary.txt and report.html into `dir`. */
-export async function writeSimulationReport(dir: string, result: SimulationResult): Promise<{ json: string; html: string; summary: string }> {
+/** Writes results.json, summary.txt, report.html and the charts as miss-ratio.svg (and byte-miss-ratio.svg) into `dir`. */
+export async function writeSimulationReport(dir: string, result: SimulationResult): Promise<{ json: string; html: string; summary: string; charts: string[] }> {
   await mkdir(dir, { recursive: true });
   const json = path.join(dir, 'results.json');
   const html = path.join(dir, 'report.html');
   const summary = path.join(dir, 'summary.txt');
+  const svgs = await missRatioCharts(result);
+  const charts = svgs.map((_, i) => path.join(dir, i === 0 ? 'miss-ratio.svg' : 'byte-miss-ratio.svg'));
   await writeFile(json, `${JSON.stringify(result, null, 2)}\n`);
   await writeFile(summary, `${simulationTable(result)}\n`);
-  await writeFile(html, await simulationHtml(result));
-  return { json, html, summary };
+  await writeFile(html, await simulationHtml(result, svgs));
+  await Promise.all(svgs.map((svg, i) => writeFile(charts[i]!, svg)));
+  return { json, html, summary, charts };
 }

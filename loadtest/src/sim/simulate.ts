@@ -73,7 +73,7 @@ export interface SimulationOptions {
   capacities: (string | number)[];
   /** What a capacity counts; default bytes. */
   unit?: CapacityUnit;
-  /** Worker threads; default min(jobs, available cores); 0 or 1 runs in this thread. */
+  /** Worker threads; default min(jobs, available cores) for long replays, else none; 0 or 1 runs in this thread. */
   workers?: number;
   /** Called as requests are replayed (summed over jobs) and once the trace is loaded. */
   onProgress?: (done: number, total: number) => void;
@@ -150,7 +150,9 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   if (policies.includes(BELADY)) arrays.next = nextUses(trace.keys);
 
   const total = jobs.length * trace.length;
-  const requested = options.workers ?? os.availableParallelism();
+  // Starting a worker costs about a second (it loads the TypeScript toolchain), worth it only
+  // for a long replay.
+  const requested = options.workers ?? (total < 4_000_000 ? 1 : os.availableParallelism());
   const workers = Math.max(1, Math.min(requested, jobs.length));
   const counts = jobs.length === 0 ? [] : workers <= 1 ? runInline(arrays, jobs, total, options.onProgress) : await runInWorkers(arrays, jobs, workers, total, options.onProgress);
 

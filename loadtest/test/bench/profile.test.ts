@@ -40,3 +40,22 @@ test('self time per function and area, shares of the busy samples', (t) => {
   t.deepEqual(s.areas.map((a) => a.area), ['edge-node', 'node:http']);
   t.regex(formatProfileSummary(s), /66\.7%\s+serveHit/);
 });
+
+test('owners: native and Node-internal work is charged to the app or library frame that asked for it', (t) => {
+  const profile: CpuProfile = {
+    startTime: 0,
+    endTime: 1000,
+    nodes: [
+      { id: 1, callFrame: frame('(root)'), children: [2, 5] },
+      { id: 2, callFrame: frame('serveHit', 'file:///w/edge-node/src/proxy.ts'), children: [3] },
+      { id: 3, callFrame: frame('end', 'node:_http_outgoing'), children: [4] },
+      { id: 4, callFrame: frame('writev') },
+      { id: 5, callFrame: frame('actualWrite', 'file:///w/node_modules/sonic-boom/index.js'), children: [6] },
+      { id: 6, callFrame: frame('writeString') },
+      { id: 7, callFrame: frame('(garbage collector)') },
+    ],
+    samples: [4, 4, 3, 6, 7, 1],
+  };
+  const owners = Object.fromEntries(summarizeProfile(profile).owners.map((o) => [o.area, o.samples]));
+  t.deepEqual(owners, { 'edge-node': 3, 'dep:sonic-boom': 1, gc: 1, 'node internals / native (no app frame)': 1 });
+});

@@ -124,36 +124,45 @@ export class EdgeProxy {
    * Returns false (having stashed its lookup) when the request needs the full logic.
    */
   tryFastPath(req: IncomingMessage, res: ServerResponse): boolean {
-    const state = stateOf(req);
+    // Per-request state is attached only when the request goes on to express: a hit adds no property to req.
+    const start = performance.now();
     const method = req.method;
     const url = req.url as string;
-    if ((method !== 'GET' && method !== 'HEAD') || url.charCodeAt(0) !== 0x2f /* / */ || isLocalPath(url)) return false;
+    if ((method !== 'GET' && method !== 'HEAD') || url.charCodeAt(0) !== 0x2f /* / */ || isLocalPath(url)) return this.handOver(req, start, false, undefined);
     const headers = req.headers;
-    if (headers.host === undefined) return false;
-    for (const name of SLOW_REQUEST_FIELDS) if (headers[name] !== undefined) return false;
+    if (headers.host === undefined) return this.handOver(req, start, false, undefined);
+    for (const name of SLOW_REQUEST_FIELDS) if (headers[name] !== undefined) return this.handOver(req, start, false, undefined);
     const entry = this.store.lookup(url, headers);
-    state.looked = true;
-    state.entry = entry;
-    if (entry === undefined || entry.invalidated || entry.noCache) return false;
+    if (entry === undefined || entry.invalidated || entry.noCache) return this.handOver(req, start, true, entry);
     const ageMs = entry.correctedInitialAgeMs + (this.now() - entry.responseTime);
-    if (ageMs >= entry.lifetimeMs) return false;
+    if (ageMs >= entry.lifetimeMs) return this.handOver(req, start, true, entry);
     res.writeHead(
       entry.status,
       entry.hitHeaders.concat('age', String(ageSeconds(ageMs)), 'cache-status', `cdn-lab; hit; ttl=${Math.floor((entry.lifetimeMs - ageMs) / 1000)}`),
     );
     if (method === 'HEAD') {
       res.end();
-      this.finish(req, 'hit', entry.status, 0);
+      this.record(req, start, 'hit', entry.status, 0);
     } else {
       res.end(entry.body);
-      this.finish(req, 'hit', entry.status, entry.body.length);
+      this.record(req, start, 'hit', entry.status, entry.body.length);
     }
     return true;
   }
 
+  /** Leaves the request to express, with what the fast path already learnt. Returns false. */
+  private handOver(req: IncomingMessage, start: number, looked: boolean, entry: StoredResponse | undefined): false {
+    (req as EdgeRequest)[STATE] = { start, looked, entry };
+    return false;
+  }
+
   /** Records one answered client request: one metric sample and one log line. */
   finish(req: IncomingMessage, result: Result, status: number, bytes: number): void {
-    const ms = performance.now() - stateOf(req).start;
+    this.record(req, stateOf(req).start, result, status, bytes);
+  }
+
+  private record(req: IncomingMessage, start: number, result: Result, status: number, bytes: number): void {
+    const ms = performance.now() - start;
     this.metrics.request(result, status, ms / 1000, bytes);
     this.logger.info({ method: req.method, path: req.url, status, result, bytes, durationMs: Math.round(ms * 1000) / 1000 });
   }

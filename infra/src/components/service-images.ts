@@ -20,6 +20,8 @@ export interface RegistryAuth {
 export interface ServiceImagesArgs {
   /** Image name (without tag) per kind, e.g. `cdn-lab/edge-node` or an ECR repository URL. */
   repositories: Record<ServiceKind, pulumi.Input<string>>;
+  /** Which programs to build (default all; the AWS stack has no use for the lab's balancer). */
+  kinds?: ServiceKind[];
   tag: string;
   /** Push to a registry (AWS) or load into the local Docker engine (Docker). */
   push: boolean;
@@ -39,12 +41,13 @@ export interface ServiceImage {
 }
 
 export class ServiceImages extends pulumi.ComponentResource {
+  /** Built images by kind (only the kinds asked for). */
   readonly images: Record<ServiceKind, ServiceImage>;
 
   constructor(name: string, args: ServiceImagesArgs, opts?: pulumi.ComponentResourceOptions) {
     super('cdn-lab:images:ServiceImages', name, {}, opts);
     const context = args.context ?? REPO_ROOT;
-    const entries = SERVICE_KINDS.map((kind) => {
+    const entries = (args.kinds ?? SERVICE_KINDS).map((kind) => {
       const { workspace } = SERVICE_PROGRAMS[kind];
       const tagged = pulumi.interpolate`${args.repositories[kind]}:${args.tag}`;
       const image = new dockerBuild.Image(

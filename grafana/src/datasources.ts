@@ -22,11 +22,6 @@ export interface DatasourceUrls {
 export function renderDatasources(urls: DatasourceUrls = {}): string {
   const config = {
     apiVersion: 1,
-    // Re-provisioning replaces these by uid; remove stale copies first.
-    deleteDatasources: [
-      { name: DATASOURCES.prometheus.name, orgId: 1 },
-      { name: DATASOURCES.loki.name, orgId: 1 },
-    ],
     datasources: [
       {
         name: DATASOURCES.prometheus.name,

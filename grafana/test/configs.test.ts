@@ -55,5 +55,10 @@ test('config.alloy: stream labels are only service, edge and policy; request fie
   const metadata = blockValues('stage.structured_metadata');
   for (const field of ['level', 'method', 'path', 'status', 'result', 'bytes', 'durationMs']) t.true(metadata.includes(field), field);
   for (const label of ['service', 'edge', 'policy']) t.false(metadata.includes(label));
-  t.regex(alloy, /url\s*=\s*"http:\/\/loki:3100\/loki\/api\/v1\/push"/);
+  t.regex(alloy, /url\s*=\s*coalesce\(sys\.env\("LOKI_PUSH_URL"\), "http:\/\/loki:3100\/loki\/api\/v1\/push"\)/);
+});
+
+test('config.alloy: only the lab\'s containers (the stack\'s cdn-lab.stack label) are read', (t) => {
+  t.regex(alloy, /source_labels = \["__meta_docker_container_label_cdn_lab_stack"\]\s*regex\s*= coalesce\(sys\.env\("CDN_LAB_STACK"\), "\.\+"\)\s*action\s*= "keep"/);
+  t.regex(alloy, /targets\s*= discovery\.relabel\.lab\.output/);
 });

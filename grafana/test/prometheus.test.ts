@@ -103,3 +103,9 @@ ptest('promtool check config rejects a config whose rule file is missing (the ch
   writeFileSync(configFile, renderPrometheusConfig({ targets, ruleFiles: [path.join(dir, 'missing.yml')] }));
   t.not(promtool(['check', 'config', configFile]).status, 0);
 });
+
+test('startPrometheus names a binary that cannot run', async (t) => {
+  const { startPrometheus, hasPrometheusBinary, PrometheusStartError } = await import('../src/prometheus-process.ts');
+  t.false(hasPrometheusBinary('/nonexistent/prometheus'));
+  await t.throwsAsync(startPrometheus({ targets, binary: '/nonexistent/prometheus' }), { instanceOf: PrometheusStartError, message: /cannot run \/nonexistent\/prometheus/ });
+});

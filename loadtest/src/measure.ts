@@ -13,7 +13,7 @@ export interface LabScrapes {
 }
 
 export interface CacheFigures {
-  /** Client requests the edges answered. */
+  /** Client requests the edges answered (a request forwarded between peers counts once). */
   edgeRequests: number;
   hitRatio: number;
   byteHitRatio: number;
@@ -36,11 +36,36 @@ function delta(before: Scrape[], after: Scrape[], name: string, match: Record<st
   return sumAcross(after, name, match) - sumAcross(before, name, match);
 }
 
+/** Client-facing totals of a set of edge scrapes (cumulative counters). */
+export interface ServedCounts {
+  requests: number;
+  hits: number;
+  bytes: number;
+  hitBytes: number;
+}
+
+/**
+ * What the edges served to clients. With fleet sharding a request can pass through two edges: the
+ * one the balancer chose (which forwards it, counting a miss with upstream="peer") and the owner
+ * (which counts its own hit or miss). Only the owner's outcome is the client's, so the forwarding
+ * legs are taken out.
+ */
+export function servedCounts(edges: Scrape[]): ServedCounts {
+  return {
+    requests: sumAcross(edges, 'edge_requests_total') - sumAcross(edges, 'edge_upstream_requests_total', { upstream: 'peer' }),
+    hits: sumAcross(edges, 'edge_requests_total', { result: CACHE_SERVED_RESULTS }),
+    bytes: sumAcross(edges, 'edge_response_bytes_total') - sumAcross(edges, 'edge_upstream_bytes_total', { upstream: 'peer' }),
+    hitBytes: sumAcross(edges, 'edge_response_bytes_total', { result: CACHE_SERVED_RESULTS }),
+  };
+}
+
 export function cacheFigures(before: LabScrapes, after: LabScrapes, edgeIds: string[]): CacheFigures {
-  const edgeRequests = delta(before.edges, after.edges, 'edge_requests_total');
-  const hits = delta(before.edges, after.edges, 'edge_requests_total', { result: CACHE_SERVED_RESULTS });
-  const bytes = delta(before.edges, after.edges, 'edge_response_bytes_total');
-  const hitBytes = delta(before.edges, after.edges, 'edge_response_bytes_total', { result: CACHE_SERVED_RESULTS });
+  const start = servedCounts(before.edges);
+  const end = servedCounts(after.edges);
+  const edgeRequests = end.requests - start.requests;
+  const hits = end.hits - start.hits;
+  const bytes = end.bytes - start.bytes;
+  const hitBytes = end.hitBytes - start.hitBytes;
   const originRequests = delta(before.origins, after.origins, 'origin_http_requests_total', { route: CATALOGUE_ROUTES });
   const edgeToOriginRequests = delta(
     [...before.edges, ...before.innerEdges],

@@ -4,7 +4,7 @@ import { startLab, type Lab } from '@cdn-lab/infra/local/lab';
 import type { Topology } from '@cdn-lab/infra/topology';
 import { drive, type DriveResult } from './drive.ts';
 import { measureHeaderBytes, simulateLiveRun, type SimulatedFigures } from './live-vs-sim.ts';
-import { CACHE_SERVED_RESULTS, CATALOGUE_ROUTES, cacheFigures, type CacheFigures, type LabScrapes } from './measure.ts';
+import { CATALOGUE_ROUTES, cacheFigures, servedCounts, type CacheFigures, type LabScrapes } from './measure.ts';
 import { scrapeMetrics, sumAcross } from './scrape.ts';
 import { pathStream, type WorkloadSpec } from './workload.ts';
 
@@ -89,8 +89,7 @@ function sampleTimeline(lab: Lab): { stop(): Promise<TimePoint[]> } {
   const sample = async () => {
     const scrapes = await Promise.all(lab.edgeUrls.map(scrapeMetrics)).catch(() => undefined);
     if (!scrapes) return;
-    const requests = sumAcross(scrapes, 'edge_requests_total');
-    const hits = sumAcross(scrapes, 'edge_requests_total', { result: CACHE_SERVED_RESULTS });
+    const { requests, hits } = servedCounts(scrapes);
     if (previous && requests > previous.requests) {
       points.push({
         t: Math.round((Date.now() - started) / 100) / 10,

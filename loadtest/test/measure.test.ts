@@ -1,5 +1,5 @@
 import test from 'ava';
-import { cacheFigures } from '../src/measure.ts';
+import { cacheFigures, servedCounts } from '../src/measure.ts';
 import { parseMetrics, sumMetric } from '../src/scrape.ts';
 
 const edge = (hit: number, miss: number, hitBytes: number, missBytes: number, upstream: number) =>
@@ -50,4 +50,25 @@ test('cacheFigures computes ratios from deltas and checks the origin count', (t)
   t.deepEqual(figures.perEdge.map((e) => e.requests), [40, 40]);
   const wrong = cacheFigures(before, { ...after, origins: [origin(31)] }, ['edge-0', 'edge-1']);
   t.false(wrong.countsAgree);
+});
+
+test('with fleet sharding a forwarded request counts once, with the owner\'s outcome', (t) => {
+  // Two client requests: one to edge-0 that owns the key (hit), one to edge-1 that forwards it to
+  // edge-0 (edge-1 counts a miss with upstream="peer", edge-0 counts a hit).
+  const owner = parseMetrics(`# TYPE edge_requests_total counter
+edge_requests_total{result="hit",code="2xx"} 2
+# TYPE edge_response_bytes_total counter
+edge_response_bytes_total{result="hit"} 200
+`);
+  const forwarder = parseMetrics(`# TYPE edge_requests_total counter
+edge_requests_total{result="miss",code="2xx"} 1
+# TYPE edge_response_bytes_total counter
+edge_response_bytes_total{result="miss"} 100
+# TYPE edge_upstream_requests_total counter
+edge_upstream_requests_total{upstream="peer",code="2xx"} 1
+# TYPE edge_upstream_bytes_total counter
+edge_upstream_bytes_total{upstream="peer"} 100
+`);
+  const counts = servedCounts([owner, forwarder]);
+  t.deepEqual(counts, { requests: 2, hits: 2, bytes: 200, hitBytes: 200 });
 });

@@ -1,10 +1,11 @@
 // `npm run bench`: the HTTP benchmark (the lab's edge against nginx proxy_cache and Varnish in front
 // of the same origin), then the simulator's speed bench when one is present. See loadtest/BENCH.md.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { REPO_ROOT } from '@cdn-lab/infra/local/lab';
 import { formatBytes, parseBytes, parseDurationMs } from '@cdn-lab/infra/units';
@@ -19,6 +20,7 @@ import { HTTP_SCENARIOS, MISS_CATALOGUE_OBJECTS, parseNameList, SCENARIO_NAMES, 
 import { COUNTER_STRIDE } from './wrk.ts';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+const TSX_IMPORT = createRequire(import.meta.url).resolve('tsx');
 const MiB = 1024 * 1024;
 
 function positiveInt(what: string) {
@@ -259,9 +261,10 @@ async function findSimBench(): Promise<string | undefined> {
 }
 
 /**
- * HOOK for the simulator's speed bench: imports the first `sim*.ts` of this folder and calls its
- * exported `runSimBench` (or its default export, or its only exported function) with the run
- * folder. Absent file: says so and succeeds, so `npm run bench` works before the sim bench lands.
+ * HOOK for the simulator's speed bench: runs the first `sim*.ts` of this folder as its own process
+ * (`node --import tsx sim.ts`, how that file says to run it: a script with top-level await, not a
+ * module to import), echoes its report and keeps a copy in the run folder as sim-bench.txt.
+ * Absent file: says so and succeeds, so `npm run bench` works before the sim bench lands.
  */
 async function runSimHook(outDir: string | undefined): Promise<void> {
   const file = await findSimBench();
@@ -269,14 +272,18 @@ async function runSimHook(outDir: string | undefined): Promise<void> {
     process.stderr.write(`sim bench: no sim*.ts in ${path.relative(REPO_ROOT, BENCH_DIR)}, skipped\n`);
     return;
   }
-  const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-  const functions = Object.entries(mod).filter(([, v]) => typeof v === 'function');
-  const entry = mod.runSimBench ?? (typeof mod.default === 'function' ? mod.default : functions.length === 1 ? functions[0]![1] : undefined);
-  if (typeof entry !== 'function') {
-    throw new Error(`sim bench: ${path.relative(REPO_ROOT, file)} exports no runSimBench function (found: ${functions.map(([k]) => k).join(', ') || 'none'})`);
-  }
-  process.stderr.write(`sim bench: running ${path.relative(REPO_ROOT, file)}\n`);
-  await (entry as (options: { outDir?: string }) => unknown)({ ...(outDir ? { outDir } : {}) });
+  process.stderr.write(`\nsim bench: running ${path.relative(REPO_ROOT, file)}\n`);
+  const output = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', TSX_IMPORT, file], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      text += chunk;
+      process.stdout.write(chunk);
+    });
+    child.once('error', reject);
+    child.once('close', (code, signal) => (code === 0 ? resolve(text) : reject(new Error(`sim bench: ${path.relative(REPO_ROOT, file)} exited with ${code ?? signal}`))));
+  });
+  if (outDir) await writeFile(path.join(outDir, 'sim-bench.txt'), output);
 }
 
 // ---- CLI ------------------------------------------------------------------------------------

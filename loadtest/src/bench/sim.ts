@@ -5,6 +5,7 @@
 // Run: npx tsx loadtest/src/bench/sim.ts [trace.csv]   (default: ../shared/traces/scarab_recs.csv)
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createPolicy } from '@cdn-lab/edge-node/policies/registry';
 import { runJob, type TraceArrays } from '../sim/replay.ts';
 import { runSimulation } from '../sim/simulate.ts';
 import { readTrace } from '../sim/trace.ts';
@@ -48,6 +49,18 @@ for (const policy of (process.env.BENCH_POLICIES ?? 'lru').split(',')) {
     const job = { id: 0, policy, capacity, objectMode: false };
     show(`${policy} from memory, capacity ${capacity}`, await best(trace.length, () => runJob(arrays, job)));
   }
+}
+
+// The edge's LRU: general keys, so lru-cache (a Map per lookup) instead of the array index.
+for (const capacity of capacities) {
+  show(
+    `lru via lru-cache (general keys), capacity ${capacity}`,
+    await best(trace.length, () => {
+      const lru = createPolicy<number, undefined>('lru', { capacityBytes: capacity });
+      const { keys, sizes } = trace;
+      for (let i = 0; i < keys.length; i++) lru.access!(keys[i]!, sizes[i]!);
+    }),
+  );
 }
 
 for (const capacity of ['0.01']) {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { writeFile, mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '@cdn-lab/service-kit';
@@ -54,9 +54,14 @@ test('loadComparison reports unreadable and malformed files', async (t) => {
   await t.throwsAsync(loadComparison(bad), { message: /not valid YAML/ });
 });
 
-test('the shipped default comparison is valid', async (t) => {
-  const comparison = await loadComparison(path.resolve(import.meta.dirname, '../comparisons/default.yaml'));
-  t.true(comparison.variants.length >= 2);
+test('every shipped comparison is valid', async (t) => {
+  const dir = path.resolve(import.meta.dirname, '../comparisons');
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.yaml'));
+  t.true(files.length >= 6, files.join(', '));
+  for (const file of files) {
+    const comparison = await loadComparison(path.join(dir, file));
+    t.true(comparison.variants.length >= 2, file);
+  }
 });
 
 test('mergeDeep merges objects and replaces the rest', (t) => {

@@ -202,6 +202,7 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
     await rm(scratchDir, { recursive: true, force: true });
   }
 
+  const loadavgAtEnd = os.loadavg();
   const rows = summarize(measurements, options.rounds);
   const table = rows.length ? summaryTable(rows) : '(no HTTP measurements)';
   const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
@@ -211,7 +212,7 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
     `load generator: ${generator.note}`,
     `pinning: ${environment.pinning}`,
     `rounds: ${options.rounds} interleaved (target order rotated each round), ${opts.duration / 1000}s measured after ${opts.warmup / 1000}s warm-up, ${opts.connections} connections, ${opts.threads} generator thread(s)`,
-    `cache size: ${formatBytes(opts.cacheBytes)} per proxy; node ${process.version}; ${environment.cpus} CPUs (${environment.cpuModel ?? 'unknown'}); load average at start ${environment.loadavgAtStart.map((x) => x.toFixed(2)).join(' ')}`,
+    `cache size: ${formatBytes(opts.cacheBytes)} per proxy; node ${process.version}; ${environment.cpus} CPUs (${environment.cpuModel ?? 'unknown'}); load average (1/5/15 min) at start ${environment.loadavgAtStart.map((x) => x.toFixed(2)).join(' ')}, at end ${loadavgAtEnd.map((x) => x.toFixed(2)).join(' ')}`,
     ...skipped.map((line) => `skipped: ${line}`),
     '',
     table,
@@ -224,7 +225,7 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     command,
-    environment,
+    environment: { ...environment, loadavgAtEnd },
     options: { ...options, memoryLimitBytes: opts.memoryLimit, pin: opts.pin },
     skipped,
     measurements,

@@ -83,8 +83,9 @@ class ArcCache<K, V> extends SlotCache<K, V> {
     this.moveToHead(this.t2, slot);
   }
   protected evictOne(): void {
-    const fromT1 =
-      this.t1Bytes > 0 && (this.t1Bytes > this.p || (this.ghostHit === T2 && this.t1Bytes === this.p) || this.t2Bytes === 0);
+    const t1Empty = this.tail(this.t1) === this.t1;
+    const t2Empty = this.tail(this.t2) === this.t2;
+    const fromT1 = !t1Empty && (this.t1Bytes > this.p || (this.ghostHit === T2 && this.t1Bytes === this.p) || t2Empty);
     const victim = this.tail(fromT1 ? this.t1 : this.t2);
     const key = this.slotKeys[victim] as K;
     const size = this.sizes[victim]!;

@@ -33,6 +33,9 @@ class S3FifoCache<K, V> extends SlotCache<K, V> {
   private readonly threshold: number;
   private smallBytes = 0;
   private mainBytes = 0;
+  // Counts too: with zero-size entries a queue can hold entries and no bytes.
+  private smallCount = 0;
+  private mainCount = 0;
   private readonly ghost = new GhostQueue<K>();
   private hitOnGhost = false;
   private hasEvicted = false;
@@ -68,6 +71,7 @@ class S3FifoCache<K, V> extends SlotCache<K, V> {
     else {
       this.queueOf[slot] = SMALL;
       this.smallBytes += size;
+      this.smallCount++;
       this.pushHead(this.small, slot);
     }
   }
@@ -76,22 +80,28 @@ class S3FifoCache<K, V> extends SlotCache<K, V> {
   }
   protected evictOne(): void {
     this.hasEvicted = true;
-    if (this.mainBytes > this.mainCapacity || this.smallBytes === 0) this.evictMain();
+    if (this.mainBytes > this.mainCapacity || this.smallCount === 0) this.evictMain();
     else this.evictSmall();
   }
   protected detach(slot: number): void {
-    if (this.queueOf[slot] === SMALL) this.smallBytes -= this.sizes[slot]!;
-    else this.mainBytes -= this.sizes[slot]!;
+    if (this.queueOf[slot] === SMALL) {
+      this.smallBytes -= this.sizes[slot]!;
+      this.smallCount--;
+    } else {
+      this.mainBytes -= this.sizes[slot]!;
+      this.mainCount--;
+    }
     this.unlink(slot);
   }
 
   private enterMain(slot: number): void {
     this.queueOf[slot] = MAIN;
     this.mainBytes += this.sizes[slot]!;
+    this.mainCount++;
     this.pushHead(this.main, slot);
   }
   private evictSmall(): void {
-    while (this.smallBytes > 0) {
+    while (this.smallCount > 0) {
       const victim = this.tail(this.small);
       if (this.freq[victim]! >= this.threshold) {
         this.detach(victim);
@@ -108,7 +118,7 @@ class S3FifoCache<K, V> extends SlotCache<K, V> {
   }
   private evictMain(): void {
     const freq = this.freq;
-    while (this.mainBytes > 0) {
+    while (this.mainCount > 0) {
       const victim = this.tail(this.main);
       if (freq[victim]! >= 1) {
         freq[victim]!--;

@@ -150,6 +150,14 @@ for (const name of ALL) {
       t.true(policy.bytes <= 5 * 7);
     });
 
+    test(`${label}: only zero-size entries under an object cap: evictions still make room`, (t) => {
+      const { policy } = make(name, 100, dense, 3);
+      for (let key = 0; key < 30; key++) for (let round = 0; round < 2; round++) policy.set(key, `v${key}`, 0);
+      t.true(policy.count <= 3);
+      t.true(policy.count > 0);
+      t.is(policy.bytes, 0);
+    });
+
     test(`${label}: clear empties the cache and reports deletes`, (t) => {
       const { policy, removals } = make(name, 10_000, dense);
       for (let round = 0; round < 2; round++) for (let key = 0; key < 10; key++) policy.set(key, `v${key}`, 10);

@@ -97,6 +97,17 @@ ptest('promtool check config accepts the rendered config with the committed rule
   t.regex(result.output, /SUCCESS: \d+ rules found/);
 });
 
+ptest('promtool check config accepts the Docker flavour (container addresses, external labels, rule paths in the container)', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'cdn-prom-config-'));
+  const configFile = path.join(dir, 'prometheus.yml');
+  const dockerTargets = scrapeTargets(plans, (id) => `${id}:8080`);
+  writeFileSync(configFile, renderPrometheusConfig({ targets: dockerTargets, scrapeIntervalSeconds: 15, externalLabels: { lab: 'docker' } }));
+  const result = promtool(['check', 'config', configFile]);
+  t.is(result.status, 0, result.output);
+  const config = parse(renderPrometheusConfig({ targets: dockerTargets, externalLabels: { lab: 'docker' } })) as { global: { external_labels: Record<string, string> } };
+  t.deepEqual(config.global.external_labels, { lab: 'docker' });
+});
+
 ptest('promtool check config rejects a config whose rule file is missing (the check has teeth)', (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'cdn-prom-config-'));
   const configFile = path.join(dir, 'prometheus.yml');

@@ -3,7 +3,8 @@
 import test from 'ava';
 import { parseTopology } from '../../src/topology.ts';
 import { planServices, resolveEnv } from '../../src/plan.ts';
-import { parentOf, runProgram, type ProgramRun, type RecordedResource } from './harness.ts';
+import { UNTAGGABLE_AWS_TYPES, violationsOf } from '../../src/policy/rules.ts';
+import { parentOf, revealSecrets, runProgram, type ProgramRun, type RecordedResource } from './harness.ts';
 
 const TOPOLOGY = { origin: { count: 1 }, edges: { count: 3, policy: 'arc', tiering: 'shield' }, balancer: { algorithm: 'least-connections' } };
 const OPERATOR_CIDR = '203.0.113.7/32';
@@ -178,13 +179,11 @@ test('the Grafana password lives in SSM as a SecureString and reaches Grafana as
   t.false(plain.includes(PASSWORD));
 });
 
-/** AWS types that take no tags. */
-const UNTAGGABLE = new Set(['aws:ec2/routeTableAssociation:RouteTableAssociation', 'aws:iam/rolePolicyAttachment:RolePolicyAttachment', 'aws:iam/rolePolicy:RolePolicy', 'aws:ecr/lifecyclePolicy:LifecyclePolicy']);
 
 test('every taggable AWS resource carries the project, stack and configured tags', (t) => {
   const awsResources = run.resources.filter((r) => r.type.startsWith('aws:') && !r.type.startsWith('pulumi:providers'));
   t.true(awsResources.length > 30);
-  for (const resource of awsResources.filter((r) => !UNTAGGABLE.has(r.type))) {
+  for (const resource of awsResources.filter((r) => !UNTAGGABLE_AWS_TYPES.has(r.type))) {
     t.like(resource.inputs.tags ?? {}, { Project: 'cdn-lab', Stack: 'aws', Owner: 'lab-tests' }, `${resource.type} ${resource.name}`);
   }
 });
@@ -202,4 +201,13 @@ test('children are parented to their components', (t) => {
   for (const subnet of run.ofType('aws:ec2/subnet:Subnet')) t.is(parentType(subnet), 'cdn-lab:aws:LabVpc');
   for (const rule of run.ofType('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule')) t.is(parentType(rule), 'cdn-lab:aws:SecurityGroups');
   t.is(parentType(run.ofType('aws:lb/loadBalancer:LoadBalancer')[0]!), 'cdn-lab:aws:LoadBalancer');
+});
+
+test('the policy pack finds no violation in the stack', async (t) => {
+  const violations: string[] = [];
+  for (const resource of run.resources) {
+    violations.push(...(await violationsOf({ type: resource.type, name: resource.name, props: revealSecrets(resource.inputs) as Record<string, unknown> })));
+  }
+  t.deepEqual(violations, []);
+  t.true(run.resources.length > 10);
 });

@@ -3,7 +3,8 @@
 import test from 'ava';
 import { parseTopology } from '../../src/topology.ts';
 import { planServices, resolveEnv } from '../../src/plan.ts';
-import { parentOf, runProgram, type ProgramRun, type RecordedResource } from './harness.ts';
+import { violationsOf } from '../../src/policy/rules.ts';
+import { parentOf, revealSecrets, runProgram, type ProgramRun, type RecordedResource } from './harness.ts';
 
 const TOPOLOGY = { name: 'lab', origin: { count: 1 }, edges: { count: 3, policy: 'sieve', cacheBytes: '32MiB', tiering: 'shield' }, balancer: { algorithm: 'consistent-hash' } };
 const PASSWORD = 'correct horse battery staple';
@@ -132,4 +133,13 @@ test('children are parented to their components', (t) => {
   t.is(byParent('cdn-lab:images:ServiceImages').length, 3);
   t.true(byParent('cdn-lab:docker:Observability').includes('cdn-lab-docker-grafana'));
   for (const c of containers()) t.truthy(parentOf(c), `${c.inputs.name} has a parent component`);
+});
+
+test('the policy pack finds no violation in the stack', async (t) => {
+  const violations: string[] = [];
+  for (const resource of run.resources) {
+    violations.push(...(await violationsOf({ type: resource.type, name: resource.name, props: revealSecrets(resource.inputs) as Record<string, unknown> })));
+  }
+  t.deepEqual(violations, []);
+  t.true(run.resources.length > 10);
 });

@@ -135,3 +135,15 @@ export function parentOf(resource: RecordedResource): { type: string; name: stri
   const [, , typePath = '', ...nameParts] = resource.parent.split('::');
   return { type: typePath.split('$').at(-1)!, name: nameParts.join('::') };
 }
+
+const SECRET_SIG = '4dabf18193072939515e22adb298388d';
+
+/** Replaces Pulumi's wire form of secrets (`{ <sig>: ..., value }`) by the value, deeply (policies see plain values). */
+export function revealSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(revealSecrets);
+  if (value && typeof value === 'object') {
+    if (SECRET_SIG in value) return revealSecrets((value as { value: unknown }).value);
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revealSecrets(v)]));
+  }
+  return value;
+}

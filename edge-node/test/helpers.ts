@@ -138,3 +138,14 @@ export async function metricValue(edge: Edge, name: string, labels: Record<strin
   }
   return total;
 }
+
+/**
+ * The ttl of a `cdn-lab; hit; ttl=N` Cache-Status, checked to lie in [max - slack, max]: the slack
+ * absorbs Date's one-second resolution and real time spent on a loaded machine, nothing else.
+ */
+export function hitTtlWithin(cacheStatus: string | string[] | undefined, max: number, slack = 5): boolean {
+  const match = /^cdn-lab; hit; ttl=(-?\d+)$/.exec(String(cacheStatus));
+  if (!match) return false;
+  const ttl = Number(match[1]);
+  return ttl <= max && ttl >= max - slack;
+}

@@ -1,7 +1,7 @@
 // The spine: miss then hit, Age, no-store/private, byte budget, coalescing, timeouts, metrics, bad requests.
 import net from 'node:net';
 import test from 'ava';
-import { metricValue, request, startEdge, startUpstream } from './helpers.ts';
+import { hitTtlWithin, metricValue, request, startEdge, startUpstream } from './helpers.ts';
 
 test('a miss is fetched and stored, the repeat is a hit from the fast path', async (t) => {
   const upstream = await startUpstream();
@@ -30,8 +30,8 @@ test('Age grows with time in cache and the entry turns stale at max-age', async 
   edge.advance(30_000);
   const later = await request(`${edge.url}/obj/2`);
   const age = Number(later.headers.age);
-  t.true(age >= 30 && age <= 31, `age ${age}`);
-  t.regex(later.headers['cache-status'] as string, /hit; ttl=(28|29|30)$/);
+  t.true(age >= 30 && age <= 35, `age ${age}`);
+  t.true(hitTtlWithin(later.headers['cache-status'], 30), String(later.headers['cache-status']));
   edge.advance(31_000);
   const stale = await request(`${edge.url}/obj/2`);
   t.regex(stale.headers['cache-status'] as string, /fwd=stale/);
@@ -48,7 +48,7 @@ test('Age includes the upstream Age header (RFC 9111 §4.2.3)', async (t) => {
   await request(`${edge.url}/a`);
   const hit = await request(`${edge.url}/a`);
   t.true(Number(hit.headers.age) >= 40);
-  t.regex(hit.headers['cache-status'] as string, /ttl=(59|60)$/);
+  t.true(hitTtlWithin(hit.headers['cache-status'], 60), String(hit.headers['cache-status']));
 });
 
 for (const directive of ['no-store', 'private']) {

@@ -105,8 +105,10 @@ export function planServices(topology: Topology): ServicePlan[] {
 export function resolveEnv(plan: ServicePlan, urlOf: (id: string) => string): Record<string, string> {
   const env = { ...plan.env };
   for (const [name, ids] of Object.entries(plan.links)) {
-    // The balancer names its backends (`id=url`) so its metrics carry edge ids.
-    env[name] = name === LB_ENV.backends ? ids.map((id) => `${id}=${urlOf(id)}`).join(',') : ids.map(urlOf).join(',');
+    // The balancer names its backends and the edges their peers (`id=url`): metrics carry edge ids,
+    // and a sharded fleet's hash ring is placed by id, the same ring in every backend.
+    const named = name === LB_ENV.backends || name === 'PEER_URLS';
+    env[name] = ids.map((id) => (named ? `${id}=${urlOf(id)}` : urlOf(id))).join(',');
   }
   return env;
 }

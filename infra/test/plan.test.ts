@@ -32,6 +32,6 @@ test('shield tiering puts one shield edge between the edges and the origins', (t
 test('sharded tiering gives every edge the fleet and itself', (t) => {
   const plans = planServices(parseTopology({ edges: { count: 2, tiering: 'sharded' } }));
   const env = resolveEnv(plans.find((p) => p.id === 'edge-1')!, urlOf);
-  t.is(env.PEER_URLS, 'http://edge-0:8080,http://edge-1:8080');
+  t.is(env.PEER_URLS, 'edge-0=http://edge-0:8080,edge-1=http://edge-1:8080');
   t.is(env.SELF_URL, 'http://edge-1:8080');
 });

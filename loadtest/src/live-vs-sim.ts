@@ -30,15 +30,13 @@ export interface LiveRunShape {
 }
 
 /**
- * Simulates one live run. Requests go to edge `i mod N` (round robin and the load-aware
- * algorithms, which spread evenly) or to the key's owner on the same hash ring the balancer uses
- * (consistent hashing). Shield tiers and fleet sharding are not replayed.
+ * Simulates the client-facing edges of one live run. A request is served by edge `i mod N` (round
+ * robin and the load-aware algorithms, which spread evenly), or by the key's owner on the same
+ * hash ring the balancer uses (consistent hashing) or the fleet uses (sharding: only the owner
+ * stores). A shield only changes what happens after an edge misses, so edges alone are replayed.
  */
 export function simulateLiveRun(run: LiveRunShape): SimulatedFigures {
   const { topology, workload } = run;
-  if (topology.edges.tiering !== 'none') {
-    return { hitRatio: NaN, byteHitRatio: NaN, comparable: false, why: `tiering "${topology.edges.tiering}" is not replayed offline` };
-  }
   if (workload.pathClass !== 'obj') {
     return { hitRatio: NaN, byteHitRatio: NaN, comparable: false, why: `path class "${workload.pathClass}" expires or is not stored` };
   }
@@ -50,7 +48,8 @@ export function simulateLiveRun(run: LiveRunShape): SimulatedFigures {
       ...(topology.edges.maxObjects ? { maxObjects: topology.edges.maxObjects } : {}),
     }),
   );
-  const hashed = topology.balancer.algorithm === 'consistent-hash' || topology.balancer.algorithm === 'bounded-load';
+  const hashed =
+    topology.edges.tiering === 'sharded' || topology.balancer.algorithm === 'consistent-hash' || topology.balancer.algorithm === 'bounded-load';
   const ring = hashed ? new HashRing(edgeIds) : undefined;
   const edgeIndex = new Map(edgeIds.map((id, i) => [id, i]));
   let sequence = 0;

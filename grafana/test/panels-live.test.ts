@@ -7,7 +7,7 @@ import { parseTopology } from '@cdn-lab/infra/topology';
 import { startLab, type Lab } from '@cdn-lab/infra/local/lab';
 import { scrapeTargets } from '../src/prometheus.ts';
 import { startPrometheus, type RunningPrometheus } from '../src/prometheus-process.ts';
-import { RECORDED } from '../src/rules.ts';
+import { ALERT_GROUPS, RECORDED, RECORDING_GROUPS } from '../src/rules.ts';
 import { panelQueries, substituteVariables, type PanelQuery } from '../src/queries.ts';
 import { HAS_PROMETHEUS, HAS_PROMTOOL, promtool } from './helpers/promtool.ts';
 
@@ -159,6 +159,16 @@ live('every recorded series has data', async (t) => {
     if (finiteValues(await instant(name)).length === 0) empty.push(name);
   }
   t.deepEqual(empty, []);
+});
+
+live('Prometheus loaded every rule group and evaluates every rule without error', async (t) => {
+  const response = (await (await fetch(`${prometheus!.url}/api/v1/rules`)).json()) as {
+    data: { groups: { name: string; rules: { name: string; health: string; lastError?: string }[] }[] };
+  };
+  const groups = response.data.groups;
+  t.deepEqual(groups.map((g) => g.name).sort(), [...RECORDING_GROUPS, ...ALERT_GROUPS].map((g) => g.name).sort());
+  const unhealthy = groups.flatMap((g) => g.rules.filter((r) => r.health !== 'ok').map((r) => `${g.name}/${r.name}: ${r.health} ${r.lastError ?? ''}`));
+  t.deepEqual(unhealthy, []);
 });
 
 live('a query with a made-up metric comes back empty (the data check can fail)', async (t) => {

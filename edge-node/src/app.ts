@@ -131,6 +131,14 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
     logger.info({ selector, soft, purged }, 'purge');
     res.json({ purged, soft });
   });
+  // Local paths never fall through to the proxy.
+  app.all(['/healthz', '/metrics'], (_req, res) => {
+    res.setHeader('allow', 'GET, HEAD');
+    res.status(405).json({ error: 'method_not_allowed', message: 'use GET' });
+  });
+  app.use('/_edge', (_req, res) => {
+    res.status(404).json({ error: 'not_found', message: 'no such admin endpoint (POST /_edge/purge)' });
+  });
   app.use((req, res) => proxy.handle(req, res));
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) {

@@ -94,7 +94,7 @@ test('the byte budget holds: cache bytes never exceed CACHE_BYTES, an oversized 
 
 /** Polls until `condition` holds (bounded), so tests wait for states instead of sleeping for guesses. */
 async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  for (let i = 0; i < 1000 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
   if (!condition()) throw new Error(`timed out waiting for ${what}`);
 }
 
@@ -225,6 +225,11 @@ test('GET /healthz answers ok locally', async (t) => {
   t.is((await request(`${edge.url}/metrics?x=1`)).headers['cache-status'], 'cdn-lab; detail=local');
   t.is(upstream.requests.length, 0);
   t.is((await request(`${edge.url}/HEALTHZ`)).body, 'body of /HEALTHZ', 'other spellings are proxied');
+  const post = await request(`${edge.url}/healthz`, { method: 'POST' });
+  t.is(post.status, 405);
+  t.is(post.headers['cache-status'], 'cdn-lab; detail=local');
+  t.is((await request(`${edge.url}/_edge/nothing`)).status, 404);
+  t.is(upstream.requests.length, 1, 'local paths never reach upstream');
 });
 
 /** Sends raw bytes and returns the raw response text. */

@@ -41,7 +41,7 @@ const show = (label: string, r: Rate) => console.log(`${label.padEnd(58)} ${m(r.
 
 const trace = await readTrace(file);
 console.log(`${trace.name}: ${trace.length.toLocaleString('en-US')} requests, ${trace.uniqueObjects.toLocaleString('en-US')} objects; best of ${REPETITIONS}; node ${process.version}`);
-const arrays: TraceArrays = { keys: trace.keys, sizes: trace.sizes, keyUniverse: trace.uniqueObjects };
+const arrays: TraceArrays = { keys: trace.keys, sizes: trace.sizes, keyUniverse: trace.keyUniverse };
 const capacities = [0.001, 0.01, 0.1].map((f) => Math.max(1, Math.floor(trace.uniqueBytes * f)));
 
 for (const policy of (process.env.BENCH_POLICIES ?? 'lru').split(',')) {

@@ -146,7 +146,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       jobCapacity.push(cap);
     }
   }
-  const arrays: TraceArrays = { keys: trace.keys, sizes: trace.sizes, keyUniverse: keyUniverse(trace) };
+  const arrays: TraceArrays = { keys: trace.keys, sizes: trace.sizes, keyUniverse: trace.keyUniverse };
   if (policies.includes(BELADY)) arrays.next = nextUses(trace.keys);
 
   const total = jobs.length * trace.length;
@@ -197,14 +197,6 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     workers,
     node: process.version,
   };
-}
-
-/** One past the largest key id (interned traces: the unique object count). */
-function keyUniverse(trace: Trace): number {
-  let max = -1;
-  const keys = trace.keys;
-  for (let i = 0; i < keys.length; i++) if (keys[i]! > max) max = keys[i]!;
-  return max + 1;
 }
 
 function runInline(arrays: TraceArrays, jobs: Job[], total: number, onProgress?: (done: number, total: number) => void): JobCounts[] {

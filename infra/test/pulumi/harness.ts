@@ -142,7 +142,7 @@ const SECRET_SIG = '4dabf18193072939515e22adb298388d';
 export function revealSecrets(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(revealSecrets);
   if (value && typeof value === 'object') {
-    if (SECRET_SIG in value) return revealSecrets((value as { value: unknown }).value);
+    if (SECRET_SIG in value) return revealSecrets((value as unknown as { value: unknown }).value);
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revealSecrets(v)]));
   }
   return value;

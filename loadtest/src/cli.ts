@@ -6,7 +6,9 @@ import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '@cdn-lab/service-kit';
-import { REPO_ROOT, startLab } from '@cdn-lab/infra/local/lab';
+import { REPO_ROOT, startLab, stopOnSignal } from '@cdn-lab/infra/local/lab';
+import { scrapeTargets } from '@cdn-lab/grafana/prometheus';
+import { hasPrometheusBinary, startPrometheus } from '@cdn-lab/grafana/prometheus-process';
 import { parseTopology } from '@cdn-lab/infra/topology';
 import { parseDurationMs } from '@cdn-lab/infra/units';
 import { loadComparison } from './comparison.ts';
@@ -66,17 +68,44 @@ program
   .command('up')
   .description('start a topology on loopback and keep it running until Ctrl-C')
   .argument('[file]', 'topology (YAML or JSON); defaults apply to anything left out')
-  .action(async (file?: string) => {
+  .option('--prometheus', 'also start Prometheus (from PATH) scraping every service, with the lab\'s recording and alert rules')
+  .action(async (file: string | undefined, opts: { prometheus?: boolean }) => {
     let input: unknown = {};
     if (file) {
-      const text = await readFile(file, 'utf8');
-      input = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch (error) {
+        throw new ConfigError(file, [`cannot read: ${(error as Error).message}`]);
+      }
+      try {
+        input = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+      } catch (error) {
+        throw new ConfigError(file, [`not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`]);
+      }
     }
     const topology = parseTopology(input, file ?? 'topology');
+    if (opts.prometheus && !hasPrometheusBinary()) {
+      throw new ConfigError('--prometheus', ['no `prometheus` binary on PATH (on Debian: apt-get install prometheus)']);
+    }
     const lab = await startLab(topology, {
       logDir: path.join(REPO_ROOT, 'runs', 'up-logs'),
-      onServiceReady: (s) => process.stderr.write(`  ${s.plan.id.padEnd(10)} ${s.url}\n`),
+      onServiceReady: (s) => process.stderr.write(`  ${s.plan.id.padEnd(10)} ${s.url} (pid ${s.pid})\n`),
     });
+    if (opts.prometheus) {
+      const targets = scrapeTargets(
+        lab.services.map((s) => s.plan),
+        (id) => `127.0.0.1:${lab.services.find((s) => s.plan.id === id)!.port}`,
+      );
+      const prometheus = await startPrometheus({ targets }).catch(async (error: unknown) => {
+        await lab.stop();
+        throw error;
+      });
+      stopOnSignal(() => prometheus.stop());
+      process.stderr.write(
+        `  prometheus ${prometheus.url} (pid ${prometheus.pid}; scrapes every service each second; try ${prometheus.url}/graph?g0.expr=fleet:hit_ratio:rate1m)\n`,
+      );
+    }
     process.stdout.write(`cdn-lab up: send traffic to ${lab.balancerUrl} (e.g. curl -i ${lab.balancerUrl}/obj/1); Ctrl-C stops everything\n`);
     await new Promise(() => {});
   });

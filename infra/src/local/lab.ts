@@ -52,7 +52,16 @@ export class LabStartError extends Error {
 
 /** Every lab this process started and has not stopped: stopped on exit signals. */
 const liveLabs = new Set<Lab>();
+/** Other things to stop on exit signals (e.g. a Prometheus beside the lab). */
+const cleanups = new Set<() => Promise<void>>();
 let signalHandlersInstalled = false;
+
+/** Runs `stop` when this process is interrupted (Ctrl-C, SIGTERM); returns a function to unregister it. */
+export function stopOnSignal(stop: () => Promise<void>): () => void {
+  installSignalHandlers();
+  cleanups.add(stop);
+  return () => cleanups.delete(stop);
+}
 
 function installSignalHandlers(): void {
   if (signalHandlersInstalled) return;
@@ -60,7 +69,8 @@ function installSignalHandlers(): void {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       process.stderr.write(`\n${signal}: stopping ${liveLabs.size} lab(s)...\n`);
-      void Promise.allSettled([...liveLabs].map((lab) => lab.stop())).then(() => process.exit(130));
+      const stops = [...[...liveLabs].map((lab) => lab.stop()), ...[...cleanups].map((stop) => stop())];
+      void Promise.allSettled(stops).then(() => process.exit(130));
     });
   }
 }

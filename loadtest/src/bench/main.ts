@@ -191,7 +191,7 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
       if (reason) skipped.push(`memory: ${reason}`);
       else {
         try {
-          memory = await runMemoryScenario({ cacheBytes: opts.cacheBytes, fillFactor: 1.25, concurrency: 16, limitBytes: opts.memoryLimit, keepEdgeLogs: opts.keepEdgeLogs }, env);
+          memory = await runMemoryScenario({ cacheBytes: opts.cacheBytes, fillFactor: 1.1, concurrency: 16, limitBytes: opts.memoryLimit, keepEdgeLogs: opts.keepEdgeLogs }, env);
         } catch (error) {
           memoryError = (error as Error).message;
           log(`memory: failed: ${memoryError}`);

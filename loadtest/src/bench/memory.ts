@@ -29,6 +29,11 @@ export interface MemoryResult {
   edgeCacheObjects: number;
   rssBytes: number;
   peakRssBytes: number;
+  /** Where the RSS goes, from the edge's prom-client process gauges (NaN where absent). */
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+  /** Memory outside the V8 heap that V8 knows of: Buffers (ArrayBuffers) above all. */
+  externalBytes: number;
   limitBytes: number;
   pass: boolean;
 }
@@ -88,6 +93,7 @@ export async function runMemoryScenario(options: MemoryOptions, env: BenchEnviro
       const memory = await edge.memory();
       const metrics = await scrapeMetrics(edge.url);
       const rssBytes = memory?.rssBytes ?? NaN;
+      const gauge = (name: string) => (metrics.has(name) ? sumMetric(metrics, name) : NaN);
       const result: MemoryResult = {
         cacheBytes: options.cacheBytes,
         objectsRequested: fill.count,
@@ -98,9 +104,15 @@ export async function runMemoryScenario(options: MemoryOptions, env: BenchEnviro
         edgeCacheObjects: sumMetric(metrics, 'edge_cache_objects'),
         rssBytes,
         peakRssBytes: memory?.peakRssBytes ?? NaN,
+        heapUsedBytes: gauge('edge_nodejs_heap_size_used_bytes'),
+        heapTotalBytes: gauge('edge_nodejs_heap_size_total_bytes'),
+        externalBytes: gauge('edge_nodejs_external_memory_bytes'),
         limitBytes: options.limitBytes,
         pass: rssBytes < options.limitBytes,
       };
+      env.log(
+        `memory: V8 heap ${(result.heapUsedBytes / 2 ** 20).toFixed(0)} MiB used of ${(result.heapTotalBytes / 2 ** 20).toFixed(0)} MiB, external (Buffers) ${(result.externalBytes / 2 ** 20).toFixed(0)} MiB`,
+      );
       env.log(
         `memory: edge RSS ${(rssBytes / 2 ** 20).toFixed(0)} MiB (peak ${(result.peakRssBytes / 2 ** 20).toFixed(0)} MiB) holding ${(result.edgeCacheBytes / 2 ** 20).toFixed(0)} MiB in ${result.edgeCacheObjects} objects; filled in ${(fillMs / 1000).toFixed(1)} s, ${failed} failed requests`,
       );

@@ -209,9 +209,20 @@ function runInline(arrays: TraceArrays, jobs: Job[], total: number, onProgress?:
 }
 
 // Workers do not inherit the TypeScript loader the main thread runs under, so each one registers
-// tsx before importing the worker module.
-const WORKER_BOOTSTRAP = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
-  .then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./worker.ts', import.meta.url).href)}); })`;
+// tsx before importing the worker module (where tsx is not installed, Node's own type stripping
+// has to load it).
+const WORKER_URL = new URL('./worker.ts', import.meta.url).href;
+function workerBootstrap(): string {
+  let tsx: string | undefined;
+  try {
+    tsx = import.meta.resolve('tsx/esm/api');
+  } catch {
+    tsx = undefined;
+  }
+  return tsx
+    ? `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL)}); })`
+    : `import(${JSON.stringify(WORKER_URL)})`;
+}
 
 /** Copies a typed array into shared memory so workers read it without a copy each. */
 function shared<T extends Int32Array | Float64Array>(array: T): T {
@@ -233,7 +244,8 @@ async function runInWorkers(
   const progress = new Float64Array(jobs.length);
   let reported = 0;
   let nextJob = 0;
-  const workers = Array.from({ length: workerCount }, () => new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: data }));
+  const bootstrap = workerBootstrap();
+  const workers = Array.from({ length: workerCount }, () => new Worker(bootstrap, { eval: true, workerData: data }));
   try {
     await Promise.all(
       workers.map(

@@ -59,7 +59,8 @@ export function dockerStack({ stack, topology, docker: settings, grafanaAdminPas
   const observability = new DockerObservability('observability', {
     prefix,
     stack,
-    plans,
+    // nginx serves no /metrics of its own (its / would proxy an edge's): scrape the lab's services only.
+    plans: settings.balancer === 'nginx' ? plans.filter((plan) => plan.kind !== 'balancer') : plans,
     networkName: network.name,
     grafanaAdminPassword,
     scrapeIntervalSeconds: settings.scrapeIntervalSeconds,

@@ -25,3 +25,10 @@ test('nginx replaces the lab balancer, balancing the edges with least_conn', (t)
   t.false(containers.some((c) => String(c.inputs.image).startsWith('cdn-lab/load-balancer')), 'the lab balancer does not run');
   t.is(run.outputs.cdnUrl, 'http://127.0.0.1:8080');
 });
+
+test('Prometheus does not scrape nginx (it has no /metrics; / would proxy an edge)', (t) => {
+  const prometheus = run.ofType('docker:index/container:Container').find((c) => c.inputs.name === 'cdn-lab-nginx-prometheus')!;
+  const config = (prometheus.inputs.uploads as { file: string; content: string }[])[0]!.content;
+  t.true(config.includes('edge-0:8080'));
+  t.false(config.includes('lb-0'));
+});

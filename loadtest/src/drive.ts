@@ -40,9 +40,10 @@ export async function drive(options: DriveOptions): Promise<DriveResult> {
   let completed = 0;
   const cacheStatus = { hit: 0, other: 0 };
   const onResponse = (_status: number, _body: string, _context: object, headers: Record<string, string | string[] | undefined> | undefined) => {
-    // RFC 9211: "cdn-lab; hit" (fresh) or "cdn-lab; fwd=stale" style; a hit has the bare "hit" parameter.
-    const value = String(headers?.['cache-status'] ?? '');
-    if (/;\s*hit(;|$)/.test(value)) cacheStatus.hit++;
+    // RFC 9211: one member per cache, the one nearest the client last ("shield; hit, cdn-lab; fwd=miss");
+    // the client-facing edge served from cache when its member has the bare "hit" parameter.
+    const nearest = String(headers?.['cache-status'] ?? '').split(',').at(-1) ?? '';
+    if (/;\s*hit\s*(;|$)/.test(nearest)) cacheStatus.hit++;
     else cacheStatus.other++;
   };
   const instance = autocannon({

@@ -7,7 +7,7 @@ import { setTimeout as sleepMs } from 'node:timers/promises';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { LRUCache } from 'lru-cache';
 import { createLogger, formatIssues, type Logger } from '@cdn-lab/service-kit';
-import { hashString, hashWords, mulberry32, objectBody, objectMeta, type CatalogueSpec } from './catalogue.ts';
+import { hashString, hashWords, mulberry32, objectBody, objectMeta, objectSize, type CatalogueSpec } from './catalogue.ts';
 import { isNotModified } from './conditional.ts';
 import { catalogueSpecOf, type OriginConfig } from './config.ts';
 import { createFaultState, faultsPatchSchema, type FaultRandom, type FaultState } from './faults.ts';
@@ -62,6 +62,25 @@ const MAX_ID_DIGITS = 15;
  * Canonical ids only: decimal digits without leading zeros or percent-encoding, so each object
  * has exactly one URL (one cache key at the edges).
  */
+/** Largest body a `?size=` override may ask for (trace replay: real traces' objects reach a few MiB). */
+export const MAX_SIZE_OVERRIDE_BYTES = 64 * 1024 * 1024;
+
+export type SizeParse = { ok: true; size: number | undefined } | { ok: false; status: 400; error: string };
+
+/**
+ * The optional `?size=<bytes>` of a catalogue request: replaying a trace needs each key at the
+ * trace's own size. Absent: the catalogue's size. The size is part of the URL, so it is part of
+ * every cache key, and of the ETag.
+ */
+export function parseSizeOverride(query: unknown): SizeParse {
+  const raw = (query as Record<string, unknown> | undefined)?.size;
+  if (raw === undefined) return { ok: true, size: undefined };
+  if (typeof raw !== 'string' || !/^(?:0|[1-9][0-9]{0,9})$/.test(raw) || Number(raw) > MAX_SIZE_OVERRIDE_BYTES) {
+    return { ok: false, status: 400, error: `malformed size ${JSON.stringify(String(raw).slice(0, 32))}: expected bytes from 0 to ${MAX_SIZE_OVERRIDE_BYTES}` };
+  }
+  return { ok: true, size: Number(raw) };
+}
+
 export function parseObjectId(raw: string, objects: number): IdParse {
   if (!/^(?:0|[1-9][0-9]*)$/.test(raw)) {
     return { ok: false, status: 400, error: `malformed object id ${JSON.stringify(raw.slice(0, 64))}: expected a decimal integer without leading zeros` };
@@ -119,13 +138,15 @@ export function createOriginApp(config: OriginConfig, deps: OriginDeps = {}): Or
   );
   const bodies =
     config.bodyCacheBytes > 0
-      ? new LRUCache<number, Buffer>({ maxSize: config.bodyCacheBytes, sizeCalculation: (body) => Math.max(1, body.length) })
+      ? new LRUCache<number | string, Buffer>({ maxSize: config.bodyCacheBytes, sizeCalculation: (body) => Math.max(1, body.length) })
       : undefined;
   const bodyOf = (id: number, size: number): Buffer => {
-    let body = bodies?.get(id);
+    // Catalogue-sized bodies are keyed by id; overridden sizes (trace replay) by id and size.
+    const key = size === objectSize(catalogue, id) ? id : `${id}/${size}`;
+    let body = bodies?.get(key);
     if (body === undefined) {
       body = objectBody(catalogue, id, size);
-      bodies?.set(id, body);
+      bodies?.set(key, body);
     }
     return body;
   };
@@ -177,7 +198,9 @@ export function createOriginApp(config: OriginConfig, deps: OriginDeps = {}): Or
       // The raw path segment, not req.params (which is percent-decoded): see parseObjectId.
       const parsed = parseObjectId(req.path.slice(prefixLength), catalogue.objects);
       if (!parsed.ok) return sendError(res, parsed.status, parsed.error);
-      const meta = objectMeta(catalogue, parsed.id);
+      const sizeOverride = parseSizeOverride(req.query);
+      if (!sizeOverride.ok) return sendError(res, sizeOverride.status, sizeOverride.error);
+      const meta = objectMeta(catalogue, parsed.id, sizeOverride.size);
       res.setHeader('Cache-Control', cacheControl);
       res.setHeader('ETag', meta.etag);
       res.setHeader('Last-Modified', meta.lastModifiedHttp);

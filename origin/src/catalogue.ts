@@ -132,8 +132,8 @@ export interface ObjectMeta {
   lastModifiedHttp: string;
 }
 
-export function objectMeta(spec: CatalogueSpec, id: number): ObjectMeta {
-  const size = objectSize(spec, id);
+/** `size` overrides the catalogue's size (trace replay asks for the trace's sizes). */
+export function objectMeta(spec: CatalogueSpec, id: number, size = objectSize(spec, id)): ObjectMeta {
   const lastModified = objectLastModified(spec, id);
   return { id, size, etag: objectEtag(spec, id, size), lastModified, lastModifiedHttp: lastModified.toUTCString() };
 }

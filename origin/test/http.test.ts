@@ -117,3 +117,24 @@ test('/healthz answers 200 {"status":"ok"}', async (t) => {
   t.is(response.status, 200);
   t.deepEqual(await response.json(), { status: 'ok' });
 });
+
+test('?size= serves an object at the asked size, with its own ETag; a bad size is a 400', async (t) => {
+  const origin = await startOrigin(t, {});
+  const plain = await fetch(`${origin.url}/obj/3`);
+  const plainBody = Buffer.from(await plain.arrayBuffer());
+  const sized = await fetch(`${origin.url}/obj/3?size=1000`);
+  const sizedBody = Buffer.from(await sized.arrayBuffer());
+  t.is(sized.status, 200);
+  t.is(sizedBody.length, 1000);
+  t.is(sized.headers.get('content-length'), '1000');
+  t.not(sized.headers.get('etag'), plain.headers.get('etag'));
+  // Same id, same bytes: a shorter body is a prefix of the pattern.
+  t.true(plainBody.subarray(0, Math.min(1000, plainBody.length)).equals(sizedBody.subarray(0, Math.min(1000, plainBody.length))));
+  const again = await fetch(`${origin.url}/obj/3?size=1000`, { headers: { 'if-none-match': sized.headers.get('etag')! } });
+  t.is(again.status, 304);
+  for (const bad of ['-1', 'abc', '1e3', '99999999999', '']) {
+    const response = await fetch(`${origin.url}/obj/3?size=${bad}`);
+    t.is(response.status, 400, `size=${bad}`);
+    t.regex(((await response.json()) as { error: string }).error, /malformed size/);
+  }
+});

@@ -64,10 +64,18 @@ export async function missRatioCharts(result: SimulationResult): Promise<string[
   const points = (pick: (r: JobResult) => number) =>
     result.results.map((r) => ({ series: r.policy, x: r.fractionOfUnique, y: pick(r) }));
   const options = { xTitle, yTitle: 'miss ratio', xScale: log ? ('log' as const) : ('linear' as const), yFormat: '.2f' };
-  const charts = [renderSvg(lines(`Miss ratio: ${result.trace.name}`, points((r) => r.missRatio), options))];
-  if (!result.trace.unitSizes) {
-    charts.push(renderSvg(lines(`Byte miss ratio: ${result.trace.name}`, points((r) => r.byteMissRatio), { ...options, yTitle: 'byte miss ratio' })));
-  }
+  const xs = result.capacities.map((c) => c.fractionOfUnique);
+  const chart = (title: string, pick: (r: JobResult) => number, yTitle: string) => {
+    const spec = lines(title, points(pick), { ...options, yTitle }) as unknown as {
+      encoding: { x: { scale: Record<string, unknown> }; color: Record<string, unknown> };
+    };
+    // More series than the default palette has colours, and an x axis that ends at the data.
+    spec.encoding.color.scale = { scheme: 'category20' };
+    spec.encoding.x.scale = { ...spec.encoding.x.scale, domain: [Math.min(...xs), Math.max(...xs)], nice: false };
+    return renderSvg(spec as unknown as Parameters<typeof renderSvg>[0]);
+  };
+  const charts = [chart(`Miss ratio: ${result.trace.name}`, (r) => r.missRatio, 'miss ratio')];
+  if (!result.trace.unitSizes) charts.push(chart(`Byte miss ratio: ${result.trace.name}`, (r) => r.byteMissRatio, 'byte miss ratio'));
   return Promise.all(charts);
 }
 

@@ -30,8 +30,9 @@ export const OBSERVABILITY_IMAGES = {
 
 export const OBSERVABILITY_PORTS = { prometheus: 9090, loki: 3100, alloy: 12345, grafana: 3000 } as const;
 
-/** The Alloy pipeline (Docker discovery → Loki) lives with the other grafana/ configs. */
+/** The Alloy pipeline (Docker discovery → Loki) and Loki's config live with the other grafana/ configs. */
 export const ALLOY_CONFIG = path.join(GRAFANA_DIR, 'alloy', 'config.alloy');
+export const LOKI_CONFIG = path.join(GRAFANA_DIR, 'loki', 'loki.yml');
 
 export interface DockerObservabilityArgs {
   prefix: string;
@@ -90,14 +91,17 @@ export class DockerObservability extends pulumi.ComponentResource {
       { ...child, dependsOn: args.dependsOn ?? [] },
     );
 
-    // Loki's image ships a single-binary, filesystem-backed config: what a lab needs.
+    // Single binary, filesystem storage under /loki, structured metadata and retention (grafana/loki/loki.yml).
     const loki = new docker.Container(
       `${name}-loki`,
       {
         name: `${args.prefix}-loki`,
         image: OBSERVABILITY_IMAGES.loki,
-        command: ['-config.file=/etc/loki/local-config.yaml'],
-        volumes: [{ volumeName: this.volumes.loki.name, containerPath: '/loki' }],
+        command: ['-config.file=/etc/loki/loki.yml'],
+        volumes: [
+          { volumeName: this.volumes.loki.name, containerPath: '/loki' },
+          { hostPath: LOKI_CONFIG, containerPath: '/etc/loki/loki.yml', readOnly: true },
+        ],
         networksAdvanced: network('loki'),
         labels: labels('loki'),
         restart: 'unless-stopped',

@@ -1,6 +1,7 @@
 // The Docker stack under Pulumi mocks: every resource the topology implies, with the inputs that
 // matter (images, env, networks, ports, volumes), and nothing published beyond what was asked.
 import test from 'ava';
+import { existsSync } from 'node:fs';
 import { parseTopology } from '../../src/topology.ts';
 import { planServices, resolveEnv } from '../../src/plan.ts';
 import { violationsOf } from '../../src/policy/rules.ts';
@@ -96,6 +97,12 @@ test('Prometheus scrapes every service of the plan and keeps its data in a volum
   t.true(volumes.some((v) => v.hostPath?.endsWith('grafana/prometheus/rules') && v.readOnly === true));
 });
 
+test('every host file the stack mounts exists in the repository', (t) => {
+  const hostPaths = containers().flatMap((c) => ((c.inputs.volumes ?? []) as { hostPath?: string }[]).map((v) => v.hostPath).filter((p): p is string => !!p && p !== '/var/run/docker.sock'));
+  t.true(hostPaths.length >= 4);
+  for (const hostPath of hostPaths) t.true(existsSync(hostPath), hostPath);
+});
+
 test('Loki, Alloy and Grafana keep state in named volumes; Alloy reads the Docker socket read-only', (t) => {
   t.deepEqual(
     run.ofType('docker:index/volume:Volume').map((v) => v.inputs.name).sort(),
@@ -103,6 +110,9 @@ test('Loki, Alloy and Grafana keep state in named volumes; Alloy reads the Docke
   );
   const mounts = (id: string) => container(id).inputs.volumes as { volumeName?: string; hostPath?: string; containerPath: string; readOnly?: boolean }[];
   t.true(mounts('loki').some((v) => v.volumeName === 'cdn-lab-docker-loki-data' && v.containerPath === '/loki'));
+  t.true(mounts('loki').some((v) => v.hostPath?.endsWith('grafana/loki/loki.yml') && v.containerPath === '/etc/loki/loki.yml'));
+  t.deepEqual(container('loki').inputs.command, ['-config.file=/etc/loki/loki.yml']);
+  t.true((container('alloy').inputs.envs as string[]).includes('CDN_LAB_STACK=docker'), 'Alloy keeps only this stack\'s containers');
   t.true(mounts('grafana').some((v) => v.volumeName === 'cdn-lab-docker-grafana-data' && v.containerPath === '/var/lib/grafana'));
   t.true(mounts('grafana').some((v) => v.hostPath?.endsWith('grafana/dashboards') && v.readOnly === true));
   const socket = mounts('alloy').find((v) => v.hostPath === '/var/run/docker.sock');

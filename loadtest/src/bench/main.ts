@@ -205,7 +205,8 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
   const loadavgAtEnd = os.loadavg();
   const rows = summarize(measurements, options.rounds);
   const table = rows.length ? summaryTable(rows) : '(no HTTP measurements)';
-  const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
+  const args = process.argv.slice(2);
+  const command = args.length ? `npm run bench -- ${args.join(' ')}` : 'npm run bench';
   const summaryText = [
     `cdn-lab bench, ${startedAt.toISOString()}`,
     `command: ${command}`,

@@ -8,7 +8,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { GRAFANA_DIR, RULE_FILES, prometheusArgs, renderDatasources, renderPrometheusConfig, scrapeTargets } from '@cdn-lab/grafana';
 import type { ServicePlan } from '../plan.ts';
 import { SERVICE_PORT } from '../components/stack-config.ts';
-import { OBSERVABILITY_IMAGES } from '../docker/observability.ts';
+import { LOKI_CONFIG, OBSERVABILITY_IMAGES } from '../docker/observability.ts';
 import { appContainer, writeFilesThenExec } from './containers.ts';
 import { awsHostOf } from './addressing.ts';
 import { FargateService } from './fargate-service.ts';
@@ -81,6 +81,8 @@ export class AwsObservability extends pulumi.ComponentResource {
       child,
     );
 
+    // The same Loki config as the Docker stack (grafana/loki/loki.yml), written by the entry point.
+    const lokiStart = writeFilesThenExec({ '/tmp/loki.yml': readFileSync(LOKI_CONFIG, 'utf8') }, ['/usr/bin/loki', '-config.file=/tmp/loki.yml']);
     new FargateService(
       `${args.prefix}-loki`,
       {
@@ -92,9 +94,9 @@ export class AwsObservability extends pulumi.ComponentResource {
           name: 'loki',
           image: OBSERVABILITY_IMAGES.loki,
           port: PORTS.loki,
-          env: {},
-          // The image's single-binary, filesystem-backed config.
-          command: ['-config.file=/etc/loki/local-config.yaml'],
+          env: lokiStart.env,
+          entryPoint: lokiStart.entryPoint,
+          command: lokiStart.command,
         }),
       },
       child,

@@ -1,6 +1,9 @@
 // The AWS stack under Pulumi mocks: every resource the topology implies with the inputs that
 // matter, and nothing exposed beyond what was asked (only the ALB's client port is open to all).
 import test from 'ava';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { GRAFANA_DIR } from '@cdn-lab/grafana';
 import { parseTopology } from '../../src/topology.ts';
 import { planServices, resolveEnv } from '../../src/plan.ts';
 import { UNTAGGABLE_AWS_TYPES, violationsOf } from '../../src/policy/rules.ts';
@@ -165,6 +168,13 @@ test('Prometheus scrapes every lab service by its Cloud Map name', (t) => {
   const config = Object.entries(envOf(prometheus!)).find(([, value]) => value.includes('scrape_configs'))![1];
   for (const id of ['origin-0', 'shield-0', 'edge-0', 'edge-1', 'edge-2']) t.true(config.includes(`${id}.${NS}:8080`), id);
   t.false(config.includes('lb-0'), 'no lab balancer on AWS');
+});
+
+test('Loki on AWS runs the same config file as on Docker', (t) => {
+  const [loki] = containersOf('cdn-lab-aws-loki');
+  t.deepEqual(loki!.portMappings!.map((p) => p.containerPort), [3100]);
+  const config = Object.values(envOf(loki!)).find((value) => value.includes('allow_structured_metadata'));
+  t.is(config, readFileSync(path.join(GRAFANA_DIR, 'loki', 'loki.yml'), 'utf8'));
 });
 
 test('the Grafana password lives in SSM as a SecureString and reaches Grafana as an ECS secret', (t) => {

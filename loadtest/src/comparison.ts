@@ -6,7 +6,8 @@ import { z } from 'zod';
 import { ConfigError, formatIssues } from '@cdn-lab/service-kit';
 import { parseTopology, type Topology, type TopologyInput } from '@cdn-lab/infra/topology';
 import { duration } from '@cdn-lab/infra/units';
-import { WorkloadSchema, type WorkloadSpec } from './workload.ts';
+import path from 'node:path';
+import { catalogueIdsNeeded, loadTraceWorkload, WorkloadSchema, type WorkloadSpec } from './workload.ts';
 
 const VariantSchema = z
   .object({
@@ -73,12 +74,16 @@ export function parseComparison(input: unknown, source = 'comparison'): Comparis
       return [];
     }
   });
-  for (const variant of variants) {
-    const needed = spec.workload.kind === 'scan' || spec.workload.kind === 'one-hit-wonders' ? spec.workload.objects + 1 : spec.workload.objects;
-    if (needed > variant.topology.origin.objects) {
-      issues.push(
-        `workload.objects: the workload needs ${needed} catalogue objects${needed > spec.workload.objects ? ' (its popular set plus cold ids)' : ''} but variant "${variant.name}" has an origin catalogue of ${variant.topology.origin.objects}`,
-      );
+  // (A trace's needs are known once it is read: loadComparison checks them.)
+  const workload = spec.workload;
+  if (workload.kind !== 'trace') {
+    const needed = workload.kind === 'scan' || workload.kind === 'one-hit-wonders' ? workload.objects + 1 : workload.objects;
+    for (const variant of variants) {
+      if (needed > variant.topology.origin.objects) {
+        issues.push(
+          `workload.objects: the workload needs ${needed} catalogue objects${needed > workload.objects ? ' (its popular set plus cold ids)' : ''} but variant "${variant.name}" has an origin catalogue of ${variant.topology.origin.objects}`,
+        );
+      }
     }
   }
   if (issues.length) throw new ConfigError(source, issues);
@@ -107,5 +112,21 @@ export async function loadComparison(file: string): Promise<Comparison> {
   } catch (error) {
     throw new ConfigError(file, [`not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`]);
   }
-  return parseComparison(data, file);
+  const comparison = parseComparison(data, file);
+  if (comparison.workload.kind === 'trace') {
+    try {
+      comparison.workload = await loadTraceWorkload(comparison.workload, path.dirname(file));
+    } catch (error) {
+      throw new ConfigError(file, [`workload.file: ${(error as Error).message}`]);
+    }
+    const keys = catalogueIdsNeeded(comparison.workload, 0);
+    const small = comparison.variants.filter((v) => v.topology.origin.objects < keys);
+    if (small.length) {
+      throw new ConfigError(
+        file,
+        small.map((v) => `variants: "${v.name}" has an origin catalogue of ${v.topology.origin.objects} objects; the trace has ${keys} distinct keys (set origin.objects >= ${keys})`),
+      );
+    }
+  }
+  return comparison;
 }

@@ -10,6 +10,8 @@ export interface DriveOptions {
   connections: number;
   /** Called about once a second with the requests completed so far. */
   onTick?: (completed: number) => void;
+  /** Requests per second across all connections (absent: as fast as the lab answers). */
+  overallRate?: number;
   /**
    * Also count responses whose Cache-Status says the edge served them from cache: a client-side
    * check on the edges' own counters. Off by default: autocannon then buffers every body.
@@ -50,6 +52,7 @@ export async function drive(options: DriveOptions): Promise<DriveResult> {
     url: options.url,
     connections: options.connections,
     duration: options.durationMs / 1000,
+    ...(options.overallRate ? { overallRate: options.overallRate } : {}),
     // One request template whose path is drawn from the workload for every request.
     requests: [{ setupRequest: (request) => ({ ...request, path: options.nextPath() }), ...(options.observeCacheStatus ? { onResponse } : {}) }],
   });

@@ -7,7 +7,7 @@ import { HashRing } from '@cdn-lab/load-balancer/algorithms/consistent-hash';
 import { catalogueSpecOf, originConfig } from '@cdn-lab/origin/config';
 import { objectSize } from '@cdn-lab/origin/catalogue';
 import { serviceIds, type Topology } from '@cdn-lab/infra/topology';
-import { idStream, type WorkloadSpec } from './workload.ts';
+import { requestSource, type WorkloadSpec } from './workload.ts';
 
 /** Live and simulated may differ by this much (hit ratio, absolute) before the report flags it. */
 export const LIVE_SIM_TOLERANCE = 0.02;
@@ -23,6 +23,7 @@ export interface SimulatedFigures {
 export interface LiveRunShape {
   topology: Topology;
   workload: WorkloadSpec;
+  /** Requests the live run's source produced for each phase (sent, answered or still in flight). */
   warmupRequests: number;
   measuredRequests: number;
   /** Bytes the edge stores per entry beyond the body (its precomputed header block). */
@@ -53,17 +54,17 @@ export function simulateLiveRun(run: LiveRunShape): SimulatedFigures {
   const ring = hashed ? new HashRing(edgeIds) : undefined;
   const edgeIndex = new Map(edgeIds.map((id, i) => [id, i]));
   let sequence = 0;
-  const replay = (stream: number, requests: number, count: boolean) => {
-    const next = idStream(workload, stream, topology.origin.objects);
+  const source = requestSource(workload, topology.origin.objects);
+  const replay = (next: () => number, requests: number, count: boolean) => {
     let hits = 0;
     let bytes = 0;
     let hitBytes = 0;
     for (let i = 0; i < requests; i++) {
       const id = next();
-      const path = `/${workload.pathClass}/${id}`;
+      const path = source.pathOf(id);
       const edge = ring ? edgeIndex.get(ring.lookup(path)!)! : sequence++ % caches.length;
       const cache = caches[edge]!;
-      const body = objectSize(catalogue, id);
+      const body = source.sizeOf(id) ?? objectSize(catalogue, id);
       if (cache.get(id) !== undefined) {
         hits++;
         hitBytes += body;
@@ -74,9 +75,8 @@ export function simulateLiveRun(run: LiveRunShape): SimulatedFigures {
     }
     return count ? { hits, bytes, hitBytes } : undefined;
   };
-  // Streams 1 and 2 are the warm-up and measurement streams of run-variant.ts.
-  replay(1, run.warmupRequests, false);
-  const measured = replay(2, run.measuredRequests, true)!;
+  replay(source.warmup, run.warmupRequests, false);
+  const measured = replay(source.measure, run.measuredRequests, true)!;
   return {
     hitRatio: run.measuredRequests ? measured.hits / run.measuredRequests : 0,
     byteHitRatio: measured.bytes ? measured.hitBytes / measured.bytes : 0,

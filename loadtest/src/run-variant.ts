@@ -6,7 +6,7 @@ import { drive, type DriveResult } from './drive.ts';
 import { measureHeaderBytes, simulateLiveRun, type SimulatedFigures } from './live-vs-sim.ts';
 import { CATALOGUE_ROUTES, cacheFigures, servedCounts, type CacheFigures, type LabScrapes } from './measure.ts';
 import { scrapeMetrics, sumAcross } from './scrape.ts';
-import { pathStream, type WorkloadSpec } from './workload.ts';
+import { requestSource, type WorkloadSpec } from './workload.ts';
 
 export interface VariantPlan {
   name: string;
@@ -35,7 +35,7 @@ export interface VariantResult {
   cache: CacheFigures;
   /** Hit ratio second by second during the measured phase. */
   timeline: TimePoint[];
-  /** Requests the warm-up sent (the offline replay needs them). */
+  /** Requests the warm-up asked for (the offline replay needs them). */
   warmupRequests: number;
   /** The same request streams replayed offline through the same policy code. */
   simulated: SimulatedFigures;
@@ -117,24 +117,34 @@ export async function runVariant(plan: VariantPlan, options: RunVariantOptions =
   const lab = await startLab(plan.topology, options.logDir ? { logDir: path.join(options.logDir, plan.name) } : {});
   try {
     // Warm-up and measurement draw from the same popularity (same seed) but different streams.
-    let warmupRequests = 0;
+    // Count what each phase asked for: the offline replay must see exactly these requests.
+    const source = requestSource(plan.workload, plan.topology.origin.objects);
+    const sent = { warmup: 0, measure: 0 };
+    const rate = plan.workload.kind === 'trace' ? plan.workload.rate : undefined;
     if (plan.warmupMs > 0) {
       options.onPhase?.('warm-up', plan.warmupMs);
-      const warmup = await drive({
+      await drive({
         url: lab.balancerUrl,
-        nextPath: pathStream(plan.workload, 1, plan.topology.origin.objects),
+        nextPath: () => {
+          sent.warmup++;
+          return source.pathOf(source.warmup());
+        },
+        ...(rate ? { overallRate: rate } : {}),
         durationMs: plan.warmupMs,
         connections: plan.connections,
         onTick: (n) => options.onTick?.('warm-up', n),
       });
-      warmupRequests = warmup.requests;
     }
     const before = await scrapeSettled(lab);
     options.onPhase?.('measuring', plan.durationMs);
     const sampler = sampleTimeline(lab);
     const client = await drive({
       url: lab.balancerUrl,
-      nextPath: pathStream(plan.workload, 2, plan.topology.origin.objects),
+      nextPath: () => {
+        sent.measure++;
+        return source.pathOf(source.measure());
+      },
+      ...(rate ? { overallRate: rate } : {}),
       durationMs: plan.durationMs,
       connections: plan.connections,
       onTick: (n) => options.onTick?.('measuring', n),
@@ -143,7 +153,7 @@ export async function runVariant(plan: VariantPlan, options: RunVariantOptions =
     const timeline = await sampler.stop();
     const after = await scrapeSettled(lab);
     const edgeIds = lab.services.filter((s) => s.plan.role === 'edge').map((s) => s.plan.id);
-    const headerBytes = await measureHeaderBytes(lab.edgeUrls[0]!, `/${plan.workload.pathClass}/0`);
+    const headerBytes = await measureHeaderBytes(lab.edgeUrls[0]!, source.pathOf(0));
     const cache = cacheFigures(before, after, edgeIds);
     return {
       name: plan.name,
@@ -152,9 +162,8 @@ export async function runVariant(plan: VariantPlan, options: RunVariantOptions =
       client,
       cache,
       timeline,
-      warmupRequests,
-      // The edges' count includes requests still in flight when the client stopped: they were sent too.
-      simulated: simulateLiveRun({ topology: plan.topology, workload: plan.workload, warmupRequests, measuredRequests: cache.edgeRequests, headerBytes }),
+      warmupRequests: sent.warmup,
+      simulated: simulateLiveRun({ topology: plan.topology, workload: plan.workload, warmupRequests: sent.warmup, measuredRequests: sent.measure, headerBytes }),
       services: lab.services.map((s) => ({ id: s.plan.id, role: s.plan.role, url: s.url })),
     };
   } finally {

@@ -1,8 +1,10 @@
 // Workloads for live runs: a named, seeded distribution over the origin's catalogue that yields
 // the object id of every request. The same spec and seed give the same stream everywhere, so a
 // live run and the offline simulator can replay identical requests.
+import path from 'node:path';
 import { z } from 'zod';
 import { mulberry32, permutation, zipfSampler } from './random.ts';
+import { readTrace, type Trace } from './sim/trace.ts';
 
 const common = {
   /** Number of distinct objects in the popular set (ids drawn from the origin's catalogue). */
@@ -46,6 +48,17 @@ export const WorkloadSchema = z.discriminatedUnion('kind', [
       ...common,
     })
     .strict(),
+  z
+    .object({
+      kind: z.literal('trace'),
+      /** A trace CSV (`t,key,size` or `key,size`), relative to the comparison file. */
+      file: z.string().min(1),
+      /** Requests per second across all connections; absent: as fast as the lab answers. */
+      rate: z.number().positive().optional(),
+      seed: common.seed,
+      pathClass: common.pathClass,
+    })
+    .strict(),
 ]);
 
 export type WorkloadSpec = z.output<typeof WorkloadSchema>;
@@ -58,10 +71,13 @@ export function parseWorkload(input: unknown): WorkloadSpec {
 
 /**
  * How many catalogue ids a workload may touch: the popular set, plus the cold ids scans and
- * one-hit wonders walk through (they start right after the popular set and never repeat).
+ * one-hit wonders walk through (they start right after the popular set and never repeat); for a
+ * trace, its distinct keys.
  */
 export function catalogueIdsNeeded(spec: WorkloadSpec, requests: number): number {
   switch (spec.kind) {
+    case 'trace':
+      return loadedTrace(spec).uniqueObjects;
     case 'scan':
       return spec.objects + Math.ceil(requests / spec.scanEvery) * spec.scanLength;
     case 'one-hit-wonders':
@@ -77,6 +93,7 @@ export function catalogueIdsNeeded(spec: WorkloadSpec, requests: number): number
  * are taken in order from `objects` upward, wrapping within `catalogueObjects`.
  */
 export function idStream(spec: WorkloadSpec, stream = 0, catalogueObjects = Number.MAX_SAFE_INTEGER): () => number {
+  if (spec.kind === 'trace') throw new TypeError('a trace is replayed in order: use requestSource');
   const random = mulberry32((spec.seed * 1_000_003 + stream) >>> 0);
   // The rank-to-id mapping depends only on the workload seed, so every stream agrees on which
   // objects are popular and a warm-up warms the right ones.
@@ -124,9 +141,61 @@ export function idStream(spec: WorkloadSpec, stream = 0, catalogueObjects = Numb
   }
 }
 
-/** The same stream as request paths on the origin. */
-export function pathStream(spec: WorkloadSpec, stream = 0, catalogueObjects?: number): () => string {
-  const next = idStream(spec, stream, catalogueObjects);
+/** Traces read by `loadTraceWorkload`, by absolute path: read once, replayed by every run. */
+const traces = new Map<string, Trace & { keySizes: Float64Array }>();
+
+/** Reads a trace workload's file (once per process); errors name the file and line. */
+export async function loadTraceWorkload(spec: Extract<WorkloadSpec, { kind: 'trace' }>, baseDir: string): Promise<Extract<WorkloadSpec, { kind: 'trace' }>> {
+  const file = path.resolve(baseDir, spec.file);
+  if (!traces.has(file)) {
+    const trace = await readTrace(file);
+    // Every key has one size in a trace; the origin is asked for it with ?size=.
+    const keySizes = new Float64Array(trace.uniqueObjects);
+    for (let i = 0; i < trace.length; i++) keySizes[trace.keys[i]!] = trace.sizes[i]!;
+    traces.set(file, Object.assign(trace, { keySizes }));
+  }
+  return { ...spec, file };
+}
+
+function loadedTrace(spec: Extract<WorkloadSpec, { kind: 'trace' }>): Trace & { keySizes: Float64Array } {
+  const trace = traces.get(spec.file);
+  if (!trace) throw new Error(`trace ${spec.file} was not loaded (loadTraceWorkload first)`);
+  return trace;
+}
+
+/** One request: a catalogue id and, for traces, the size the origin must serve it at. */
+export interface RequestSource {
+  /** Object ids in request order: warm-up then measurement. */
+  warmup: () => number;
+  measure: () => number;
+  /** The size to ask for (trace replay) or undefined (the catalogue's own size). */
+  sizeOf: (id: number) => number | undefined;
+  /** The path of an id on the origin (and through the CDN). */
+  pathOf: (id: number) => string;
+}
+
+/**
+ * The requests of one run. Synthetic workloads draw warm-up and measurement from two independent
+ * streams with the same popularity; a trace is replayed in order, the measurement continuing where
+ * the warm-up stopped (and wrapping at the end of the trace).
+ */
+export function requestSource(spec: WorkloadSpec, catalogueObjects: number): RequestSource {
   const prefix = `/${spec.pathClass}/`;
-  return () => prefix + next();
+  if (spec.kind === 'trace') {
+    const trace = loadedTrace(spec);
+    let cursor = 0;
+    const next = () => {
+      const id = trace.keys[cursor]!;
+      cursor = (cursor + 1) % trace.length;
+      return id;
+    };
+    const sizeOf = (id: number) => trace.keySizes[id]!;
+    return { warmup: next, measure: next, sizeOf, pathOf: (id) => `${prefix}${id}?size=${sizeOf(id)}` };
+  }
+  return {
+    warmup: idStream(spec, 1, catalogueObjects),
+    measure: idStream(spec, 2, catalogueObjects),
+    sizeOf: () => undefined,
+    pathOf: (id) => prefix + id,
+  };
 }

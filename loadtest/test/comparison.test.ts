@@ -67,3 +67,19 @@ test('every shipped comparison is valid', async (t) => {
 test('mergeDeep merges objects and replaces the rest', (t) => {
   t.deepEqual(mergeDeep({ a: { b: 1, c: 2 }, d: [1] }, { a: { c: 3 }, d: [2] }), { a: { b: 1, c: 3 }, d: [2] });
 });
+
+test('a trace comparison checks the trace and the catalogue it needs', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'cmp-trace-'));
+  await writeFile(path.join(dir, 'tiny.csv'), 'key,size\na,10\nb,20\nc,30\n');
+  const ok = path.join(dir, 'ok.yaml');
+  await writeFile(ok, 'name: t\nbase: { origin: { objects: 3 } }\nworkload: { kind: trace, file: tiny.csv, rate: 500 }\nvariants: [{ name: a }]\n');
+  const comparison = await loadComparison(ok);
+  t.is(comparison.workload.kind, 'trace');
+  const small = path.join(dir, 'small.yaml');
+  await writeFile(small, 'name: t\nbase: { origin: { objects: 2 } }\nworkload: { kind: trace, file: tiny.csv }\nvariants: [{ name: a }]\n');
+  await t.throwsAsync(loadComparison(small), { message: /"a" has an origin catalogue of 2 objects; the trace has 3 distinct keys/ });
+  const bad = path.join(dir, 'bad.yaml');
+  await writeFile(path.join(dir, 'broken.csv'), 'key,size\na,10\nb,twenty\n');
+  await writeFile(bad, 'name: t\nworkload: { kind: trace, file: broken.csv }\nvariants: [{ name: a }]\n');
+  await t.throwsAsync(loadComparison(bad), { message: /workload\.file: .*broken\.csv:3/ });
+});

@@ -1,16 +1,31 @@
 import test from 'ava';
 import { mulberry32, permutation, zipfSampler } from '../src/random.ts';
-import { catalogueIdsNeeded, idStream, pathStream, WorkloadSchema } from '../src/workload.ts';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { catalogueIdsNeeded, idStream, loadTraceWorkload, requestSource, WorkloadSchema, type WorkloadSpec } from '../src/workload.ts';
 
-test('the same seed gives the same path stream', (t) => {
+test('the same seed gives the same request stream; warm-up and measurement differ', (t) => {
   const spec = WorkloadSchema.parse({ kind: 'zipf', objects: 1000, alpha: 0.9, seed: 7 });
-  const a = pathStream(spec, 1);
-  const b = pathStream(spec, 1);
-  const c = pathStream(spec, 2);
-  const first = Array.from({ length: 200 }, a);
-  t.deepEqual(first, Array.from({ length: 200 }, b));
-  t.notDeepEqual(first, Array.from({ length: 200 }, c));
+  const a = requestSource(spec, 1000);
+  const b = requestSource(spec, 1000);
+  const first = Array.from({ length: 200 }, () => a.pathOf(a.warmup()));
+  t.deepEqual(first, Array.from({ length: 200 }, () => b.pathOf(b.warmup())));
+  t.notDeepEqual(first, Array.from({ length: 200 }, () => a.pathOf(a.measure())));
   t.true(first.every((p) => /^\/obj\/\d+$/.test(p)));
+  t.is(a.sizeOf(1), undefined);
+});
+
+test('a trace is replayed in order at its own sizes, measurement continuing after the warm-up', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'trace-'));
+  await writeFile(path.join(dir, 't.csv'), 't,key,size\n1,a,100\n2,b,200\n3,a,100\n4,c,50\n');
+  const spec = await loadTraceWorkload(WorkloadSchema.parse({ kind: 'trace', file: 't.csv' }) as Extract<WorkloadSpec, { kind: 'trace' }>, dir);
+  t.is(spec.file, path.join(dir, 't.csv'));
+  t.is(catalogueIdsNeeded(spec, 0), 3);
+  const source = requestSource(spec, 10);
+  const paths = [source.pathOf(source.warmup()), source.pathOf(source.warmup()), source.pathOf(source.measure()), source.pathOf(source.measure()), source.pathOf(source.measure())];
+  t.deepEqual(paths, ['/obj/0?size=100', '/obj/1?size=200', '/obj/0?size=100', '/obj/2?size=50', '/obj/0?size=100']);
+  await t.throwsAsync(loadTraceWorkload({ kind: 'trace', file: 'missing.csv', seed: 1, pathClass: 'obj' }, dir));
 });
 
 test('zipf ranks follow the power law: rank 0 is about 2^alpha times as frequent as rank 1', (t) => {

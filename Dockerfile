@@ -7,6 +7,8 @@
 # Images run TypeScript natively: Node 24 strips types (the code stays within erasableSyntaxOnly,
 # imports carry .ts extensions), so there is no build step and no tsx at run time.
 ARG NODE_IMAGE=node:24-slim
+# Same tag as the Docker stack's Grafana (infra/src/docker/observability.ts, checked by a test).
+ARG GRAFANA_IMAGE=grafana/grafana:12.2.0
 
 # Every workspace manifest: `npm ci` checks the whole lockfile against them, then -w installs
 # only the named workspace's production dependency tree.
@@ -70,3 +72,9 @@ COPY edge-node/package.json edge-node/
 COPY edge-node/src edge-node/src
 USER node
 CMD ["node", "edge-node/src/main.ts"]
+
+# Grafana with the lab's dashboards baked in, for the AWS stack (Fargate has no host folder to
+# mount; the Docker stack mounts grafana/dashboards instead). Provisioning files are written at
+# start by the task's entry point, since the datasource URLs depend on the stack.
+FROM ${GRAFANA_IMAGE} AS grafana
+COPY grafana/dashboards /var/lib/grafana/dashboards

@@ -10,6 +10,8 @@ import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
 import { parseTopology } from '../src/topology.ts';
 import { planServices, resolveEnv, SERVICE_PROGRAMS, type ServiceKind } from '../src/plan.ts';
+import { OBSERVABILITY_IMAGES } from '../src/docker/observability.ts';
+import { DASHBOARDS_MOUNT } from '@cdn-lab/grafana';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DOCKERFILE = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
@@ -188,4 +190,15 @@ test('the HEALTHCHECK command fails when nothing answers', async (t) => {
     spawn(process.execPath, checkArgs, { env: { PORT: '9' }, stdio: 'ignore' }).once('exit', resolve);
   });
   t.is(exit, 1);
+});
+
+test('grafana target: the Docker stack\'s Grafana image with the dashboards where the provider looks', (t) => {
+  const stage = STAGES.get('grafana');
+  t.truthy(stage);
+  t.is(stage!.base, '${GRAFANA_IMAGE}');
+  const arg = DockerfileParser.parse(DOCKERFILE)
+    .getInitialARGs()
+    .find((a) => a.getProperty()?.getName() === 'GRAFANA_IMAGE');
+  t.is(arg?.getProperty()?.getValue(), OBSERVABILITY_IMAGES.grafana);
+  t.deepEqual(ofKind(stage!.instructions, 'COPY').map(raw), [`grafana/dashboards ${DASHBOARDS_MOUNT}`]);
 });

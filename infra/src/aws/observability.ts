@@ -1,11 +1,12 @@
 // Prometheus, Loki and Grafana as Fargate services. Prometheus scrapes every lab service by its
 // Cloud Map name (service discovery through the namespace's DNS), with the scrape config and rules
 // rendered by @cdn-lab/grafana; Loki receives the services' logs from their FireLens routers;
-// Grafana is provisioned with both datasources and gets its admin password from SSM.
+// Grafana (the lab's image with the dashboards) is provisioned with both datasources and the
+// dashboard provider, and gets its admin password from SSM.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
-import { GRAFANA_DIR, RULE_FILES, prometheusArgs, renderDatasources, renderPrometheusConfig, scrapeTargets } from '@cdn-lab/grafana';
+import { DASHBOARDS_MOUNT, GRAFANA_DIR, RULE_FILES, prometheusArgs, renderDashboardProvider, renderDatasources, renderPrometheusConfig, scrapeTargets } from '@cdn-lab/grafana';
 import type { ServicePlan } from '../plan.ts';
 import { SERVICE_PORT } from '../components/stack-config.ts';
 import { LOKI_CONFIG, OBSERVABILITY_IMAGES } from '../docker/observability.ts';
@@ -26,6 +27,8 @@ export interface AwsObservabilityArgs {
   executionRoleArn: pulumi.Input<string>;
   /** SSM parameter holding the Grafana admin password (the execution role may read it). */
   grafanaPasswordParameterArn: pulumi.Input<string>;
+  /** Grafana with the lab's dashboards at DASHBOARDS_MOUNT (the Dockerfile's `grafana` target, in ECR). */
+  grafanaImage: pulumi.Input<string>;
   targetGroupArns: { prometheus: pulumi.Input<string>; grafana: pulumi.Input<string> };
   size: { cpu: number; memory: number };
   scrapeIntervalSeconds: number;
@@ -111,6 +114,7 @@ export class AwsObservability extends pulumi.ComponentResource {
           lokiUrl: `http://${hostOf('loki')}:${PORTS.loki}`,
           scrapeInterval: `${args.scrapeIntervalSeconds}s`,
         }),
+        [`${provisioning}/dashboards/dashboards.yml`]: renderDashboardProvider(DASHBOARDS_MOUNT),
       },
       ['/run.sh'],
     );
@@ -122,10 +126,10 @@ export class AwsObservability extends pulumi.ComponentResource {
         port: PORTS.grafana,
         securityGroupId: args.securityGroupIds.grafana,
         targetGroupArns: [args.targetGroupArns.grafana],
-        container: pulumi.output(args.grafanaPasswordParameterArn).apply((passwordArn) =>
+        container: pulumi.all([args.grafanaPasswordParameterArn, args.grafanaImage]).apply(([passwordArn, image]) =>
           appContainer({
             name: 'grafana',
-            image: OBSERVABILITY_IMAGES.grafana,
+            image,
             port: PORTS.grafana,
             env: {
               ...grafanaStart.env,

@@ -3,12 +3,15 @@
 // Grafana beside them. Every service's environment comes from planServices/resolveEnv; AWS only
 // decides addressing (Cloud Map names). The lab's own balancer is not deployed: the ALB is it.
 import * as pulumi from '@pulumi/pulumi';
+import path from 'node:path';
 import * as aws from '@pulumi/aws';
+import * as dockerBuild from '@pulumi/docker-build';
 import { planServices, resolveEnv, SERVICE_PROGRAMS, type ServiceKind } from '../plan.ts';
 import type { Topology } from '../topology.ts';
 import { LB_ENV } from '@cdn-lab/load-balancer/config';
 import { baseTags, SERVICE_PORT, type AwsSettings } from '../components/stack-config.ts';
-import { ServiceImages, SERVICE_KINDS } from '../components/service-images.ts';
+import { REPO_ROOT, ServiceImages, SERVICE_KINDS } from '../components/service-images.ts';
+import { OBSERVABILITY_IMAGES } from '../docker/observability.ts';
 import type { StackOutputs } from '../docker/stack.ts';
 import { albAlgorithm, awsHostOf, awsUrlOf, namespaceOf } from './addressing.ts';
 import { appContainer, nodeHealthCommand } from './containers.ts';
@@ -58,7 +61,13 @@ export function awsStack({ project, stack, topology, aws: settings, grafanaAdmin
       }),
     ]),
   ) as Partial<Record<ServiceKind, aws.ecr.Repository>>;
-  for (const [kind, repository] of Object.entries(repositories)) {
+  const grafanaRepository = new aws.ecr.Repository(`${prefix}-grafana`, {
+    name: `${prefix}/grafana`,
+    imageTagMutability: 'MUTABLE',
+    forceDelete: true,
+    tags,
+  });
+  for (const [kind, repository] of [...Object.entries(repositories), ['grafana', grafanaRepository] as const]) {
     new aws.ecr.LifecyclePolicy(`${prefix}-${kind}-keep-5`, {
       repository: repository.name,
       policy: JSON.stringify({
@@ -74,6 +83,18 @@ export function awsStack({ project, stack, topology, aws: settings, grafanaAdmin
     tag: 'latest',
     push: true,
     registry: { address: anyRepository.repositoryUrl.apply((url) => url.split('/')[0]!), username: token.userName, password: pulumi.secret(token.password) },
+  });
+
+  // Grafana with the dashboards baked in (the Dockerfile's `grafana` target), pushed beside the services.
+  const grafanaImage = new dockerBuild.Image(`${prefix}-grafana-image`, {
+    context: { location: REPO_ROOT },
+    dockerfile: { location: path.join(REPO_ROOT, 'Dockerfile') },
+    target: 'grafana',
+    buildArgs: { GRAFANA_IMAGE: OBSERVABILITY_IMAGES.grafana },
+    tags: [pulumi.interpolate`${grafanaRepository.repositoryUrl}:latest`],
+    platforms: ['linux/amd64'],
+    push: true,
+    registries: [{ address: grafanaRepository.repositoryUrl.apply((url) => url.split('/')[0]!), username: token.userName, password: pulumi.secret(token.password) }],
   });
 
   const cluster = new aws.ecs.Cluster(`${prefix}-cluster`, { settings: [{ name: 'containerInsights', value: 'disabled' }], tags });
@@ -158,6 +179,7 @@ export function awsStack({ project, stack, topology, aws: settings, grafanaAdmin
       securityGroupIds: { prometheus: security.groups.prometheus.id, loki: security.groups.loki.id, grafana: security.groups.grafana.id },
       executionRoleArn: executionRole.arn,
       grafanaPasswordParameterArn: grafanaPassword.arn,
+      grafanaImage: grafanaImage.ref,
       targetGroupArns: { prometheus: loadBalancer.prometheusTargets.arn, grafana: loadBalancer.grafanaTargets.arn },
       size: settings.observability,
       scrapeIntervalSeconds: 15,

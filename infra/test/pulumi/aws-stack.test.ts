@@ -87,14 +87,15 @@ test('each task runs its ECR image with the env from planServices/resolveEnv and
 
 test('images: origin and edge-node built from the Dockerfile and pushed to their ECR repositories', (t) => {
   const images = run.ofType('docker-build:index:Image');
-  t.deepEqual(images.map((i) => i.inputs.target).sort(), ['edge-node', 'origin']);
+  t.deepEqual(images.map((i) => i.inputs.target).sort(), ['edge-node', 'grafana', 'origin']);
   for (const image of images) {
     t.true(image.inputs.push);
     const registries = unwrap(image.inputs.registries) as { address: string; username: string }[];
     t.deepEqual(registries.map((r) => r.address), ['123456789012.dkr.ecr.eu-west-1.amazonaws.com']);
     t.true(SECRET_SIG in image.inputs.registries, 'registry credentials are secret');
   }
-  t.deepEqual(run.ofType('aws:ecr/repository:Repository').map((r) => r.inputs.name).sort(), ['cdn-lab-aws/edge-node', 'cdn-lab-aws/origin']);
+  t.deepEqual(run.ofType('aws:ecr/repository:Repository').map((r) => r.inputs.name).sort(), ['cdn-lab-aws/edge-node', 'cdn-lab-aws/grafana', 'cdn-lab-aws/origin']);
+  t.is(run.ofType('aws:ecr/lifecyclePolicy:LifecyclePolicy').length, 3);
 });
 
 test('the ALB balances the edges with least outstanding requests and health-checks /healthz', (t) => {
@@ -182,6 +183,10 @@ test('the Grafana password lives in SSM as a SecureString and reaches Grafana as
   t.is(parameter!.inputs.type, 'SecureString');
   t.true(SECRET_SIG in parameter!.inputs.value, 'value is a Pulumi secret');
   const [grafana] = containersOf('cdn-lab-aws-grafana');
+  t.regex(grafana!.image, /\/cdn-lab-aws\/grafana:latest@sha256:/, 'the lab\'s Grafana image, dashboards included');
+  const files = Object.values(envOf(grafana!)).join('\n');
+  t.regex(files, /url: http:\/\/prometheus\.aws\.cdn-lab\.internal:9090/);
+  t.regex(files, /path: \/var\/lib\/grafana\/dashboards/);
   t.is(grafana!.secrets!.length, 1);
   t.is(grafana!.secrets![0]!.name, 'GF_SECURITY_ADMIN_PASSWORD');
   t.true(grafana!.secrets![0]!.valueFrom.endsWith(`/${parameter!.name}`), 'the mock ARN of the parameter');

@@ -75,6 +75,7 @@ CMD ["node", "edge-node/src/main.ts"]
 
 # Grafana with the lab's dashboards baked in, for the AWS stack (Fargate has no host folder to
 # mount; the Docker stack mounts grafana/dashboards instead). Provisioning files are written at
-# start by the task's entry point, since the datasource URLs depend on the stack.
+# start by the task's entry point, since the datasource URLs depend on the stack. Not under
+# /var/lib/grafana: that is a VOLUME in Grafana's image.
 FROM ${GRAFANA_IMAGE} AS grafana
-COPY grafana/dashboards /var/lib/grafana/dashboards
+COPY grafana/dashboards /etc/grafana/dashboards

@@ -11,7 +11,7 @@ import { validate } from 'dockerfile-utils';
 import { parseTopology } from '../src/topology.ts';
 import { planServices, resolveEnv, SERVICE_PROGRAMS, type ServiceKind } from '../src/plan.ts';
 import { OBSERVABILITY_IMAGES } from '../src/docker/observability.ts';
-import { DASHBOARDS_MOUNT } from '@cdn-lab/grafana';
+import { IMAGE_DASHBOARDS_DIR } from '../src/aws/observability.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DOCKERFILE = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
@@ -192,7 +192,7 @@ test('the HEALTHCHECK command fails when nothing answers', async (t) => {
   t.is(exit, 1);
 });
 
-test('grafana target: the Docker stack\'s Grafana image with the dashboards where the provider looks', (t) => {
+test('grafana target: the Docker stack\'s Grafana tag with the dashboards where the AWS provider looks', (t) => {
   const stage = STAGES.get('grafana');
   t.truthy(stage);
   t.is(stage!.base, '${GRAFANA_IMAGE}');
@@ -200,5 +200,5 @@ test('grafana target: the Docker stack\'s Grafana image with the dashboards wher
     .getInitialARGs()
     .find((a) => a.getProperty()?.getName() === 'GRAFANA_IMAGE');
   t.is(arg?.getProperty()?.getValue(), OBSERVABILITY_IMAGES.grafana);
-  t.deepEqual(ofKind(stage!.instructions, 'COPY').map(raw), [`grafana/dashboards ${DASHBOARDS_MOUNT}`]);
+  t.deepEqual(ofKind(stage!.instructions, 'COPY').map(raw), [`grafana/dashboards ${IMAGE_DASHBOARDS_DIR}`]);
 });

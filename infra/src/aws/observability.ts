@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
-import { DASHBOARDS_MOUNT, GRAFANA_DIR, RULE_FILES, prometheusArgs, renderDashboardProvider, renderDatasources, renderPrometheusConfig, scrapeTargets } from '@cdn-lab/grafana';
+import { GRAFANA_DIR, RULE_FILES, prometheusArgs, renderDashboardProvider, renderDatasources, renderPrometheusConfig, scrapeTargets } from '@cdn-lab/grafana';
 import type { ServicePlan } from '../plan.ts';
 import { SERVICE_PORT } from '../components/stack-config.ts';
 import { LOKI_CONFIG, OBSERVABILITY_IMAGES } from '../docker/observability.ts';
@@ -14,6 +14,9 @@ import { appContainer, writeFilesThenExec } from './containers.ts';
 import { awsHostOf } from './addressing.ts';
 import { FargateService } from './fargate-service.ts';
 import { PORTS } from './security-groups.ts';
+
+/** Where the Dockerfile's `grafana` target puts the dashboards (outside the image's /var/lib/grafana VOLUME). */
+export const IMAGE_DASHBOARDS_DIR = '/etc/grafana/dashboards';
 
 export interface AwsObservabilityArgs {
   prefix: string;
@@ -27,7 +30,7 @@ export interface AwsObservabilityArgs {
   executionRoleArn: pulumi.Input<string>;
   /** SSM parameter holding the Grafana admin password (the execution role may read it). */
   grafanaPasswordParameterArn: pulumi.Input<string>;
-  /** Grafana with the lab's dashboards at DASHBOARDS_MOUNT (the Dockerfile's `grafana` target, in ECR). */
+  /** Grafana with the lab's dashboards in IMAGE_DASHBOARDS_DIR (the Dockerfile's `grafana` target, in ECR). */
   grafanaImage: pulumi.Input<string>;
   targetGroupArns: { prometheus: pulumi.Input<string>; grafana: pulumi.Input<string> };
   size: { cpu: number; memory: number };
@@ -114,7 +117,7 @@ export class AwsObservability extends pulumi.ComponentResource {
           lokiUrl: `http://${hostOf('loki')}:${PORTS.loki}`,
           scrapeInterval: `${args.scrapeIntervalSeconds}s`,
         }),
-        [`${provisioning}/dashboards/dashboards.yml`]: renderDashboardProvider(DASHBOARDS_MOUNT),
+        [`${provisioning}/dashboards/dashboards.yml`]: renderDashboardProvider(IMAGE_DASHBOARDS_DIR),
       },
       ['/run.sh'],
     );

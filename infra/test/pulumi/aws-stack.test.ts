@@ -186,7 +186,7 @@ test('the Grafana password lives in SSM as a SecureString and reaches Grafana as
   t.regex(grafana!.image, /\/cdn-lab-aws\/grafana:latest@sha256:/, 'the lab\'s Grafana image, dashboards included');
   const files = Object.values(envOf(grafana!)).join('\n');
   t.regex(files, /url: http:\/\/prometheus\.aws\.cdn-lab\.internal:9090/);
-  t.regex(files, /path: \/var\/lib\/grafana\/dashboards/);
+  t.regex(files, /path: \/etc\/grafana\/dashboards/);
   t.is(grafana!.secrets!.length, 1);
   t.is(grafana!.secrets![0]!.name, 'GF_SECURITY_ADMIN_PASSWORD');
   t.true(grafana!.secrets![0]!.valueFrom.endsWith(`/${parameter!.name}`), 'the mock ARN of the parameter');

@@ -31,6 +31,46 @@ for (const [name, expected] of Object.entries(LIBCACHESIM)) {
   });
 }
 
+// libCacheSim's own unit test (test/test_evictionAlgo.c) replays cloudPhysicsIO.oracleGeneral.bin,
+// the source of cloudphysics_io.csv, at 128 MiB .. 1 GiB in 128 MiB steps and pins misses and
+// missed bytes per algorithm. Ours must be identical.
+const LIBCACHESIM_CLOUDPHYSICS: Record<string, { misses: number[]; missBytes: number[] }> = {
+  lru: {
+    misses: [93374, 89783, 83572, 81722, 72494, 72104, 71972, 71704],
+    missBytes: [4214303232, 4061242368, 3778040320, 3660569600, 3100927488, 3078128640, 3075403776, 3061662720],
+  },
+  fifo: {
+    misses: [93403, 89386, 84387, 84025, 72498, 72228, 72182, 72140],
+    missBytes: [4213112832, 4052646400, 3829170176, 3807412736, 3093146112, 3079525888, 3079210496, 3077547520],
+  },
+  clock: {
+    misses: [93313, 89775, 83411, 81328, 74815, 72283, 71927, 64456],
+    missBytes: [4213887488, 4064512000, 3762650624, 3644467200, 3256760832, 3091688448, 3074241024, 2697378816],
+  },
+  belady: {
+    misses: [79256, 70724, 65481, 61594, 59645, 57599, 50873, 48974],
+    missBytes: [3472532480, 2995165696, 2726689792, 2537648128, 2403427840, 2269212672, 2134992896, 2029769728],
+  },
+  sieve: {
+    misses: [91699, 86720, 78578, 76707, 69945, 66221, 64445, 64376],
+    missBytes: [4158632960, 3917211648, 3536227840, 3455379968, 3035580416, 2801699328, 2699456000, 2696345600],
+  },
+  s3fifo: {
+    misses: [90117, 80915, 75060, 72191, 69815, 65542, 60799, 56045],
+    missBytes: [4058576896, 3573827584, 3244417024, 3061737984, 2898109952, 2628363776, 2425027072, 2327934464],
+  },
+};
+
+test("cloudphysics_io: LRU, FIFO, CLOCK, Belady, SIEVE and S3-FIFO give libCacheSim's exact misses and missed bytes", async (t) => {
+  const capacities = [1, 2, 3, 4, 5, 6, 7, 8].map((i) => String(i * 128 * 2 ** 20));
+  const result = await runSimulation({ trace: path.join(TRACES, 'cloudphysics_io.csv'), policies: Object.keys(LIBCACHESIM_CLOUDPHYSICS), capacities });
+  for (const [policy, expected] of Object.entries(LIBCACHESIM_CLOUDPHYSICS)) {
+    const rows = result.results.filter((r) => r.policy === policy);
+    t.deepEqual(rows.map((r) => r.misses), expected.misses, `${policy} misses`);
+    t.deepEqual(rows.map((r) => result.trace.totalBytes - r.hitBytes), expected.missBytes, `${policy} missed bytes`);
+  }
+});
+
 test('capacity specs: fractions, percentages, absolute sizes; bad ones name the value', (t) => {
   t.deepEqual(parseCapacity('0.01'), { text: '0.01', fraction: 0.01 });
   t.deepEqual(parseCapacity('5%'), { text: '5%', fraction: 0.05 });

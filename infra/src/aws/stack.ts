@@ -82,6 +82,8 @@ export function awsStack({ project, stack, topology, aws: settings, grafanaAdmin
     kinds,
     tag: 'latest',
     push: true,
+    // Fargate tasks run X86_64 (fargate-service.ts).
+    platform: 'linux/amd64',
     registry: { address: anyRepository.repositoryUrl.apply((url) => url.split('/')[0]!), username: token.userName, password: pulumi.secret(token.password) },
   });
 

@@ -29,7 +29,7 @@ export interface ServiceImagesArgs {
   registry?: RegistryAuth;
   /** Build context; the repository root by default. */
   context?: string;
-  /** CPU architecture of the hosts that run the images. */
+  /** CPU architecture of the hosts that run the images; default: the build host's own. */
   platform?: 'linux/amd64' | 'linux/arm64';
 }
 
@@ -57,7 +57,7 @@ export class ServiceImages extends pulumi.ComponentResource {
           dockerfile: { location: path.join(context, 'Dockerfile') },
           target: workspace,
           tags: [tagged],
-          platforms: [args.platform ?? 'linux/amd64'],
+          ...(args.platform ? { platforms: [args.platform] } : {}),
           push: args.push,
           // Locally: load into the engine the containers run on (no registry involved).
           ...(args.push ? {} : { exports: [{ docker: {} }] }),

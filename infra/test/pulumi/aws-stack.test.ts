@@ -90,6 +90,7 @@ test('images: origin and edge-node built from the Dockerfile and pushed to their
   t.deepEqual(images.map((i) => i.inputs.target).sort(), ['edge-node', 'grafana', 'origin']);
   for (const image of images) {
     t.true(image.inputs.push);
+    t.deepEqual(image.inputs.platforms, ['linux/amd64'], 'the architecture Fargate runs');
     const registries = unwrap(image.inputs.registries) as { address: string; username: string }[];
     t.deepEqual(registries.map((r) => r.address), ['123456789012.dkr.ecr.eu-west-1.amazonaws.com']);
     t.true(SECRET_SIG in image.inputs.registries, 'registry credentials are secret');

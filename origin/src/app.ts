@@ -41,8 +41,13 @@ export function cacheControlFor(pathClass: PathClass, config: OriginConfig): str
   switch (pathClass) {
     case 'obj':
       return `public, max-age=${config.ttlLongS}`;
-    case 'short':
-      return `public, max-age=${config.ttlShortS}`;
+    case 'short': {
+      // Only the short-TTL class goes stale often enough for RFC 5861 windows to matter.
+      let value = `public, max-age=${config.ttlShortS}`;
+      if (config.staleWhileRevalidateS > 0) value += `, stale-while-revalidate=${config.staleWhileRevalidateS}`;
+      if (config.staleIfErrorS > 0) value += `, stale-if-error=${config.staleIfErrorS}`;
+      return value;
+    }
     case 'nostore':
       return 'no-store';
   }

@@ -44,6 +44,9 @@ export const originConfigSchema = z
     errorRate: real(0, 1).default(0),
     ttlLongS: int(0, 2 ** 31 - 1).default(86_400),
     ttlShortS: int(0, 2 ** 31 - 1).default(10),
+    /** RFC 5861 windows appended to the short class's Cache-Control when > 0 (the lab's stale-serving knobs). */
+    staleWhileRevalidateS: int(0, 2 ** 31 - 1).default(0),
+    staleIfErrorS: int(0, 2 ** 31 - 1).default(0),
   })
   .superRefine((config, ctx) => {
     if (config.sizeMinBytes > config.sizeMaxBytes) {
@@ -78,6 +81,8 @@ export const ORIGIN_ENV = {
   errorRate: 'ERROR_RATE',
   ttlLongS: 'TTL_LONG_S',
   ttlShortS: 'TTL_SHORT_S',
+  staleWhileRevalidateS: 'STALE_WHILE_REVALIDATE_S',
+  staleIfErrorS: 'STALE_IF_ERROR_S',
 } as const satisfies Record<keyof OriginConfig, string>;
 
 /** Reads and validates the origin's config; a bad value throws a ConfigError naming its env var. */

@@ -15,6 +15,8 @@ test('defaults are the ones docs/contracts.md lists', (t) => {
     errorRate: 0,
     ttlLongS: 86_400,
     ttlShortS: 10,
+    staleWhileRevalidateS: 0,
+    staleIfErrorS: 0,
     logLevel: 'info',
   });
 });
@@ -24,12 +26,20 @@ test('every config field has an env var', (t) => {
 });
 
 test('env vars are read and coerced', (t) => {
-  const config = originConfigFromEnv({ PORT: '8080', ORIGIN_ID: 'origin-3', ERROR_RATE: '0.25', SIZE_SIGMA: '1.5', TTL_SHORT_S: '30' });
-  t.like(config, { port: 8080, originId: 'origin-3', errorRate: 0.25, sizeSigma: 1.5, ttlShortS: 30 });
+  const config = originConfigFromEnv({
+    PORT: '8080',
+    ORIGIN_ID: 'origin-3',
+    ERROR_RATE: '0.25',
+    SIZE_SIGMA: '1.5',
+    TTL_SHORT_S: '30',
+    STALE_WHILE_REVALIDATE_S: '60',
+    STALE_IF_ERROR_S: '600',
+  });
+  t.like(config, { port: 8080, originId: 'origin-3', errorRate: 0.25, sizeSigma: 1.5, ttlShortS: 30, staleWhileRevalidateS: 60, staleIfErrorS: 600 });
 });
 
 test('originEnv is the inverse of reading the environment', (t) => {
-  const config = originConfig({ port: 9000, originId: 'origin-7', catalogueSeed: 99, errorRate: 0.1, sizeTailAlpha: 1.35, latencyJitterMs: 5 });
+  const config = originConfig({ port: 9000, originId: 'origin-7', catalogueSeed: 99, errorRate: 0.1, sizeTailAlpha: 1.35, latencyJitterMs: 5, staleIfErrorS: 300 });
   t.deepEqual(originConfigFromEnv(originEnv(config)), config);
   t.deepEqual(originEnv({ latencyMs: 20, errorRate: 0.5 }), { LATENCY_MS: '20', ERROR_RATE: '0.5' });
 });
@@ -43,6 +53,8 @@ const badValues: Array<[string, string]> = [
   ['LATENCY_MS', '-1'],
   ['LOG_LEVEL', 'loud'],
   ['CATALOGUE_SEED', '1.5'],
+  ['STALE_WHILE_REVALIDATE_S', '-5'],
+  ['STALE_IF_ERROR_S', 'soon'],
 ];
 for (const [variable, value] of badValues) {
   test(`a bad ${variable} (${JSON.stringify(value)}) is a ConfigError naming it`, (t) => {

@@ -20,6 +20,27 @@ test('each path class serves the same object with its own Cache-Control', async 
   }
 });
 
+test('stale windows are appended to the short class only, each only when > 0', async (t) => {
+  const cases: Array<[Partial<{ staleWhileRevalidateS: number; staleIfErrorS: number }>, string]> = [
+    [{}, 'public, max-age=5'],
+    [{ staleWhileRevalidateS: 30 }, 'public, max-age=5, stale-while-revalidate=30'],
+    [{ staleIfErrorS: 300 }, 'public, max-age=5, stale-if-error=300'],
+    [{ staleWhileRevalidateS: 30, staleIfErrorS: 300 }, 'public, max-age=5, stale-while-revalidate=30, stale-if-error=300'],
+  ];
+  for (const [stale, short] of cases) {
+    const origin = await startOrigin(t, { ttlLongS: 3600, ttlShortS: 5, ...stale });
+    const label = JSON.stringify(stale);
+    t.is((await fetch(`${origin.url}/short/1`)).headers.get('cache-control'), short, label);
+    t.is((await fetch(`${origin.url}/obj/1`)).headers.get('cache-control'), 'public, max-age=3600', label);
+    t.is((await fetch(`${origin.url}/nostore/1`)).headers.get('cache-control'), 'no-store', label);
+    // A 304 carries the same Cache-Control, so a revalidating edge keeps the windows (RFC 9111 §4.3.4).
+    const etag = (await fetch(`${origin.url}/short/1`, { method: 'HEAD' })).headers.get('etag')!;
+    const revalidated = await fetch(`${origin.url}/short/1`, { headers: { 'if-none-match': etag } });
+    t.is(revalidated.status, 304, label);
+    t.is(revalidated.headers.get('cache-control'), short, label);
+  }
+});
+
 test('bodies are the same with and without the body cache', async (t) => {
   const cached = await startOrigin(t);
   const uncached = await startOrigin(t, { bodyCacheBytes: 0 });

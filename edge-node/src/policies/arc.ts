@@ -2,9 +2,10 @@
 // T2 (seen at least twice), plus two ghost lists of keys only, B1 and B2, of what was evicted from
 // each. A miss that hits B1 means T1 was too small, so the target size p of T1 grows; a hit in B2
 // shrinks it. On eviction, T1's LRU end goes when |T1| exceeds p, else T2's. Megiddo, Modha,
-// "ARC: A Self-Tuning, Low Overhead Replacement Cache", USENIX FAST 2003. Sizes are in bytes
-// (entries weigh their size; p moves by max(1, |B2|/|B1|) times the size), which for unit sizes
-// is the paper's algorithm exactly.
+// "ARC: A Self-Tuning, Low Overhead Replacement Cache", USENIX FAST 2003. Lists are measured in
+// bytes and the cases follow libCacheSim's ARC.c for variable sizes (p moves by max(1, |B2|/|B1|)
+// per ghost hit; a ghost hit only replaces; other misses trim B1 or B2 first), which for unit
+// sizes is the paper's algorithm exactly.
 import { GhostQueue } from './ghost-queue.ts';
 import { SlotCache, resized } from './slot-cache.ts';
 import type { CachePolicy, PolicyOptions } from './types.ts';
@@ -36,17 +37,15 @@ class ArcCache<K, V> extends SlotCache<K, V> {
     super.grow(length);
     this.list = resized(this.list, length);
   }
-  protected override admit(key: K, size: number): boolean {
+  protected override admit(key: K): boolean {
     const { b1, b2 } = this;
     this.ghostHit = 0;
     if (b1.has(key)) {
-      const delta = b1.bytes >= b2.bytes ? 1 : b2.bytes / b1.bytes;
-      this.p = Math.min(this.capacityBytes, this.p + delta * size);
+      this.p = Math.min(this.capacityBytes, this.p + Math.max(b2.bytes / b1.bytes, 1));
       b1.take(key);
       this.ghostHit = T1;
     } else if (b2.has(key)) {
-      const delta = b2.bytes >= b1.bytes ? 1 : b1.bytes / b2.bytes;
-      this.p = Math.max(0, this.p - delta * size);
+      this.p = Math.max(0, this.p - Math.max(b1.bytes / b2.bytes, 1));
       b2.take(key);
       this.ghostHit = T2;
     }
@@ -64,14 +63,6 @@ class ArcCache<K, V> extends SlotCache<K, V> {
       this.pushHead(this.t2, slot);
     }
     this.ghostHit = 0;
-    // Directory bounds: |T1| + |B1| <= c and |T1| + |T2| + |B1| + |B2| <= 2c.
-    const c = this.capacityBytes;
-    const { b1, b2 } = this;
-    while (b1.bytes > 0 && this.t1Bytes + b1.bytes > c) b1.dropOldest();
-    while (b1.bytes + b2.bytes > 0 && this.t1Bytes + this.t2Bytes + b1.bytes + b2.bytes > 2 * c) {
-      if (b2.bytes > 0) b2.dropOldest();
-      else b1.dropOldest();
-    }
   }
   protected touch(slot: number): void {
     if (this.list[slot] === T1) {
@@ -82,10 +73,31 @@ class ArcCache<K, V> extends SlotCache<K, V> {
     }
     this.moveToHead(this.t2, slot);
   }
-  protected evictOne(): void {
-    const t1Empty = this.tail(this.t1) === this.t1;
-    const t2Empty = this.tail(this.t2) === this.t2;
-    const fromT1 = !t1Empty && (this.t1Bytes > this.p || (this.ghostHit === T2 && this.t1Bytes === this.p) || t2Empty);
+  protected evictOne(incomingSize: number): void {
+    const c = this.capacityBytes;
+    const { b1, b2 } = this;
+    if (this.ghostHit !== 0) {
+      this.replace();
+    } else if (this.t1Bytes + b1.bytes + incomingSize > c) {
+      // Case A: T1 + B1 is full. Drop B1's oldest and replace, or with B1 empty evict T1's LRU outright.
+      if (b1.bytes > 0) {
+        b1.dropOldest();
+        this.replace();
+      } else this.evict(this.tail(this.t1));
+    } else {
+      // Case B: the directory holds 2c: drop B2's oldest, then replace.
+      if (this.t1Bytes + b1.bytes + this.t2Bytes + b2.bytes >= 2 * c && b2.bytes > 0) b2.dropOldest();
+      this.replace();
+    }
+  }
+
+  /** REPLACE of the paper: T1's LRU entry goes to B1 when T1 exceeds its target, else T2's to B2. */
+  private replace(): void {
+    let fromT1 =
+      (this.t1Bytes > 0 && (this.t1Bytes > this.p || (this.t1Bytes === this.p && this.ghostHit === T2))) || this.t2Bytes === 0;
+    // Zero-size entries can leave a list non-empty at 0 bytes (or empty at 0): pick a list that has one.
+    if (fromT1 && this.tail(this.t1) === this.t1) fromT1 = false;
+    else if (!fromT1 && this.tail(this.t2) === this.t2) fromT1 = true;
     const victim = this.tail(fromT1 ? this.t1 : this.t2);
     const key = this.slotKeys[victim] as K;
     const size = this.sizes[victim]!;

@@ -55,13 +55,17 @@ const LIBCACHESIM_CLOUDPHYSICS: Record<string, { misses: number[]; missBytes: nu
     misses: [91699, 86720, 78578, 76707, 69945, 66221, 64445, 64376],
     missBytes: [4158632960, 3917211648, 3536227840, 3455379968, 3035580416, 2801699328, 2699456000, 2696345600],
   },
+  arc: {
+    misses: [90252, 85861, 78168, 74297, 67381, 65685, 64439, 64772],
+    missBytes: [4068098560, 3821026816, 3525644800, 3296890368, 2868538880, 2771180032, 2699484672, 2712971264],
+  },
   s3fifo: {
     misses: [90117, 80915, 75060, 72191, 69815, 65542, 60799, 56045],
     missBytes: [4058576896, 3573827584, 3244417024, 3061737984, 2898109952, 2628363776, 2425027072, 2327934464],
   },
 };
 
-test("cloudphysics_io: LRU, FIFO, CLOCK, Belady, SIEVE and S3-FIFO give libCacheSim's exact misses and missed bytes", async (t) => {
+test("cloudphysics_io: LRU, FIFO, CLOCK, Belady, ARC, SIEVE and S3-FIFO give libCacheSim's exact misses and missed bytes", async (t) => {
   const capacities = [1, 2, 3, 4, 5, 6, 7, 8].map((i) => String(i * 128 * 2 ** 20));
   const result = await runSimulation({ trace: path.join(TRACES, 'cloudphysics_io.csv'), policies: Object.keys(LIBCACHESIM_CLOUDPHYSICS), capacities });
   for (const [policy, expected] of Object.entries(LIBCACHESIM_CLOUDPHYSICS)) {

@@ -1,8 +1,13 @@
 // Turns before/after scrapes of the services' own counters into the figures a run reports.
+import { CACHE_RESULTS } from '@cdn-lab/grafana/rules';
 import { sumAcross, sumMetric, type Scrape } from './scrape.ts';
 
-/** Results an edge counts as served from cache without a full upstream fetch. */
-export const CACHE_SERVED_RESULTS = ['hit', 'stale'];
+/**
+ * Results whose body the edge served from its cache: fresh hits, stale serves, and revalidations
+ * (a 304 from upstream, the body from cache). The recording rules' definition (`CACHE_RESULTS`,
+ * behind `edge:hit_ratio:rate1m`), so a run and a dashboard agree.
+ */
+export const CACHE_SERVED_RESULTS = CACHE_RESULTS.split('|');
 
 export interface LabScrapes {
   /** Client-facing edges, in the order of the edge ids. */

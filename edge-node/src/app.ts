@@ -64,7 +64,7 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
   const metrics = new EdgeMetrics({ edgeId: config.edgeId, policy: config.cachePolicy, cache: store, defaultMetrics: deps.defaultMetrics ?? true });
   evictions.metrics = metrics;
 
-  const upstreamOptions = { timeoutMs: config.upstreamTimeoutMs, metrics, now };
+  const upstreamOptions = { timeoutMs: config.upstreamTimeoutMs, delayMs: config.upstreamDelayMs, metrics, now };
   const upstream = config.parentUrl
     ? new Upstream({ ...upstreamOptions, kind: 'parent', urls: [config.parentUrl] })
     : new Upstream({ ...upstreamOptions, kind: 'origin', urls: config.upstreamUrls });
@@ -94,6 +94,8 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
     upstream,
     peers,
     negativeTtlMs: config.negativeTtlS * 1000,
+    serveStale: config.serveStale,
+    clientDelayMs: config.clientDelayMs,
   });
 
   const app = express();

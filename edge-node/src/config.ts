@@ -5,6 +5,8 @@ import { configFromEnv, env } from '@cdn-lab/service-kit';
 import { isValidPolicySpec, POLICY_NAMES, SECOND_HIT_PREFIX } from './policies/registry.ts';
 
 const positiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
+/** A simulated network delay in ms (0 = none); capped at 10 minutes. */
+const delayMs = z.coerce.number().int().min(0).max(600_000).default(0);
 
 /** A fleet member: `http://host:port`, or `id=http://host:port` to hash by a stable name. */
 export interface PeerSpec {
@@ -63,6 +65,15 @@ export const edgeConfigSchema = z
     adminToken: z.string().min(8, 'must be at least 8 characters').optional(),
     /** Lifetime given to 404/410 responses without explicit freshness (negative caching); 0 = off. */
     negativeTtlS: z.coerce.number().int().min(0).max(2 ** 31 - 1).default(10),
+    /**
+     * Whether stale content may ever be served (RFC 5861 stale-while-revalidate / stale-if-error,
+     * client max-stale). Off: every stale reuse is revalidated first, as if the response said must-revalidate.
+     */
+    serveStale: env.bool().default(true),
+    /** Simulated client<->edge round trip: added once before each response is sent to the client. */
+    clientDelayMs: delayMs,
+    /** Simulated edge<->upstream round trip: added before each upstream request (within UPSTREAM_TIMEOUT_MS). */
+    upstreamDelayMs: delayMs,
   })
   .superRefine((config, ctx) => {
     if (config.upstreamUrls.length === 0 && config.parentUrl === undefined) {
@@ -98,6 +109,9 @@ export const EDGE_ENV = {
   upstreamTimeoutMs: 'UPSTREAM_TIMEOUT_MS',
   adminToken: 'ADMIN_TOKEN',
   negativeTtlS: 'NEGATIVE_TTL_S',
+  serveStale: 'SERVE_STALE',
+  clientDelayMs: 'CLIENT_DELAY_MS',
+  upstreamDelayMs: 'UPSTREAM_DELAY_MS',
 } as const satisfies Record<keyof EdgeConfig, string>;
 
 /** Reads and validates the edge's config; a bad value throws a ConfigError naming its env var. */

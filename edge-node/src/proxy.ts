@@ -86,6 +86,10 @@ export interface ProxyDeps {
   upstream: Upstream;
   peers?: PeerRouting | undefined;
   negativeTtlMs: number;
+  /** SERVE_STALE: false means stale is never served (no max-stale, SWR or SIE), only revalidated. */
+  serveStale?: boolean;
+  /** CLIENT_DELAY_MS: simulated client round trip, waited before each proxied response is written. */
+  clientDelayMs?: number;
 }
 
 /** What an upstream fetch needs from the client request (kept past the response, for background work). */
@@ -108,6 +112,8 @@ export class EdgeProxy {
   private readonly metrics: EdgeMetrics;
   private readonly logger: Logger;
   private readonly now: () => number;
+  private readonly serveStale: boolean;
+  private readonly clientDelayMs: number;
   /** Keys with a stale-while-revalidate refresh in flight. */
   private readonly revalidating = new Set<string>();
 
@@ -117,6 +123,8 @@ export class EdgeProxy {
     this.metrics = deps.metrics;
     this.logger = deps.logger;
     this.now = deps.now;
+    this.serveStale = deps.serveStale ?? true;
+    this.clientDelayMs = deps.clientDelayMs ?? 0;
   }
 
   /**
@@ -136,18 +144,29 @@ export class EdgeProxy {
     if (entry === undefined || entry.invalidated || entry.noCache) return this.handOver(req, start, true, entry);
     const ageMs = entry.correctedInitialAgeMs + (this.now() - entry.responseTime);
     if (ageMs >= entry.lifetimeMs) return this.handOver(req, start, true, entry);
+    // Without a client delay the hit pays nothing for the feature: no timer, and no closure here.
+    if (this.clientDelayMs === 0) this.writeHit(req, res, entry, ageMs, start);
+    else this.writeHitLater(req, res, entry, ageMs, start);
+    return true;
+  }
+
+  private writeHit(req: IncomingMessage, res: ServerResponse, entry: StoredResponse, ageMs: number, start: number): void {
     res.writeHead(
       entry.status,
       entry.hitHeaders.concat('age', String(ageSeconds(ageMs)), 'cache-status', `cdn-lab; hit; ttl=${Math.floor((entry.lifetimeMs - ageMs) / 1000)}`),
     );
-    if (method === 'HEAD') {
+    if (req.method === 'HEAD') {
       res.end();
       this.record(req, start, 'hit', entry.status, 0);
     } else {
       res.end(entry.body);
       this.record(req, start, 'hit', entry.status, entry.body.length);
     }
-    return true;
+  }
+
+  /** The hit as decided now (same Age and ttl), delivered after the simulated client round trip. */
+  private writeHitLater(req: IncomingMessage, res: ServerResponse, entry: StoredResponse, ageMs: number, start: number): void {
+    setTimeout(() => this.writeHit(req, res, entry, ageMs, start), this.clientDelayMs);
   }
 
   /** Leaves the request to express, with what the fast path already learnt. Returns false. */
@@ -213,7 +232,8 @@ export class EdgeProxy {
     }
     // Serving stale (§4.2.4) needs a stale entry, no must-revalidate/no-cache, and a client that did not ask otherwise.
     const stalenessMs = Math.max(0, -remainingMs);
-    const staleAllowed = stale && !entry.mustRevalidate && !entry.noCache && !clientWantsValidation;
+    // SERVE_STALE=false acts as if every response carried must-revalidate (and ignores max-stale).
+    const staleAllowed = stale && this.serveStale && !entry.mustRevalidate && !entry.noCache && !clientWantsValidation;
     if (staleAllowed) {
       const maxStale = directives.get('max-stale');
       if (maxStale !== undefined) {
@@ -236,7 +256,7 @@ export class EdgeProxy {
     if (failed) {
       const requestSie = deltaSeconds(directives, 'stale-if-error');
       const sieMs = Math.max(entry.staleIfErrorMs, requestSie === undefined || Number.isNaN(requestSie) ? 0 : requestSie * 1000);
-      if (!entry.mustRevalidate && !entry.noCache && stalenessMs <= sieMs) {
+      if (this.serveStale && !entry.mustRevalidate && !entry.noCache && stalenessMs <= sieMs) {
         const fwdStatus = outcome.kind === 'response' ? outcome.response.status : undefined;
         const cs = cacheStatus({ fwd, ...(fwdStatus !== undefined ? { fwdStatus } : {}), ttl, collapsed, detail: 'stale-if-error' });
         return this.serveStored(req, res, entry, ageMs, cs, 'stale');
@@ -399,7 +419,17 @@ export class EdgeProxy {
     this.write(req, res, status, entry.hitHeaders.concat('age', age, 'cache-status', cs), entry.body, result);
   }
 
+  /** Every answer of the full path ends here, so the client delay is added once, in one place. */
   private write(req: IncomingMessage, res: ServerResponse, status: number, headers: string[], body: Buffer | undefined, result: Result): void {
+    if (this.clientDelayMs === 0) this.writeNow(req, res, status, headers, body, result);
+    else this.writeLater(req, res, status, headers, body, result);
+  }
+
+  private writeLater(req: IncomingMessage, res: ServerResponse, status: number, headers: string[], body: Buffer | undefined, result: Result): void {
+    setTimeout(() => this.writeNow(req, res, status, headers, body, result), this.clientDelayMs);
+  }
+
+  private writeNow(req: IncomingMessage, res: ServerResponse, status: number, headers: string[], body: Buffer | undefined, result: Result): void {
     res.writeHead(status, headers);
     const sendBody = req.method !== 'HEAD' && body !== undefined && status !== 304 && status !== 204;
     res.end(sendBody ? body : undefined);

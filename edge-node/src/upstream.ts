@@ -1,5 +1,6 @@
 // Fetching from upstream (origins, a parent edge, or a peer): keep-alive agents, a deadline for the
-// whole exchange, round robin over several base URLs, and exactly one metric sample per request sent.
+// whole exchange, round robin over several base URLs, an optional simulated network delay before
+// each request, and exactly one metric sample per request sent.
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
@@ -40,6 +41,8 @@ export interface UpstreamOptions {
   kind: UpstreamKind;
   urls: readonly string[];
   timeoutMs: number;
+  /** Simulated round trip (UPSTREAM_DELAY_MS) waited before each request is sent; 0 = none. */
+  delayMs?: number;
   metrics: EdgeMetrics;
   now: () => number;
 }
@@ -54,6 +57,7 @@ export class Upstream {
   readonly kind: UpstreamKind;
   private readonly bases: Base[];
   private readonly timeoutMs: number;
+  private readonly delayMs: number;
   private readonly metrics: EdgeMetrics;
   private readonly now: () => number;
   private next = 0;
@@ -69,6 +73,7 @@ export class Upstream {
       return { url, pathPrefix: url.pathname.replace(/\/+$/, '') };
     });
     this.timeoutMs = options.timeoutMs;
+    this.delayMs = options.delayMs ?? 0;
     this.metrics = options.metrics;
     this.now = options.now;
   }
@@ -91,6 +96,10 @@ export class Upstream {
     this.httpsAgent.destroy();
   }
 
+  /**
+   * One exchange. The simulated delay sits inside it: the duration metric, the deadline and the
+   * request time (hence the Age correction of §4.2.3) all count it, as they would a real round trip.
+   */
   private exchange(base: Base, request: UpstreamRequest): Promise<UpstreamResponse> {
     const kind = this.kind;
     const started = performance.now();
@@ -99,53 +108,64 @@ export class Upstream {
     return new Promise<UpstreamResponse>((resolve, reject) => {
       let settled = false;
       let received = 0;
+      let req: http.ClientRequest | undefined;
+      let delayTimer: NodeJS.Timeout | undefined;
       const settle = (status: number | undefined, error: UpstreamError | undefined, response?: UpstreamResponse) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        clearTimeout(delayTimer);
         this.metrics.upstreamExchange(kind, status, (performance.now() - started) / 1000, received);
         if (error) reject(error);
         else resolve(response as UpstreamResponse);
       };
-      const headers = { ...request.headers, host: base.url.host };
-      if (request.body !== undefined) headers['content-length'] = String(request.body.length);
-      const req = (secure ? https : http).request({
-        protocol: base.url.protocol,
-        hostname: base.url.hostname.replace(/^\[|\]$/g, ''),
-        port: base.url.port || (secure ? 443 : 80),
-        method: request.method,
-        path: base.pathPrefix + request.path,
-        headers,
-        agent: secure ? this.httpsAgent : this.httpAgent,
-      });
       const timer = setTimeout(() => {
         const error = new UpstreamError('timeout', kind, `${kind} did not answer within ${this.timeoutMs} ms`);
-        req.destroy(error);
+        req?.destroy(error);
         settle(undefined, error);
       }, this.timeoutMs);
-      req.on('error', (cause) => settle(undefined, new UpstreamError('failed', kind, `${kind} request failed: ${cause.message}`)));
-      req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => {
-          chunks.push(chunk);
-          received += chunk.length;
-        });
-        res.on('error', (cause) => settle(undefined, new UpstreamError('failed', kind, `${kind} response failed: ${cause.message}`)));
-        res.on('aborted', () => settle(undefined, new UpstreamError('failed', kind, `${kind} response aborted`)));
-        res.on('end', () => {
-          const status = res.statusCode ?? 502;
-          settle(status, undefined, {
-            kind,
-            method: request.method,
-            status,
-            headers: res.headers,
-            body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received),
-            requestTime,
-            responseTime: this.now(),
+      const send = () => {
+        req = this.send(base, request, secure);
+        req.on('error', (cause) => settle(undefined, new UpstreamError('failed', kind, `${kind} request failed: ${cause.message}`)));
+        req.on('response', (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => {
+            chunks.push(chunk);
+            received += chunk.length;
+          });
+          res.on('error', (cause) => settle(undefined, new UpstreamError('failed', kind, `${kind} response failed: ${cause.message}`)));
+          res.on('aborted', () => settle(undefined, new UpstreamError('failed', kind, `${kind} response aborted`)));
+          res.on('end', () => {
+            const status = res.statusCode ?? 502;
+            settle(status, undefined, {
+              kind,
+              method: request.method,
+              status,
+              headers: res.headers,
+              body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received),
+              requestTime,
+              responseTime: this.now(),
+            });
           });
         });
-      });
-      req.end(request.body);
+        req.end(request.body);
+      };
+      if (this.delayMs > 0) delayTimer = setTimeout(send, this.delayMs);
+      else send();
+    });
+  }
+
+  private send(base: Base, request: UpstreamRequest, secure: boolean): http.ClientRequest {
+    const headers = { ...request.headers, host: base.url.host };
+    if (request.body !== undefined) headers['content-length'] = String(request.body.length);
+    return (secure ? https : http).request({
+      protocol: base.url.protocol,
+      hostname: base.url.hostname.replace(/^\[|\]$/g, ''),
+      port: base.url.port || (secure ? 443 : 80),
+      method: request.method,
+      path: base.pathPrefix + request.path,
+      headers,
+      agent: secure ? this.httpsAgent : this.httpAgent,
     });
   }
 }

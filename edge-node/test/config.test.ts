@@ -5,6 +5,7 @@ import { EDGE_ENV, edgeConfigFromEnv, edgeEnv } from '../src/config.ts';
 test('defaults per docs/contracts.md', (t) => {
   const config = edgeConfigFromEnv({ UPSTREAM_URLS: 'http://127.0.0.1:3000, http://127.0.0.1:3001' });
   t.like(config, { host: '127.0.0.1', port: 0, edgeId: 'edge-0', cachePolicy: 'lru', cacheBytes: 67108864, coalescing: true, upstreamTimeoutMs: 10000 });
+  t.like(config, { serveStale: true, clientDelayMs: 0, upstreamDelayMs: 0 });
   t.deepEqual(config.upstreamUrls, ['http://127.0.0.1:3000', 'http://127.0.0.1:3001']);
   t.is(config.adminToken, undefined);
   t.deepEqual(config.peerUrls, []);

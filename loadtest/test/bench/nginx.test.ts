@@ -40,6 +40,9 @@ test('caches by the origin, coalesces misses, keeps upstream connections, listen
   t.deepEqual(directive(config, 'proxy_http_version'), ['1.1']);
   t.deepEqual(directive(config, 'proxy_set_header'), ['Connection ""']);
   t.deepEqual(directive(config, 'proxy_pass'), ['http://origin']);
+  // A fair baseline: sendfile without TCP_CORK (tcp_nopush throttles keep-alive hits, see nginx.ts).
+  t.deepEqual(directive(config, 'sendfile'), ['on']);
+  t.deepEqual(directive(config, 'tcp_nopush'), []);
 });
 
 test('nginx args keep even the early error log in the prefix', (t) => {

@@ -2,7 +2,19 @@
 // balancer), and the command-line flags to run Prometheus on it. Pure: each backend supplies only
 // addresses (the local lab 127.0.0.1:port, Docker container:8080).
 import { stringify } from 'yaml';
-import type { ServiceKind, ServicePlan } from '@cdn-lab/infra/plan';
+
+/** The kinds of service a lab runs; one scrape job each. */
+export type ServiceKind = 'origin' | 'edge' | 'balancer';
+
+/**
+ * What scraping needs to know of a service: infra's `ServicePlan` has this shape. Declared here so
+ * the observability config does not depend on infra (infra's stacks depend on it).
+ */
+export interface ScrapedService {
+  id: string;
+  kind: ServiceKind;
+  labels: Record<string, string>;
+}
 
 export interface ScrapeTarget {
   /** Service id; becomes the `instance` label. */
@@ -114,7 +126,7 @@ export function renderFileSdTargets(targets: readonly ScrapeTarget[], kind: Serv
 }
 
 /** Scrape targets of a plan, given how this backend addresses each service (`host:port`). */
-export function scrapeTargets(plans: readonly ServicePlan[], addressOf: (id: string) => string): ScrapeTarget[] {
+export function scrapeTargets(plans: readonly ScrapedService[], addressOf: (id: string) => string): ScrapeTarget[] {
   return plans.map((plan) => ({ id: plan.id, kind: plan.kind, address: addressOf(plan.id), labels: { ...plan.labels } }));
 }
 

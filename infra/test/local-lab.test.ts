@@ -123,7 +123,7 @@ test('services exit on their own when the process that started them is killed', 
   });
   t.true(pids.length >= 3 && pids.every(isAlive));
   parent.kill('SIGKILL');
-  t.true(await waitUntil(() => pids.every((pid) => !isAlive(pid)), 10_000), 'every service exited after its parent was killed');
+  t.true(await waitUntil(() => pids.every((pid) => !isAlive(pid)), 20_000), 'every service exited after its parent was killed');
 });
 
 test('a service that cannot start fails the lab with its id and exit code', async (t) => {

@@ -129,7 +129,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const specs = options.capacities.map((c) => parseCapacity(String(c)));
   if (specs.length === 0) throw new SimulationInputError('no capacities given');
 
-  const trace = typeof options.trace === 'string' ? await readTrace(options.trace) : options.trace;
+  const trace = typeof options.trace === 'string' ? await openTrace(options.trace) : options.trace;
   const capacities = specs.map((spec) => {
     const capacity = resolveCapacity(spec, trace, unit);
     const unique = unit === 'objects' ? trace.uniqueObjects : trace.uniqueBytes;
@@ -222,6 +222,19 @@ function workerBootstrap(): string {
   return tsx
     ? `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL)}); })`
     : `import(${JSON.stringify(WORKER_URL)})`;
+}
+
+/** Reads a trace file; a file that cannot be opened is bad input, named as such. */
+async function openTrace(file: string): Promise<Trace> {
+  try {
+    return await readTrace(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new SimulationInputError(`trace file "${file}" does not exist`);
+    if (code === 'EISDIR') throw new SimulationInputError(`trace "${file}" is a directory, not a CSV file`);
+    if (code === 'EACCES' || code === 'EPERM') throw new SimulationInputError(`trace file "${file}" cannot be read (permission denied)`);
+    throw error;
+  }
 }
 
 /** Copies a typed array into shared memory so workers read it without a copy each. */

@@ -26,27 +26,40 @@ function mix32(h: number): number {
 }
 
 export class FrequencySketch {
-  private readonly mask: number;
-  private readonly counters: Uint8Array;
-  private readonly doorkeeper: Uint8Array;
-  private readonly doorMask: number;
-  private readonly sampleSize: number;
+  private mask = -1;
+  private counters = new Uint8Array(0);
+  private doorkeeper = new Uint8Array(0);
+  private doorMask = 0;
+  private sampleSize = 0;
   private additions = 0;
 
-  /** `expectedItems` sizes the sketch (rounded up to a power of two, at least 16). */
-  constructor(expectedItems: number) {
+  /** `expectedItems` sizes the sketch (a power of two, at least 16); 0 leaves it off until `ensureCapacity`. */
+  constructor(expectedItems = 0) {
+    if (expectedItems > 0) this.ensureCapacity(expectedItems);
+  }
+
+  /** Whether the sketch is sized yet (before that it records nothing and estimates 0). */
+  get ready(): boolean {
+    return this.mask >= 0;
+  }
+
+  /** Grows the sketch to track `items` keys (capped at 2^20 columns); growing starts it afresh. */
+  ensureCapacity(items: number): void {
     let width = 16;
-    while (width < expectedItems && width < 1 << 20) width *= 2;
+    while (width < items && width < 1 << 20) width *= 2;
+    if (width <= this.mask + 1) return;
     this.mask = width - 1;
     this.counters = new Uint8Array(width * DEPTH);
     // Doorkeeper: a bloom filter of 8 bits per expected item, 2 probes.
     this.doorkeeper = new Uint8Array(width);
     this.doorMask = width * 8 - 1;
     this.sampleSize = 10 * width;
+    this.additions = 0;
   }
 
   /** Records one request of the key (by hash). */
   increment(hash: number): void {
+    if (this.mask < 0) return;
     if (this.doorkeeperAdd(hash)) {
       const { counters, mask } = this;
       for (let row = 0; row < DEPTH; row++) {
@@ -59,6 +72,7 @@ export class FrequencySketch {
 
   /** Estimated recent requests of the key (by hash). */
   frequency(hash: number): number {
+    if (this.mask < 0) return 0;
     const { counters, mask } = this;
     let min = MAX_COUNT;
     for (let row = 0; row < DEPTH; row++) {

@@ -3,7 +3,8 @@
 // entry (the candidate) competes with the main cache's victim (probation's LRU end): the candidate
 // is admitted only if a TinyLFU frequency sketch (count-min + doorkeeper + aging, see sketch.ts)
 // estimates it more popular, otherwise it is evicted. The window absorbs bursts, the sketch keeps
-// one-hit wonders out of main. Einziger, Friedman, Manes, "TinyLFU: A Highly Efficient Cache
+// one-hit wonders out of main. The sketch is sized as Caffeine does: lazily, by the object capacity
+// or, under a byte budget, by the number of entries held. Einziger, Friedman, Manes, "TinyLFU: A Highly Efficient Cache
 // Admission Policy", ACM Transactions on Storage 13(4), 2017; structure as in Caffeine's simulator.
 import { FrequencySketch, hashKey } from './sketch.ts';
 import { SlotCache, resized } from './slot-cache.ts';
@@ -36,8 +37,9 @@ class WTinyLfuCache<K, V> extends SlotCache<K, V> {
     this.windowCapacity = Math.floor(options.capacityBytes * (options.windowRatio ?? 0.01));
     this.mainCapacity = options.capacityBytes - this.windowCapacity;
     this.protectedCapacity = Math.floor(this.mainCapacity * (options.protectedRatio ?? 0.8));
-    // Sized by object capacity when known; a byte capacity bounds the object count from above.
-    this.sketch = new FrequencySketch(Math.min(options.maxObjects ?? options.capacityBytes, options.capacityBytes));
+    // As Caffeine: the sketch starts once the cache is half full, sized by the object capacity
+    // when there is one, else by the entries held (a byte budget says little about how many).
+    this.sketch = new FrequencySketch();
   }
 
   override get(key: K): V | undefined {
@@ -55,6 +57,10 @@ class WTinyLfuCache<K, V> extends SlotCache<K, V> {
   }
   protected place(slot: number): void {
     this.enter(WINDOW, slot);
+    const limited = this.maxObjects < Number.MAX_SAFE_INTEGER;
+    if (this.bytes >= this.capacityBytes / 2 || (limited && this.count >= this.maxObjects / 2)) {
+      this.sketch.ensureCapacity(limited ? this.maxObjects : this.count);
+    }
   }
   protected touch(slot: number): void {
     const segment = this.segment[slot]!;

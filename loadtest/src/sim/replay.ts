@@ -43,7 +43,13 @@ export function runJob(trace: TraceArrays, job: Job, onProgress?: (done: number)
 }
 
 function replayPolicy(trace: TraceArrays, job: Job, onProgress?: (done: number) => void): ReplayCounts {
-  const policy = createPolicy<number, undefined>(job.policy, { capacityBytes: job.capacity, keyUniverse: trace.keyUniverse });
+  // In object mode every entry weighs 1, so the byte budget is also the object cap; saying so lets
+  // a policy that sizes structures by object count (W-TinyLFU's sketch) do it as for an object cache.
+  const policy = createPolicy<number, undefined>(job.policy, {
+    capacityBytes: job.capacity,
+    keyUniverse: trace.keyUniverse,
+    ...(job.objectMode ? { maxObjects: job.capacity } : {}),
+  });
   const access = accessor(policy);
   const { keys, sizes } = trace;
   const n = keys.length;

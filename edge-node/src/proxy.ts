@@ -88,7 +88,7 @@ export interface ProxyDeps {
   negativeTtlMs: number;
   /** SERVE_STALE: false means stale is never served (no max-stale, SWR or SIE), only revalidated. */
   serveStale?: boolean;
-  /** CLIENT_DELAY_MS: simulated client round trip, waited before each proxied response is written. */
+  /** CLIENT_DELAY_MS: simulated client round trip, waited before each proxied response is written (not to peers). */
   clientDelayMs?: number;
 }
 
@@ -145,7 +145,7 @@ export class EdgeProxy {
     const ageMs = entry.correctedInitialAgeMs + (this.now() - entry.responseTime);
     if (ageMs >= entry.lifetimeMs) return this.handOver(req, start, true, entry);
     // Without a client delay the hit pays nothing for the feature: no timer, and no closure here.
-    if (this.clientDelayMs === 0) this.writeHit(req, res, entry, ageMs, start);
+    if (this.clientDelayMs === 0 || headers[HOP_HEADER] !== undefined) this.writeHit(req, res, entry, ageMs, start);
     else this.writeHitLater(req, res, entry, ageMs, start);
     return true;
   }
@@ -419,9 +419,12 @@ export class EdgeProxy {
     this.write(req, res, status, entry.hitHeaders.concat('age', age, 'cache-status', cs), entry.body, result);
   }
 
-  /** Every answer of the full path ends here, so the client delay is added once, in one place. */
+  /**
+   * Every answer of the full path ends here, so the client delay is added once, in one place. A peer
+   * edge's forwarded request is not delayed: the sender's UPSTREAM_DELAY_MS already is that round trip.
+   */
   private write(req: IncomingMessage, res: ServerResponse, status: number, headers: string[], body: Buffer | undefined, result: Result): void {
-    if (this.clientDelayMs === 0) this.writeNow(req, res, status, headers, body, result);
+    if (this.clientDelayMs === 0 || req.headers[HOP_HEADER] !== undefined) this.writeNow(req, res, status, headers, body, result);
     else this.writeLater(req, res, status, headers, body, result);
   }
 

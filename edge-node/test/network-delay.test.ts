@@ -12,7 +12,7 @@ import { CacheStore } from '../src/cache-store.ts';
 import { Coalescer } from '../src/coalescer.ts';
 import { edgeConfigFromEnv, edgeEnv } from '../src/config.ts';
 import { EdgeMetrics } from '../src/metrics.ts';
-import { EdgeProxy } from '../src/proxy.ts';
+import { EdgeProxy, HOP_HEADER } from '../src/proxy.ts';
 import { buildStoredResponse } from '../src/stored-response.ts';
 import { Upstream } from '../src/upstream.ts';
 import { metricValue, request, startEdge, startUpstream, testClock, type Handler } from './helpers.ts';
@@ -52,7 +52,7 @@ test('CLIENT_DELAY_MS and UPSTREAM_DELAY_MS default to 0, round-trip through edg
 });
 
 /** An EdgeProxy with one fresh entry at `/k`, and a fake request/response pair for its fast path. */
-function fastPathRig(clientDelayMs: number) {
+function fastPathRig(clientDelayMs: number, requestHeaders: Record<string, string> = {}) {
   const store = new CacheStore({ policy: 'lru', capacityBytes: 1 << 20 });
   const metrics = new EdgeMetrics({ edgeId: 'e', policy: 'lru', cache: store, defaultMetrics: false });
   const now = Date.now;
@@ -85,7 +85,7 @@ function fastPathRig(clientDelayMs: number) {
     }),
   );
   const written: { status?: number; body?: Buffer } = {};
-  const req = { method: 'GET', url: '/k', headers: { host: 'edge' }, socket: {} } as unknown as IncomingMessage;
+  const req = { method: 'GET', url: '/k', headers: { host: 'edge', ...requestHeaders }, socket: {} } as unknown as IncomingMessage;
   const res = {
     writeHead(status: number) {
       written.status = status;
@@ -129,6 +129,13 @@ test('fast path with CLIENT_DELAY_MS>0: the hit is decided at once but written o
   t.is(written.status, 200);
   t.is(written.body?.toString(), 'hello');
   t.is(await metricValue({ metrics } as unknown as Edge, 'edge_requests_total', { result: 'hit' }), 1);
+});
+
+test('CLIENT_DELAY_MS is not added for a peer edge (x-cdn-lab-hop): its UPSTREAM_DELAY_MS is that round trip', (t) => {
+  const { proxy, req, res, written } = fastPathRig(30, { [HOP_HEADER]: 'edge-1' });
+  t.true(proxy.tryFastPath(req, res));
+  t.is(written.status, 200, 'written synchronously');
+  t.is(written.body?.toString(), 'hello');
 });
 
 test('CLIENT_DELAY_MS=80: hits (fast path), misses and errors each take at least 80 ms, and the duration metric counts it', async (t) => {

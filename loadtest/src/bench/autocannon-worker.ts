@@ -32,7 +32,9 @@ async function main(): Promise<void> {
       max: result.latency.max,
     },
     non2xx: result['4xx'] + result['5xx'],
-    errors: result.errors,
+    // autocannon's errors include its timeouts.
+    errors: result.errors - result.timeouts,
+    timeouts: result.timeouts,
   };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }

@@ -14,6 +14,8 @@ export interface SummaryRow {
   target: TargetName;
   /** Rounds that failed (not counted in the spreads). */
   failed: number;
+  /** Rounds counted but with timed-out requests (overload). */
+  withTimeouts: number;
   requestsPerSec: Spread;
   p99Ms: Spread;
   /** Per-round requests/s ÷ nginx's in the same round. */
@@ -47,6 +49,7 @@ export function summarize(measurements: Measurement[], rounds: number): SummaryR
       scenario,
       target,
       failed: measurements.filter((m) => m.scenario === scenario && m.target === target && !m.ok).length,
+      withTimeouts: measurements.filter((m) => m.scenario === scenario && m.target === target && m.ok && m.warning).length,
       requestsPerSec: spread(rps),
       p99Ms: spread(p99),
       originPerRequest: spread(originShare),
@@ -88,7 +91,7 @@ export function summaryTable(rows: SummaryRow[]): string {
   for (const row of rows) {
     table.push([
       row.scenario,
-      row.target + (row.failed ? ` (${row.failed} failed)` : ''),
+      row.target + [row.failed ? `${row.failed} failed` : '', row.withTimeouts ? `${row.withTimeouts} with timeouts` : ''].filter(Boolean).map((n) => ` (${n})`).join(''),
       formatSpread(row.requestsPerSec, 0),
       formatSpread(row.p99Ms, 2),
       row.target === BASELINE ? '1' : formatSpread(row.throughputVsBaseline, 2, 'x'),

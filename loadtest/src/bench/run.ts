@@ -35,8 +35,11 @@ export interface Measurement {
   target: TargetName;
   /** Place of this target in its round's order (0 = first). */
   position: number;
+  /** False: left out of the medians (did not start, wrong answers, broken connections). */
   ok: boolean;
   error?: string;
+  /** Kept in the medians but worth a look: requests that timed out under overload. */
+  warning?: string;
   load?: LoadResult;
   /** Requests the origin served for catalogue objects during the measured window. */
   originRequests?: number;
@@ -104,11 +107,24 @@ export async function runHttpBench(options: HttpBenchOptions, env: BenchEnvironm
       const order = rotate(targetsFor(scenario, options.proxies, env.tools), round);
       if (order.length === 0) continue;
       env.log(`round ${round + 1}/${options.rounds} ${scenario.name}: ${order.join(', ')}`);
-      const origin = await startOrigin({
-        env: originEnvFor(scenario),
-        pinning: scenario.originCore === 'proxy' ? env.cores.proxy : env.cores.loadgen,
-        logDir: env.logDir,
-      });
+      let origin: Awaited<ReturnType<typeof startOrigin>>;
+      try {
+        origin = await startOrigin({
+          env: originEnvFor(scenario),
+          pinning: scenario.originCore === 'proxy' ? env.cores.proxy : env.cores.loadgen,
+          logDir: env.logDir,
+        });
+      } catch (error) {
+        // No origin, no measurement: every target of this scenario fails this round, the run goes on.
+        const message = `origin did not start: ${error instanceof Error ? error.message : String(error)}`;
+        env.log(`  ${message}`);
+        for (const [position, target] of order.entries()) {
+          const failed: Measurement = { round, scenario: scenario.name, target, position, ok: false, error: message };
+          measurements.push(failed);
+          onMeasurement(failed);
+        }
+        continue;
+      }
       try {
         for (const [position, targetName] of order.entries()) {
           const measurement = await measureOne(scenario, targetName, origin, { round, position }, options, env, missStart);
@@ -164,10 +180,20 @@ async function measureOne(
       load.non2xx > 0 ? `${load.non2xx} responses outside 2xx/3xx` : '',
       load.errors > 0 ? `${load.errors} socket errors` : '',
     ].filter(Boolean);
+    const warning = load.timeouts > 0 ? `${load.timeouts} requests timed out` : undefined;
+    const notes = [...problems, ...(warning ? [warning] : [])];
     env.log(
-      `  ${targetName.padEnd(8)} ${Math.round(load.requestsPerSec).toString().padStart(7)} req/s  p99 ${load.latencyMs.p99.toFixed(2)} ms  origin ${originRequests}${problems.length ? `  (${problems.join(', ')})` : ''}`,
+      `  ${targetName.padEnd(8)} ${Math.round(load.requestsPerSec).toString().padStart(7)} req/s  p99 ${load.latencyMs.p99.toFixed(2)} ms  origin ${originRequests}${notes.length ? `  (${notes.join(', ')})` : ''}`,
     );
-    return { ...base, ok: problems.length === 0, ...(problems.length ? { error: problems.join('; ') } : {}), load, originRequests, ...(memory ? { memory } : {}) };
+    return {
+      ...base,
+      ok: problems.length === 0,
+      ...(problems.length ? { error: problems.join('; ') } : {}),
+      ...(warning ? { warning } : {}),
+      load,
+      originRequests,
+      ...(memory ? { memory } : {}),
+    };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     env.log(`  ${targetName.padEnd(8)} failed: ${message}`);

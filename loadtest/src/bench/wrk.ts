@@ -51,8 +51,10 @@ export interface LoadResult {
   latencyMs: { avg: number; p50: number; p75: number; p90: number; p99: number; max: number };
   /** Responses with a status outside 2xx/3xx. */
   non2xx: number;
-  /** Connect, read, write errors and timeouts together. */
+  /** Connect, read and write errors: a broken exchange. */
   errors: number;
+  /** Requests that got no answer within the generator's timeout (wrk: 2 s): overload, not breakage. */
+  timeouts: number;
 }
 
 export class WrkParseError extends Error {
@@ -102,6 +104,7 @@ export function parseWrkOutput(output: string): LoadResult {
       max: timeMs(stats[2]!, 'maximum latency'),
     },
     non2xx: non2xx ? Number(non2xx[1]) : 0,
-    errors: socket ? socket.slice(1, 5).reduce((sum, n) => sum + Number(n), 0) : 0,
+    errors: socket ? socket.slice(1, 4).reduce((sum, n) => sum + Number(n), 0) : 0,
+    timeouts: socket ? Number(socket[4]) : 0,
   };
 }

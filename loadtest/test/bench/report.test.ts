@@ -12,6 +12,7 @@ function load(requestsPerSec: number, p99: number): LoadResult {
     latencyMs: { avg: p99 / 2, p50: p99 / 2, p75: p99 / 2, p90: p99 / 2, p99, max: p99 },
     non2xx: 0,
     errors: 0,
+    timeouts: 0,
   };
 }
 
@@ -61,6 +62,15 @@ test('failed rounds are counted and left out, and the goal follows the scenario'
   t.is(edge.originPerRequest.median, 1);
   const origin = rows.find((r) => r.target === 'origin')!;
   t.is(origin.throughputVsBaseline?.median, 2);
+});
+
+test('rounds with timeouts stay in the medians and are flagged', (t) => {
+  const slow: Measurement = { ...m(1, 'misses', 'edge', 100, 2000), warning: '34 requests timed out' };
+  const rows = summarize([m(0, 'misses', 'edge', 300, 100), slow], 2);
+  t.is(rows[0]!.requestsPerSec.n, 2);
+  t.is(rows[0]!.requestsPerSec.median, 200);
+  t.is(rows[0]!.withTimeouts, 1);
+  t.regex(summaryTable(rows), /edge \(1 with timeouts\)/);
 });
 
 test('without nginx there are no ratios and no goals', (t) => {

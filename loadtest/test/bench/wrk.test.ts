@@ -26,6 +26,14 @@ test('parses throughput, latency distribution and totals of a clean run', (t) =>
   t.is(r.latencyMs.p99, 428.75);
   t.is(r.non2xx, 0);
   t.is(r.errors, 0);
+  t.is(r.timeouts, 0);
+});
+
+test('timeouts are counted apart from broken connections', (t) => {
+  const text = fixture('wrk-hits.txt').replace('Requests/sec:', '  Socket errors: connect 0, read 0, write 0, timeout 34\nRequests/sec:');
+  const r = parseWrkOutput(text);
+  t.is(r.timeouts, 34);
+  t.is(r.errors, 0);
 });
 
 test('counts non-2xx/3xx responses', (t) => {
@@ -37,6 +45,7 @@ test('counts non-2xx/3xx responses', (t) => {
 test('adds up socket errors and reads KB transfer rates', (t) => {
   const r = parseWrkOutput(fixture('wrk-socket-errors.txt'));
   t.is(r.errors, 40 + 45238);
+  t.is(r.timeouts, 0);
   t.is(r.bytesPerSec, 158.88 * 1024);
   t.is(r.latencyMs.p99, 33.26);
 });

@@ -1,17 +1,5 @@
 // Seeded randomness for workloads: the same seed gives the same request stream on every machine.
 
-/** mulberry32: a tiny, fast 32-bit PRNG with good statistical quality for simulation. Returns [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Zipf(alpha) over ranks 0..n-1 (rank 0 most popular), sampled by inverting a precomputed CDF
  * with binary search: O(n) memory once, O(log n) per sample, exact for any alpha >= 0.

@@ -3,7 +3,8 @@
 // live run and the offline simulator can replay identical requests.
 import path from 'node:path';
 import { z } from 'zod';
-import { mulberry32, permutation, zipfSampler } from './random.ts';
+import { mulberry32 } from '@cdn-lab/service-kit';
+import { permutation, zipfSampler } from './random.ts';
 import { readTrace, type Trace } from './sim/trace.ts';
 
 const common = {

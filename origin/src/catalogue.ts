@@ -3,6 +3,7 @@
 //
 // Sizes follow the hybrid model of web object sizes from SURGE (Barford & Crovella, 1998): a
 // lognormal body with a Pareto tail, here mixed by a fixed tail fraction and clamped to [min, max].
+import { mulberry32 } from '@cdn-lab/service-kit';
 
 /** Parameters of the catalogue; the origin builds one from its config (see `catalogueSpecOf`). */
 export interface CatalogueSpec {
@@ -50,17 +51,6 @@ export function hashString(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   return h >>> 0;
-}
-
-/** mulberry32: a tiny, fast 32-bit PRNG, returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The independent random stream for one property of one object. */

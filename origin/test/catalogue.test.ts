@@ -1,7 +1,7 @@
 import test from 'ava';
+import { mulberry32 } from '@cdn-lab/service-kit';
 import {
   hashWords,
-  mulberry32,
   objectBody,
   objectEtag,
   objectLastModified,

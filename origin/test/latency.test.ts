@@ -1,6 +1,6 @@
 import test from 'ava';
 import { drawLatencyMs, type LatencyModel } from '../src/latency.ts';
-import { mulberry32 } from '../src/catalogue.ts';
+import { mulberry32 } from '@cdn-lab/service-kit';
 
 const base: LatencyModel = { distribution: 'uniform', latencyMs: 20, jitterMs: 0, sigma: 0.5, paretoAlpha: 2, maxMs: 10_000 };
 

@@ -2,23 +2,15 @@
 // of two of them), with general keys and with dense integer keys: never over capacity, get after
 // set, delete, replacement, oversize refusal, and statistics that add up.
 import test from 'ava';
+import { mulberry32 } from '@cdn-lab/service-kit/random';
 import { createPolicy, POLICY_NAMES } from '../../src/policies/registry.ts';
 import { REMOVAL_REASONS, type CachePolicy, type RemovalReason } from '../../src/policies/types.ts';
 
 const FILTERED = ['second-hit+lru', 'second-hit+sieve'];
 const ALL = [...POLICY_NAMES, ...FILTERED];
 
-/** Deterministic pseudo-random numbers (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers so failures reproduce. */
+const rng = mulberry32;
 
 interface Removal {
   key: number;

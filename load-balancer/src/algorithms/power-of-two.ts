@@ -4,19 +4,8 @@
 // O(log n / log log n) for one random choice to O(log log n). It needs no global scan and copes
 // with stale load information, so it wins with many backends or many balancers sharing a fleet.
 // The PRNG is seeded (LB_SEED) so a run is reproducible.
+import { mulberry32 } from '@cdn-lab/service-kit/random';
 import type { AlgorithmFactory, Backend } from './types.ts';
-
-/** mulberry32 (Tommy Ettinger): a tiny, fast 32-bit PRNG; returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export const createPowerOfTwo: AlgorithmFactory = (options) => {
   const random = mulberry32(options.seed);

@@ -2,7 +2,8 @@
 // a catalogue, heavy-tailed (bounded Pareto) object sizes, popularity shifts (the ranking moves
 // over time), sequential scans (a burst of objects requested once each in a row) and one-hit
 // wonders (objects requested exactly once). Seeded: the same options give the same trace anywhere.
-import { mulberry32, permutation, zipfSampler } from '../random.ts';
+import { mulberry32 } from '@cdn-lab/service-kit';
+import { permutation, zipfSampler } from '../random.ts';
 import { traceFromArrays, type Trace } from './trace.ts';
 
 export interface SyntheticOptions {

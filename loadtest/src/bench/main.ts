@@ -14,8 +14,20 @@ import { runMemoryScenario, type MemoryResult } from './memory.ts';
 import { findExecutable } from './processes.ts';
 import { formatProfileSummary, summarizeProfile, type CpuProfile } from './profile.ts';
 import { PROXY_NAMES, unavailableReason, type ProxyName, type Tools } from './proxies.ts';
-import { memoryLine, summarize, summaryTable } from './report.ts';
-import { describeCores, logDirOf, missBlocksNeeded, runHttpBench, targetsFor, type BenchEnvironment, type Cores, type HttpBenchOptions, type Measurement } from './run.ts';
+import { generatorCeilingLine, memoryLine, summarize, summaryTable } from './report.ts';
+import {
+  describeCores,
+  logDirOf,
+  measureGeneratorCeiling,
+  missBlocksNeeded,
+  runHttpBench,
+  targetsFor,
+  type BenchEnvironment,
+  type Cores,
+  type GeneratorCeiling,
+  type HttpBenchOptions,
+  type Measurement,
+} from './run.ts';
 import { HTTP_SCENARIOS, MISS_CATALOGUE_OBJECTS, parseNameList, SCENARIO_NAMES, type ScenarioName } from './scenarios.ts';
 import { COUNTER_STRIDE } from './wrk.ts';
 
@@ -182,9 +194,11 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
   for (const line of skipped) log(`bench: ${line}`);
 
   const measurements: Measurement[] = [];
+  let ceiling: GeneratorCeiling | undefined;
   let memory: MemoryResult | undefined;
   let memoryError: string | undefined;
   try {
+    if (httpScenarios.length > 0) ceiling = await measureGeneratorCeiling(options, env);
     measurements.push(...(await runHttpBench(options, env)));
     if (opts.scenarios.includes('memory')) {
       const reason = unavailableReason('edge', tools);
@@ -205,6 +219,7 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
   const loadavgAtEnd = os.loadavg();
   const rows = summarize(measurements, options.rounds);
   const table = rows.length ? summaryTable(rows) : '(no HTTP measurements)';
+  const ceilingLine = ceiling ? generatorCeilingLine(ceiling, rows) : undefined;
   const args = process.argv.slice(2);
   const command = args.length ? `npm run bench -- ${args.join(' ')}` : 'npm run bench';
   const summaryText = [
@@ -218,6 +233,7 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
     '',
     table,
     'cells: median over rounds (min-max); ratios are taken round by round against nginx, then the median (min-max) of those',
+    ...(ceilingLine ? [ceilingLine] : []),
     ...(memory ? ['', memoryLine(memory)] : []),
     ...(memoryError ? ['', `memory: failed: ${memoryError}`] : []),
     '',
@@ -231,12 +247,14 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
     skipped,
     measurements,
     summary: rows,
+    ...(ceiling ? { generatorCeiling: ceiling } : {}),
     ...(memory ? { memory } : {}),
     ...(memoryError ? { memoryError } : {}),
   };
   await writeFile(path.join(outDir, 'bench.json'), `${JSON.stringify(result, null, 2)}\n`);
   await writeFile(path.join(outDir, 'summary.txt'), summaryText);
   process.stdout.write(`${table}\n`);
+  if (ceilingLine) process.stdout.write(`${ceilingLine}\n`);
   if (memory) process.stdout.write(`${memoryLine(memory)}\n`);
   const where = path.relative(process.cwd(), outDir) || outDir;
   process.stdout.write(`load generator: ${generator.note}\nraw: ${where}/bench.json  summary: ${where}/summary.txt\n`);

@@ -21,6 +21,9 @@ export interface NginxBenchOptions {
 
 const MiB = 1024 * 1024;
 
+/** A 1 KiB answer nginx makes itself: what the load generator achieves against the cheapest server here. */
+export const STATIC_PATH = '/__bench_static_1k';
+
 /**
  * nginx.conf for one worker (the bench pins it to one core) that caches by the origin's
  * Cache-Control (nginx honours max-age, no-store and private unless told otherwise;
@@ -79,6 +82,11 @@ export function renderNginxConfig(options: NginxBenchOptions): string {
     '            proxy_cache_valid 200 301 10m;',
     '            proxy_cache_valid 404 10s;',
     '            add_header X-Cache-Status $upstream_cache_status always;',
+    '        }',
+    '',
+    '        # The load generator\'s ceiling: 1 KiB from nginx itself, no cache, no origin.',
+    `        location = ${STATIC_PATH} {`,
+    `            return 200 "${'x'.repeat(1024)}";`,
     '        }',
     '    }',
     '}',

@@ -3,7 +3,7 @@
 import Table from 'cli-table3';
 import type { MemoryResult } from './memory.ts';
 import type { TargetName } from './proxies.ts';
-import type { Measurement } from './run.ts';
+import type { GeneratorCeiling, Measurement } from './run.ts';
 import { HTTP_SCENARIOS, type HttpScenario } from './scenarios.ts';
 import { pairedRatios, spread, type Spread } from './summary.ts';
 
@@ -101,6 +101,14 @@ export function summaryTable(rows: SummaryRow[]): string {
     ]);
   }
   return table.toString();
+}
+
+/** The generator's ceiling next to the best median hit rate: how far the hits were from being generator-bound. */
+export function generatorCeilingLine(ceiling: GeneratorCeiling, rows: SummaryRow[]): string {
+  const rate = ceiling.load.requestsPerSec;
+  const best = Math.max(...rows.filter((r) => r.requestsPerSec.n > 0).map((r) => r.requestsPerSec.median), 0);
+  const share = best > 0 ? `; the best median above is ${((100 * best) / rate).toFixed(0)}% of it` : '';
+  return `load generator ceiling: ${ceiling.what}: ${Math.round(rate)} req/s, p99 ${ceiling.load.latencyMs.p99.toFixed(2)} ms${share}`;
 }
 
 export function memoryLine(result: MemoryResult): string {

@@ -9,6 +9,7 @@ import type { Memory, Pinning } from './processes.ts';
 import { HIT_PATH, HTTP_SCENARIOS, MISS_CATALOGUE_OBJECTS, originEnvFor, type HttpScenario } from './scenarios.ts';
 import { rotate } from './summary.ts';
 import { COUNTER_STRIDE, type LoadResult, type LoadSpec } from './wrk.ts';
+import { STATIC_PATH } from './nginx.ts';
 
 /** Which core each party runs on; undefined cores (no taskset) mean unpinned. */
 export interface Cores {
@@ -200,6 +201,51 @@ async function measureOne(
     return { ...base, ok: false, error: message };
   } finally {
     if (target && target !== origin) await target.stop();
+  }
+}
+
+export interface GeneratorCeiling {
+  /** What was measured, in words. */
+  what: string;
+  load: LoadResult;
+}
+
+/**
+ * The load generator's ceiling here: wrk (or autocannon) against a 1 KiB answer nginx makes itself
+ * on the proxy core, the cheapest server at hand. Hit rates well below it were not limited by the
+ * generator. Undefined (with a log line) when nginx is not available.
+ */
+export async function measureGeneratorCeiling(options: HttpBenchOptions, env: BenchEnvironment): Promise<GeneratorCeiling | undefined> {
+  const reason = unavailableReason('nginx', env.tools);
+  if (reason) {
+    env.log(`generator ceiling: not measured (${reason})`);
+    return undefined;
+  }
+  const origin = await startOrigin({ env: originEnvFor(HTTP_SCENARIOS['hits-1k']), pinning: env.cores.loadgen, logDir: env.logDir });
+  let nginx: Target | undefined;
+  try {
+    nginx = await startProxy('nginx', {
+      originPort: origin.port,
+      scratchDir: env.scratchDir,
+      logDir: env.logDir,
+      pinning: env.cores.proxy,
+      tools: env.tools,
+      cacheBytes: options.cacheBytes,
+      keepEdgeLogs: false,
+      edgeExecArgv: [],
+    });
+    await fetchChecked(`${nginx.url}${STATIC_PATH}`, 1024);
+    const spec: LoadSpec = { baseUrl: nginx.url, pattern: { kind: 'fixed', path: STATIC_PATH }, connections: options.connections, threads: options.threads, durationMs: options.durationMs };
+    if (options.warmupMs > 0) await env.generator.run({ ...spec, durationMs: options.warmupMs });
+    const load = await env.generator.run(spec);
+    env.log(`generator ceiling: ${env.generator.name} against nginx's own 1 KiB answer: ${Math.round(load.requestsPerSec)} req/s, p99 ${load.latencyMs.p99.toFixed(2)} ms`);
+    return { what: `${env.generator.name} against nginx's own 1 KiB answer (return 200) on the proxy core`, load };
+  } catch (error) {
+    env.log(`generator ceiling: failed: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  } finally {
+    await nginx?.stop();
+    await origin.stop();
   }
 }
 

@@ -2,7 +2,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { nginxArgs, renderNginxConfig, type NginxBenchOptions } from '../../src/bench/nginx.ts';
+import { nginxArgs, renderNginxConfig, STATIC_PATH, type NginxBenchOptions } from '../../src/bench/nginx.ts';
 import { findExecutable, runToEnd } from '../../src/bench/processes.ts';
 
 const options: NginxBenchOptions = { prefix: '/tmp/bench-x/nginx-1', port: 18080, originPort: 18081, cacheBytes: 256 * 1024 * 1024 };
@@ -43,6 +43,10 @@ test('caches by the origin, coalesces misses, keeps upstream connections, listen
   // A fair baseline: sendfile without TCP_CORK (tcp_nopush throttles keep-alive hits, see nginx.ts).
   t.deepEqual(directive(config, 'sendfile'), ['on']);
   t.deepEqual(directive(config, 'tcp_nopush'), []);
+  // The generator-ceiling location answers 1 KiB itself.
+  const body = /location = (\S+) \{\s*return 200 "(x*)";/.exec(config);
+  t.is(body?.[1], STATIC_PATH);
+  t.is(body?.[2]?.length, 1024);
 });
 
 test('nginx args keep even the early error log in the prefix', (t) => {

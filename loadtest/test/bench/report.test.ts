@@ -1,5 +1,5 @@
 import test from 'ava';
-import { formatSpread, summarize, summaryTable } from '../../src/bench/report.ts';
+import { formatSpread, generatorCeilingLine, summarize, summaryTable } from '../../src/bench/report.ts';
 import type { Measurement } from '../../src/bench/run.ts';
 import type { LoadResult } from '../../src/bench/wrk.ts';
 
@@ -89,4 +89,10 @@ test('formatting: median (min-max), a lone value, nothing', (t) => {
   t.regex(table, /NOT met/);
   // Plain text: no ANSI colour codes in what goes to summary.txt.
   t.false(table.includes('\u001b['));
+});
+
+test('the generator ceiling line compares the best median rate with the ceiling', (t) => {
+  const rows = summarize([m(0, 'hits-1k', 'nginx', 10_000, 2), m(0, 'hits-1k', 'edge', 20_000, 2)], 1);
+  const line = generatorCeilingLine({ what: 'wrk against nginx static', load: load(40_000, 3) }, rows);
+  t.regex(line, /wrk against nginx static: 40000 req\/s, p99 3\.00 ms; the best median above is 50% of it/);
 });

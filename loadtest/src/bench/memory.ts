@@ -20,6 +20,9 @@ export interface MemoryOptions {
 
 export interface MemoryResult {
   cacheBytes: number;
+  /** The edge's RSS and V8 heap right after start, before any request: the fixed cost. */
+  idleRssBytes: number;
+  idleHeapUsedBytes: number;
   objectsRequested: number;
   bytesRequested: number;
   fillMs: number;
@@ -71,6 +74,10 @@ export async function runMemoryScenario(options: MemoryOptions, env: BenchEnviro
   try {
     const edge = await startProxy('edge', ctx);
     try {
+      await new Promise((r) => setTimeout(r, 500));
+      const idleMemory = await edge.memory();
+      const idleMetrics = await scrapeMetrics(edge.url);
+      const idleHeapUsedBytes = idleMetrics.has('edge_nodejs_heap_size_used_bytes') ? sumMetric(idleMetrics, 'edge_nodejs_heap_size_used_bytes') : NaN;
       const started = performance.now();
       let next = 0;
       let failed = 0;
@@ -96,6 +103,8 @@ export async function runMemoryScenario(options: MemoryOptions, env: BenchEnviro
       const gauge = (name: string) => (metrics.has(name) ? sumMetric(metrics, name) : NaN);
       const result: MemoryResult = {
         cacheBytes: options.cacheBytes,
+        idleRssBytes: idleMemory?.rssBytes ?? NaN,
+        idleHeapUsedBytes,
         objectsRequested: fill.count,
         bytesRequested: fill.bytes,
         fillMs,
@@ -111,7 +120,7 @@ export async function runMemoryScenario(options: MemoryOptions, env: BenchEnviro
         pass: rssBytes < options.limitBytes,
       };
       env.log(
-        `memory: V8 heap ${(result.heapUsedBytes / 2 ** 20).toFixed(0)} MiB used of ${(result.heapTotalBytes / 2 ** 20).toFixed(0)} MiB, external (Buffers) ${(result.externalBytes / 2 ** 20).toFixed(0)} MiB`,
+        `memory: idle edge RSS ${(result.idleRssBytes / 2 ** 20).toFixed(0)} MiB (V8 heap ${(idleHeapUsedBytes / 2 ** 20).toFixed(0)} MiB used); after the fill V8 heap ${(result.heapUsedBytes / 2 ** 20).toFixed(0)} MiB used of ${(result.heapTotalBytes / 2 ** 20).toFixed(0)} MiB, external (Buffers) ${(result.externalBytes / 2 ** 20).toFixed(0)} MiB`,
       );
       env.log(
         `memory: edge RSS ${(rssBytes / 2 ** 20).toFixed(0)} MiB (peak ${(result.peakRssBytes / 2 ** 20).toFixed(0)} MiB) holding ${(result.edgeCacheBytes / 2 ** 20).toFixed(0)} MiB in ${result.edgeCacheObjects} objects; filled in ${(fillMs / 1000).toFixed(1)} s, ${failed} failed requests`,

@@ -116,7 +116,8 @@ export function memoryLine(result: MemoryResult): string {
   return (
     `memory: edge RSS ${mib(result.rssBytes)} (peak ${mib(result.peakRssBytes)}) with ${mib(result.edgeCacheBytes)} cached in ` +
     `${result.edgeCacheObjects} objects (CACHE_BYTES ${mib(result.cacheBytes)}, ${result.objectsRequested} objects / ${mib(result.bytesRequested)} requested, ` +
-    `${result.failedRequests} failed; V8 heap ${mib(result.heapUsedBytes)} used of ${mib(result.heapTotalBytes)}, external ${mib(result.externalBytes)}): ` +
+    `${result.failedRequests} failed; V8 heap ${mib(result.heapUsedBytes)} used of ${mib(result.heapTotalBytes)}, external ${mib(result.externalBytes)}; ` +
+    `idle RSS ${mib(result.idleRssBytes)}, idle heap ${mib(result.idleHeapUsedBytes)}): ` +
     `goal RSS < ${mib(result.limitBytes)} ${result.pass ? 'met' : 'NOT met'}`
   );
 }

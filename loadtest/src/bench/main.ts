@@ -113,6 +113,16 @@ async function toolVersion(command: string | undefined, args: string[]): Promise
   });
 }
 
+/** The commit measured, with a mark when the edge's or origin's files differ from it. */
+async function revision(): Promise<string> {
+  const git = (args: string[]) =>
+    new Promise<string>((resolve) => execFile('git', args, { cwd: REPO_ROOT, timeout: 5000 }, (error, stdout) => resolve(error ? '' : stdout.trim())));
+  const head = await git(['rev-parse', '--short', 'HEAD']);
+  if (!head) return 'unknown (not a git checkout)';
+  const dirty = await git(['status', '--porcelain', '--', 'edge-node', 'origin', 'service-kit']);
+  return dirty ? `${head} + uncommitted changes in edge-node/origin/service-kit` : head;
+}
+
 async function detectTools(pin: boolean): Promise<Tools> {
   const [wrk, nginx, varnishd, taskset] = await Promise.all(['wrk', 'nginx', 'varnishd', 'taskset'].map((name) => findExecutable(name)));
   return {
@@ -179,6 +189,7 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
     edgeExecArgv: opts.profileEdge ? ['--cpu-prof', `--cpu-prof-dir=${path.join(outDir, 'profiles')}`] : [],
   };
   const environment = {
+    revision: await revision(),
     node: process.version,
     cpus: os.availableParallelism(),
     cpuModel: os.cpus()[0]?.model,
@@ -228,6 +239,7 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
     `load generator: ${generator.note}`,
     `pinning: ${environment.pinning}`,
     `rounds: ${options.rounds} interleaved (target order rotated each round), ${opts.duration / 1000}s measured after ${opts.warmup / 1000}s warm-up, ${opts.connections} connections, ${opts.threads} generator thread(s)`,
+    `revision: ${environment.revision}`,
     `cache size: ${formatBytes(opts.cacheBytes)} per proxy; node ${process.version}; ${environment.cpus} CPUs (${environment.cpuModel ?? 'unknown'}); load average (1/5/15 min) at start ${environment.loadavgAtStart.map((x) => x.toFixed(2)).join(' ')}, at end ${loadavgAtEnd.map((x) => x.toFixed(2)).join(' ')}`,
     ...skipped.map((line) => `skipped: ${line}`),
     '',

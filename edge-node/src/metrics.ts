@@ -4,7 +4,12 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { REMOVAL_REASONS, type RemovalReason } from './policies/types.ts';
 
 /** How a client request was answered (the `result` label). */
-export const RESULTS = ['hit', 'miss', 'stale', 'revalidated', 'bypass', 'error'] as const;
+/**
+ * How the edge answered. `collapsed`: a coalesced follower, answered with the response another
+ * request's fetch brought in, without an upstream request of its own (nginx's proxy_cache_lock and
+ * Varnish's waiting list count these as hits too).
+ */
+export const RESULTS = ['hit', 'miss', 'stale', 'revalidated', 'collapsed', 'bypass', 'error'] as const;
 export type Result = (typeof RESULTS)[number];
 
 export const CODE_CLASSES = ['2xx', '3xx', '4xx', '5xx'] as const;

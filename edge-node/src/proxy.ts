@@ -378,7 +378,7 @@ export class EdgeProxy {
       return this.serveStored(req, res, response, ageMs, cs, 'bypass');
     }
     const cs = appendCacheStatus(outcome.upstreamCacheStatus, cacheStatus({ fwd, stored: outcome.stored, collapsed }));
-    return this.serveStored(req, res, response, ageMs, cs, 'miss');
+    return this.serveStored(req, res, response, ageMs, cs, collapsed ? 'collapsed' : 'miss');
   }
 
   /**

@@ -124,6 +124,9 @@ test('coalescing: 100 concurrent requests for one cold URL make exactly 1 upstre
   t.is(collapsed, 99);
   t.is(await metricValue(edge.edge, 'edge_coalesced_requests_total'), 99);
   t.is(await metricValue(edge.edge, 'edge_upstream_requests_total', { upstream: 'origin' }), 1);
+  // The leader is the one miss; the followers are counted as collapsed (answered without a fetch).
+  t.is(await metricValue(edge.edge, 'edge_requests_total', { result: 'miss' }), 1);
+  t.is(await metricValue(edge.edge, 'edge_requests_total', { result: 'collapsed' }), 99);
 });
 
 test('COALESCING=false: concurrent misses each go upstream', async (t) => {

@@ -8,7 +8,7 @@
 // edges, not clients, so it is left out of policy and fleet figures.
 
 /** Results served from the cache: fresh hits, stale answers, and entries revalidated with a 304. */
-export const CACHE_RESULTS = 'hit|stale|revalidated';
+export const CACHE_RESULTS = 'hit|stale|revalidated|collapsed';
 /** Edges that answer clients (not the shield tier). */
 const CLIENT_EDGES = 'tier!="shield"';
 /** Catalogue routes of the origin (not /healthz, /metrics, admin). */

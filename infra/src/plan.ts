@@ -2,8 +2,9 @@
 // Docker containers, AWS instances) supplies only addressing: `urlOf(id)` turns a service id into
 // the URL others reach it at. Everything else a service needs is decided here, once.
 import { originEnv } from '@cdn-lab/origin/config';
+import { edgeEnv } from '@cdn-lab/edge-node/config';
 import { LB_ENV } from '@cdn-lab/load-balancer/config';
-import type { Topology } from './topology.ts';
+import type { Region, Topology } from './topology.ts';
 import { serviceIds } from './topology.ts';
 
 export type ServiceKind = 'origin' | 'edge' | 'balancer';
@@ -48,19 +49,25 @@ export function planServices(topology: Topology): ServicePlan[] {
         latencySigma: origin.sigma,
         latencyParetoAlpha: origin.paretoAlpha,
         errorRate: origin.errorRate,
+        staleWhileRevalidateS: origin.staleWhileRevalidateS,
+        staleIfErrorS: origin.staleIfErrorS,
       }),
       links: {},
       labels: { service: 'origin', origin: id },
     });
   }
-  const edgeEnv = (id: string, cacheBytes: number): Record<string, string> => ({
-    EDGE_ID: id,
-    CACHE_POLICY: edges.policy,
-    CACHE_BYTES: String(cacheBytes),
-    ...(edges.maxObjects ? { CACHE_MAX_OBJECTS: String(edges.maxObjects) } : {}),
-    COALESCING: String(edges.coalescing),
-    UPSTREAM_TIMEOUT_MS: String(edges.upstreamTimeoutMs),
-  });
+  const envOfEdge = (id: string, cacheBytes: number, delays: { clientDelayMs: number; upstreamDelayMs: number }): Record<string, string> =>
+    edgeEnv({
+      edgeId: id,
+      cachePolicy: edges.policy,
+      cacheBytes,
+      ...(edges.maxObjects ? { cacheMaxObjects: edges.maxObjects } : {}),
+      coalescing: edges.coalescing,
+      upstreamTimeoutMs: edges.upstreamTimeoutMs,
+      serveStale: edges.serveStale,
+      clientDelayMs: delays.clientDelayMs,
+      upstreamDelayMs: delays.upstreamDelayMs,
+    });
   let edgeUpstream: Record<string, string[]> = { UPSTREAM_URLS: originIds };
   if (edges.tiering === 'shield') {
     const id = serviceIds.shield();
@@ -68,21 +75,24 @@ export function planServices(topology: Topology): ServicePlan[] {
       id,
       kind: 'edge',
       role: 'shield',
-      env: edgeEnv(id, edges.shieldCacheBytes ?? edges.cacheBytes),
+      // The shield's clients are the edges, whose UPSTREAM_DELAY_MS already models that hop.
+      env: envOfEdge(id, edges.shieldCacheBytes ?? edges.cacheBytes, { clientDelayMs: 0, upstreamDelayMs: edges.upstreamDelayMs }),
       links: { UPSTREAM_URLS: originIds },
       labels: { service: 'edge', edge: id, policy: edges.policy, tier: 'shield' },
     });
     edgeUpstream = { UPSTREAM_URLS: originIds, PARENT_URL: [id] };
   }
   const edgeIds = Array.from({ length: edges.count }, (_, i) => serviceIds.edge(i));
-  for (const id of edgeIds) {
+  const regionOf = edgeRegions(topology);
+  for (const [i, id] of edgeIds.entries()) {
+    const region = regionOf[i];
     plans.push({
       id,
       kind: 'edge',
       role: 'edge',
-      env: edgeEnv(id, edges.cacheBytes),
+      env: envOfEdge(id, edges.cacheBytes, region ?? edges),
       links: edges.tiering === 'sharded' ? { ...edgeUpstream, PEER_URLS: edgeIds, SELF_URL: [id] } : edgeUpstream,
-      labels: { service: 'edge', edge: id, policy: edges.policy, tier: 'edge' },
+      labels: { service: 'edge', edge: id, policy: edges.policy, tier: 'edge', ...(region ? { region: region.name } : {}) },
     });
   }
   const balancerId = serviceIds.balancer();
@@ -99,6 +109,11 @@ export function planServices(topology: Topology): ServicePlan[] {
     labels: { service: 'balancer', lb: balancerId, algorithm: balancer.algorithm },
   });
   return plans;
+}
+
+/** The region of each client-facing edge, in edge order (empty without regions). */
+export function edgeRegions(topology: Topology): Region[] {
+  return (topology.edges.regions ?? []).flatMap((region) => Array.from({ length: region.count }, () => region));
 }
 
 /** The full environment of one service, given how this backend addresses the others. */

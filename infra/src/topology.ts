@@ -39,8 +39,25 @@ export const OriginSpecSchema = z
     paretoAlpha: z.number().min(0.1).max(20).default(2),
     /** Fraction of catalogue requests answered with 500. */
     errorRate: z.number().min(0).max(1).default(0),
+    /** RFC 5861 windows the origin adds to short-TTL objects (`/short/:id`); 0 leaves them out. */
+    staleWhileRevalidateS: z.number().int().min(0).max(86_400).default(0),
+    staleIfErrorS: z.number().int().min(0).max(86_400).default(0),
   })
   .strict();
+
+/** A group of edges that share a network position: how far their clients and their upstream are. */
+export const RegionSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,29}$/, 'lowercase letters, digits and dashes, at most 30 characters'),
+    /** Edges in this region (edge ids are assigned in region order). */
+    count: z.number().int().min(1).max(32),
+    /** Simulated client-to-edge round trip, paid once per response. */
+    clientDelayMs: z.number().int().min(0).max(10_000).default(0),
+    /** Simulated edge-to-upstream round trip, paid per upstream request. */
+    upstreamDelayMs: z.number().int().min(0).max(10_000).default(0),
+  })
+  .strict();
+export type Region = z.output<typeof RegionSchema>;
 
 export const EdgeSpecSchema = z
   .object({
@@ -56,8 +73,26 @@ export const EdgeSpecSchema = z
     /** Cache size of the shield edge when tiering is "shield"; defaults to cacheBytes. */
     shieldCacheBytes: byteSize().optional(),
     upstreamTimeoutMs: z.number().int().min(1).max(300_000).default(10_000),
+    /** Serve stale content under stale-while-revalidate / stale-if-error (RFC 5861). */
+    serveStale: z.boolean().default(true),
+    /**
+     * Simulated network delays. Without regions every edge gets these; with regions, each region's
+     * edges get the region's, and the regions' counts must add up to `count`.
+     */
+    clientDelayMs: z.number().int().min(0).max(10_000).default(0),
+    upstreamDelayMs: z.number().int().min(0).max(10_000).default(0),
+    regions: z.array(RegionSchema).min(1).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((edges, ctx) => {
+    if (!edges.regions) return;
+    const total = edges.regions.reduce((sum, region) => sum + region.count, 0);
+    if (total !== edges.count) {
+      ctx.addIssue({ code: 'custom', path: ['regions'], message: `region counts add up to ${total} but edges.count is ${edges.count}` });
+    }
+    const names = edges.regions.map((region) => region.name);
+    if (new Set(names).size !== names.length) ctx.addIssue({ code: 'custom', path: ['regions'], message: 'region names must be unique' });
+  });
 
 export const BalancerSpecSchema = z
   .object({

@@ -35,3 +35,39 @@ test('sharded tiering gives every edge the fleet and itself', (t) => {
   t.is(env.PEER_URLS, 'edge-0=http://edge-0:8080,edge-1=http://edge-1:8080');
   t.is(env.SELF_URL, 'http://edge-1:8080');
 });
+
+test('regions give their edges their network delays and a region label', (t) => {
+  const plans = planServices(
+    parseTopology({
+      edges: {
+        count: 3,
+        serveStale: false,
+        regions: [
+          { name: 'near', count: 1, clientDelayMs: 5, upstreamDelayMs: 80 },
+          { name: 'far', count: 2, clientDelayMs: 60, upstreamDelayMs: 10 },
+        ],
+      },
+    }),
+  );
+  const env = (id: string) => resolveEnv(plans.find((p) => p.id === id)!, urlOf);
+  t.is(env('edge-0').CLIENT_DELAY_MS, '5');
+  t.is(env('edge-0').UPSTREAM_DELAY_MS, '80');
+  t.is(env('edge-2').CLIENT_DELAY_MS, '60');
+  t.is(env('edge-2').SERVE_STALE, 'false');
+  t.is(plans.find((p) => p.id === 'edge-1')!.labels.region, 'far');
+});
+
+test('without regions every edge gets the fleet-wide delays; the shield pays no client delay', (t) => {
+  const plans = planServices(parseTopology({ edges: { count: 2, tiering: 'shield', clientDelayMs: 20, upstreamDelayMs: 30 } }));
+  const env = (id: string) => resolveEnv(plans.find((p) => p.id === id)!, urlOf);
+  t.is(env('edge-1').CLIENT_DELAY_MS, '20');
+  t.is(env('shield-0').CLIENT_DELAY_MS, '0');
+  t.is(env('shield-0').UPSTREAM_DELAY_MS, '30');
+  t.is(plans.find((p) => p.id === 'edge-1')!.labels.region, undefined);
+});
+
+test('origin stale windows reach the origin', (t) => {
+  const env = resolveEnv(planServices(parseTopology({ origin: { staleWhileRevalidateS: 30, staleIfErrorS: 300 } }))[0]!, urlOf);
+  t.is(env.STALE_WHILE_REVALIDATE_S, '30');
+  t.is(env.STALE_IF_ERROR_S, '300');
+});

@@ -32,3 +32,13 @@ test('invalid fields are named with the reason', (t) => {
   t.regex(error.message, /balancer\.algorithm: /);
   t.regex(error.message, /extra/);
 });
+
+test('regions must add up to the edge count and have unique names', (t) => {
+  const error = t.throws(
+    () => parseTopology({ edges: { count: 3, regions: [{ name: 'a', count: 1 }, { name: 'a', count: 1 }] } }),
+    { instanceOf: ConfigError },
+  );
+  t.regex(error.message, /edges\.regions: region counts add up to 2 but edges\.count is 3/);
+  t.regex(error.message, /edges\.regions: region names must be unique/);
+  t.is(parseTopology({ edges: { count: 2, regions: [{ name: 'a', count: 2, clientDelayMs: 9 }] } }).edges.regions![0]!.clientDelayMs, 9);
+});

@@ -43,9 +43,9 @@ export async function drive(options: DriveOptions): Promise<DriveResult> {
   const cacheStatus = { hit: 0, other: 0 };
   const onResponse = (_status: number, _body: string, _context: object, headers: Record<string, string | string[] | undefined> | undefined) => {
     // RFC 9211: one member per cache, the one nearest the client last ("shield; hit, cdn-lab; fwd=miss");
-    // the client-facing edge served from cache when its member has the bare "hit" parameter.
+    // the client-facing edge answered without its own fetch when its member says "hit" or "collapsed".
     const nearest = String(headers?.['cache-status'] ?? '').split(',').at(-1) ?? '';
-    if (/;\s*hit\s*(;|$)/.test(nearest)) cacheStatus.hit++;
+    if (/;\s*(hit|collapsed)\s*(;|$)/.test(nearest)) cacheStatus.hit++;
     else cacheStatus.other++;
   };
   const instance = autocannon({

@@ -102,7 +102,7 @@ code{background:#f4f4f4;padding:0 .2rem}small{color:#666}
 each on a fresh lab: ${comparison.warmupMs / 1000}s warm-up, ${comparison.durationMs / 1000}s measured, ${comparison.connections} connections.
 Started ${escapeHtml(report.startedAt)}; Node ${escapeHtml(env.node)} on ${escapeHtml(env.platform)}, ${env.cpus} CPUs, commit ${escapeHtml(env.commit ?? 'unknown')}.</small></p>
 ${tableHtml(report)}
-<p><small>± is the 95% confidence interval of the mean over runs. Hit ratio counts responses whose body the edges served from cache (hit, stale, or revalidated);
+<p><small>± is the 95% confidence interval of the mean over runs. Hit ratio counts responses the edges answered from cache without a fetch of their own (hit, stale, revalidated, or collapsed onto another request's fetch);
 origin offload is 1 − origin requests ÷ client requests, from the origin's own counter. (!) marks a variant whose runs disagree beyond tolerance.
 Simulated hit ratio: the same request streams replayed offline through the same policy code, one cache per edge, split across edges as the balancer does;
 (!) when it differs from the live figure by more than ${LIVE_SIM_TOLERANCE * 100} points.

@@ -3,8 +3,9 @@ import { CACHE_RESULTS } from '@cdn-lab/grafana/rules';
 import { sumAcross, sumMetric, type Scrape } from './scrape.ts';
 
 /**
- * Results whose body the edge served from its cache: fresh hits, stale serves, and revalidations
- * (a 304 from upstream, the body from cache). The recording rules' definition (`CACHE_RESULTS`,
+ * Results the edge answered from its cache without a fetch of its own: fresh hits, stale serves,
+ * revalidations (a 304 from upstream, the body from cache) and coalesced followers. The recording
+ * rules' definition (`CACHE_RESULTS`,
  * behind `edge:hit_ratio:rate1m`), so a run and a dashboard agree.
  */
 export const CACHE_SERVED_RESULTS = CACHE_RESULTS.split('|');

@@ -3,6 +3,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import { Histogram, type Registry } from 'prom-client';
 import { createLogger, listen } from '@cdn-lab/service-kit';
 import { createEdge, type Edge } from '../src/app.ts';
 import { edgeConfigFromEnv } from '../src/config.ts';
@@ -126,14 +127,31 @@ export async function request(
   });
 }
 
-/** Reads one metric sample's value from the edge's registry (0 when absent). */
-export async function metricValue(edge: Edge, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const metric = edge.metrics.registry.getSingleMetric(name);
-  if (!metric) throw new Error(`no metric ${name}`);
-  const data = await metric.get();
+const HISTOGRAM_SERIES = ['_count', '_sum', '_bucket'] as const;
+
+/**
+ * Sums the samples of one series from the edge's registry over the samples whose labels match.
+ * A histogram is read through one of its series (`<name>_count`, `<name>_sum`, `<name>_bucket`);
+ * its bare name, an unknown metric or a label the metric does not have throws, so a test can never
+ * compare 0 with a series that was not read at all.
+ */
+export async function metricValue(edge: { metrics: { registry: Registry } }, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const registry = edge.metrics.registry;
+  let metric = registry.getSingleMetric(name);
+  if (metric === undefined) {
+    const suffix = HISTOGRAM_SERIES.find((s) => name.endsWith(s));
+    metric = suffix === undefined ? undefined : registry.getSingleMetric(name.slice(0, -suffix.length));
+    if (!(metric instanceof Histogram)) throw new Error(`no metric ${name}`);
+  } else if (metric instanceof Histogram) {
+    throw new Error(`${name} is a histogram: read ${name}_count, ${name}_sum or ${name}_bucket`);
+  }
+  const labelNames = new Set(['le', ...(metric as unknown as { labelNames: string[] }).labelNames]);
+  for (const label of Object.keys(labels)) {
+    if (!labelNames.has(label)) throw new Error(`${name} has no label "${label}"`);
+  }
   let total = 0;
-  for (const sample of data.values) {
-    if ((sample as { metricName?: string }).metricName !== undefined && (sample as { metricName?: string }).metricName !== name) continue;
+  for (const sample of (await metric.get()).values) {
+    if (((sample as { metricName?: string }).metricName ?? name) !== name) continue;
     if (Object.entries(labels).every(([k, v]) => String((sample.labels as Record<string, unknown>)[k]) === v)) total += sample.value;
   }
   return total;

@@ -197,6 +197,10 @@ test('metrics after a known sequence: 1 miss, 2 hits, 1 bypass, 1 client error',
   const text = await (await request(`${edge.url}/metrics`)).body;
   t.regex(text, /edge_requests_total\{result="revalidated",code="3xx",edge="edge-7",policy="lru"\} 0/);
   t.regex(text, /edge_request_duration_seconds_count\{[^}]*result="hit"[^}]*\} 2/);
+  t.is(await metricValue(e, 'edge_request_duration_seconds_count', { result: 'hit' }), 2);
+  t.is(await metricValue(e, 'edge_request_duration_seconds_count'), 5);
+  t.true((await metricValue(e, 'edge_request_duration_seconds_sum', { result: 'miss' })) > 0);
+  t.is(await metricValue(e, 'edge_upstream_duration_seconds_count', { upstream: 'origin' }), 2);
   // /metrics itself is not client traffic.
   t.is(await metricValue(e, 'edge_requests_total'), 5);
   const lines = edge.logs.filter((l) => l.result !== undefined && l.result !== 'local');
@@ -204,6 +208,19 @@ test('metrics after a known sequence: 1 miss, 2 hits, 1 bypass, 1 client error',
   const hitLine = lines.find((l) => l.result === 'hit');
   t.like(hitLine, { method: 'GET', path: '/m', status: 200, result: 'hit', bytes: 5 });
   t.is(typeof hitLine?.durationMs, 'number');
+});
+
+test('metricValue (test helper) refuses what it cannot read instead of answering 0', async (t) => {
+  const upstream = await startUpstream();
+  const edge = await startEdge({ UPSTREAM_URLS: upstream.url });
+  t.teardown(async () => { await edge.close(); await upstream.close(); });
+  await request(`${edge.url}/x`);
+  await t.throwsAsync(metricValue(edge.edge, 'edge_request_duration_seconds', { result: 'miss' }), { message: /is a histogram/ });
+  await t.throwsAsync(metricValue(edge.edge, 'edge_no_such_metric'), { message: /no metric/ });
+  await t.throwsAsync(metricValue(edge.edge, 'edge_requests_total_count'), { message: /no metric/ });
+  await t.throwsAsync(metricValue(edge.edge, 'edge_requests_total', { reslt: 'miss' }), { message: /no label "reslt"/ });
+  t.is(await metricValue(edge.edge, 'edge_request_duration_seconds_count', { result: 'miss' }), 1);
+  t.is(await metricValue(edge.edge, 'edge_request_duration_seconds_bucket', { result: 'miss', le: '+Inf' }), 1);
 });
 
 test('/metrics with process metrics has no gauge named _total (promtool rule)', async (t) => {

@@ -33,8 +33,31 @@ const MAX_REQUEST_BODY_BYTES = 16 * 1024 * 1024;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 /** Request fields the edge handles itself on a cache fill (it fetches the full, unconditional response). */
 const FILL_DROPS = new Set(['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range', 'content-length', 'expect']);
-/** Not copied from the client: rewritten by the edge. */
-const ALWAYS_DROPS = new Set(['host', 'via', 'x-forwarded-for', HOP_HEADER]);
+/**
+ * Not copied from the client: rewritten by the edge (host, via, x-forwarded-for, the hop marker),
+ * or unkeyed inputs an origin might reflect into a response that is then cached for everyone under
+ * a key that does not contain them (cache poisoning): the edge never forwards them.
+ */
+const ALWAYS_DROPS = new Set([
+  'host',
+  'via',
+  'x-forwarded-for',
+  HOP_HEADER,
+  'forwarded',
+  'x-forwarded-host',
+  'x-forwarded-server',
+  'x-forwarded-scheme',
+  'x-forwarded-proto',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'x-host',
+  'x-original-url',
+  'x-rewrite-url',
+  'x-original-host',
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+]);
 /** Request fields that make the fast path step aside (they need the full request logic). */
 const SLOW_REQUEST_FIELDS = ['cache-control', 'pragma', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'range', 'authorization'] as const;
 /** Reasons a response may not be shared with other clients, so coalesced followers refetch. */

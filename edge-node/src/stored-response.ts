@@ -1,6 +1,8 @@
 // A response as the edge keeps and serves it: parsed once when it arrives, with everything a hit
 // needs precomputed (the header list minus Age and Cache-Status, the body as one Buffer), so the
-// fast path only adds two headers and writes.
+// fast path only adds two headers and writes. Kept compact because the cache holds ~10^4 of them:
+// one flat header list (no copy of the upstream's header object, no second list, no directive Map),
+// the few parsed fields freshness needs, and the source fields the list leaves out only when present.
 import type { IncomingHttpHeaders } from 'node:http';
 import { deltaSeconds, effectiveResponseDirectives, type Directives } from './http/cache-control.ts';
 import { parseVary, variantKey } from './http/cache-key.ts';
@@ -10,6 +12,11 @@ import { storability, type Storability } from './http/storability.ts';
 
 /** Fields never copied into the stored header list: recomputed per response, or internal to the CDN. */
 const NOT_STORED = new Set(['content-length', 'age', 'cache-status', 'via', 'surrogate-key', 'cache-tag']);
+/** Of those, the ones kept aside (in `sourceExtras`) because a later 304 update rebuilds from them. */
+const KEPT_ASIDE = ['via', 'surrogate-key', 'cache-tag'] as const;
+/** Shared by every entry that has no Vary, no tags (most of them): one array instead of one each. */
+const NONE: string[] = [];
+Object.freeze(NONE);
 
 export interface StoredResponse {
   /** Primary cache key (origin-form target). */
@@ -17,12 +24,16 @@ export interface StoredResponse {
   /** Key in the policy: the primary key, plus the Vary'd request header values (§4.1). */
   readonly key: string;
   readonly status: number;
-  /** Header fields as received from upstream (for §4.3.4 updates and Cache-Status chaining). */
-  readonly sourceHeaders: IncomingHttpHeaders;
-  /** End-to-end fields to send, flat `[name, value…]`, with Via; no Content-Length, Age, Cache-Status. */
-  readonly headers: string[];
-  /** `headers` plus Content-Length: what a full 200/HEAD answer sends before Age and Cache-Status. */
+  /**
+   * What a full 200/HEAD answer sends before Age and Cache-Status, flat `[name, value…]`: the
+   * end-to-end fields, Via (with this edge), and Content-Length last (absent for 204/304/1xx).
+   */
   readonly hitHeaders: string[];
+  /**
+   * Upstream fields left out of `hitHeaders` that a §4.3.4 update must carry over (the upstream's
+   * own Via, Surrogate-Key, Cache-Tag), flat; undefined when there were none.
+   */
+  readonly sourceExtras: string[] | undefined;
   readonly body: Buffer;
   /** Bytes charged against the cache budget: body plus header text. */
   readonly size: number;
@@ -33,7 +44,6 @@ export interface StoredResponse {
   readonly correctedInitialAgeMs: number;
   /** §4.2.1 freshness lifetime, ms. */
   readonly lifetimeMs: number;
-  readonly directives: Directives;
   readonly etag: string | undefined;
   readonly lastModified: string | undefined;
   /** Request headers this response varies on (sorted, lowercase); `['*']` for Vary: *. */
@@ -108,33 +118,39 @@ export function buildStoredResponse(input: BuildInput): StoredResponse {
   const varyNames = parseVary(h.vary);
   const etag = first(h.etag);
   const lastModified = first(h['last-modified']);
-  const headers = endToEndHeaders(h, NOT_STORED);
-  headers.push('via', appendVia(h.via, input.via));
-  const hitHeaders = headers.slice();
+  const hitHeaders = endToEndHeaders(h, NOT_STORED);
+  hitHeaders.push('via', appendVia(h.via, input.via));
   if (!hasNoContent(input.status)) {
     const length = input.method === 'HEAD' ? first(h['content-length']) : String(input.body.length);
     if (length !== undefined) hitHeaders.push('content-length', length);
   }
   let headerBytes = 0;
   for (const part of hitHeaders) headerBytes += part.length;
+  let sourceExtras: string[] | undefined;
+  for (const name of KEPT_ASIDE) {
+    const value = h[name];
+    if (value === undefined) continue;
+    sourceExtras ??= [];
+    if (Array.isArray(value)) for (const item of value) sourceExtras.push(name, item);
+    else sourceExtras.push(name, value);
+  }
+  const tags = parseTags(h);
   return {
     primaryKey: input.primaryKey,
     key: varyNames[0] === '*' ? input.primaryKey : variantKey(input.primaryKey, varyNames, input.requestHeaders),
     status: input.status,
-    sourceHeaders: h,
-    headers,
     hitHeaders,
+    sourceExtras,
     body: input.body,
     size: input.body.length + headerBytes,
     requestTime: input.requestTime,
     responseTime: input.responseTime,
     correctedInitialAgeMs: correctedInitialAge({ date, age: first(h.age), requestTime: input.requestTime, responseTime: input.responseTime }),
     lifetimeMs: freshness.lifetimeMs,
-    directives,
     etag,
     lastModified,
-    varyNames,
-    tags: parseTags(h),
+    varyNames: varyNames.length === 0 ? NONE : varyNames,
+    tags: tags.length === 0 ? NONE : tags,
     noCache: directives.has('no-cache'),
     mustRevalidate: directives.has('must-revalidate') || directives.has('proxy-revalidate') || directives.has('s-maxage'),
     staleWhileRevalidateMs: windowMs(directives, 'stale-while-revalidate'),
@@ -164,7 +180,7 @@ export function refreshStoredResponse(
   notModified: { headers: IncomingHttpHeaders; requestTime: number; responseTime: number },
   input: Pick<BuildInput, 'requestHeaders' | 'requestDirectives' | 'via' | 'negativeTtlMs'>,
 ): StoredResponse {
-  const merged: IncomingHttpHeaders = { ...stored.sourceHeaders };
+  const merged = sourceHeadersOf(stored);
   for (const [name, value] of Object.entries(notModified.headers)) {
     if (value === undefined || HOP_BY_HOP.has(name) || name === 'content-length') continue;
     (merged as Record<string, string | string[]>)[name] = value;
@@ -181,4 +197,36 @@ export function refreshStoredResponse(
     requestTime: notModified.requestTime,
     responseTime: notModified.responseTime,
   });
+}
+
+/**
+ * The upstream's header fields as far as they matter to a §4.3.4 update: the stored list without
+ * this edge's Via and Content-Length, plus the fields kept aside. (Age, Cache-Status and hop-by-hop
+ * fields of the old exchange are not carried over by an update anyway.)
+ */
+export function sourceHeadersOf(stored: Pick<StoredResponse, 'hitHeaders' | 'sourceExtras'>): IncomingHttpHeaders {
+  const headers: Record<string, string | string[]> = {};
+  const add = (list: readonly string[], end: number) => {
+    for (let i = 0; i < end; i += 2) {
+      const name = list[i] as string;
+      const value = list[i + 1] as string;
+      const previous = headers[name];
+      if (previous === undefined) headers[name] = value;
+      else headers[name] = Array.isArray(previous) ? [...previous, value] : [previous, value];
+    }
+  };
+  const list = stored.hitHeaders;
+  // hitHeaders ends with this edge's Via, then Content-Length when the status has content.
+  let end = list.length;
+  if (list[end - 2] === 'content-length') end -= 2;
+  if (list[end - 2] === 'via') end -= 2;
+  add(list, end);
+  if (stored.sourceExtras) add(stored.sourceExtras, stored.sourceExtras.length);
+  return headers as IncomingHttpHeaders;
+}
+
+/** The stored fields without Content-Length: the base of 304 and 206 answers, which set their own. */
+export function storedFields(stored: Pick<StoredResponse, 'hitHeaders'>): string[] {
+  const list = stored.hitHeaders;
+  return list[list.length - 2] === 'content-length' ? list.slice(0, -2) : list.slice();
 }

@@ -142,7 +142,7 @@ export class Upstream {
               method: request.method,
               status,
               headers: res.headers,
-              body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received),
+              body: exactBody(chunks, received),
               requestTime,
               responseTime: this.now(),
             });
@@ -168,4 +168,20 @@ export class Upstream {
       agent: secure ? this.httpsAgent : this.httpAgent,
     });
   }
+}
+
+/**
+ * The body as one Buffer that owns exactly its bytes. A cached body lives for minutes, so it must not
+ * be a view into something larger: Buffer.concat of under 4 KiB is a slice of Node's shared 8 KiB
+ * pool, and a chunk may be a slice of a bigger read buffer; either would keep the whole block alive.
+ */
+export function exactBody(chunks: readonly Buffer[], total: number): Buffer {
+  if (chunks.length === 1) {
+    const only = chunks[0] as Buffer;
+    if (only.byteOffset === 0 && only.buffer.byteLength === only.length) return only;
+  }
+  const body = Buffer.allocUnsafeSlow(total);
+  let offset = 0;
+  for (const chunk of chunks) offset += chunk.copy(body, offset);
+  return body;
 }

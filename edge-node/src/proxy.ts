@@ -16,7 +16,7 @@ import { ageSeconds, currentAge } from './http/freshness.ts';
 import { appendVia, connectionTokens, HOP_BY_HOP } from './http/headers.ts';
 import { decideRange } from './http/range.ts';
 import type { EdgeMetrics, Result } from './metrics.ts';
-import { buildStoredResponse, refreshStoredResponse, type StoredResponse } from './stored-response.ts';
+import { buildStoredResponse, refreshStoredResponse, storedFields, type StoredResponse } from './stored-response.ts';
 import { UpstreamError, type Upstream, type UpstreamResponse } from './upstream.ts';
 
 /** Set on requests an edge forwards to the owning peer, so the owner never forwards them again. */
@@ -415,8 +415,9 @@ export class EdgeProxy {
     if (status >= 200 && status < 300 && (h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined)) {
       if (notModified({ ifNoneMatch: first(h['if-none-match']), ifModifiedSince: first(h['if-modified-since']) }, entry)) {
         const headers: string[] = [];
-        for (let i = 0; i < entry.headers.length; i += 2) {
-          if (NOT_MODIFIED_FIELDS.has(entry.headers[i] as string)) headers.push(entry.headers[i] as string, entry.headers[i + 1] as string);
+        const fields = entry.hitHeaders;
+        for (let i = 0; i < fields.length; i += 2) {
+          if (NOT_MODIFIED_FIELDS.has(fields[i] as string)) headers.push(fields[i] as string, fields[i + 1] as string);
         }
         headers.push('age', age, 'cache-status', cs);
         return this.write(req, res, 304, headers, undefined, result);
@@ -426,7 +427,7 @@ export class EdgeProxy {
       const length = entry.body.length;
       const decision = decideRange(first(h.range), length, { value: first(h['if-range']), etag: entry.etag, lastModified: entry.lastModified });
       if (decision.kind === 'partial') {
-        const headers = entry.headers.concat(
+        const headers = storedFields(entry).concat(
           'content-range', `bytes ${decision.start}-${decision.end}/${length}`,
           'content-length', String(decision.end - decision.start + 1),
           'age', age, 'cache-status', cs,

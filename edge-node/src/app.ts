@@ -1,7 +1,9 @@
 // Builds an edge node from its config: cache store, metrics, upstreams, the proxy logic, and one
 // node:http server. A fresh hit is answered inside the server's own request handler (the fast path);
-// everything else goes to an express app (admin, /metrics, /healthz, misses, stale, errors), which
-// costs several times more per request and is worth it only off the hit path. No listening here.
+// every other proxied request (misses, stale, revalidation, pass-through, errors) goes to the proxy's
+// full logic on the same plain node:http objects. Only the local routes (/healthz, /metrics, /_edge/*)
+// run in an express app: its router, request decoration and listeners cost as much as the miss
+// itself did. No listening here.
 import http, { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { timingSafeEqual, createHash } from 'node:crypto';
@@ -98,6 +100,18 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
     clientDelayMs: config.clientDelayMs,
   });
 
+  const abortAfterError = (error: unknown, req: http.IncomingMessage, res: http.ServerResponse) => {
+    logger.error({ err: String(error), path: req.url }, 'error after response started');
+    res.destroy();
+  };
+  /** EdgeError as it is, a client body error as a 4xx, anything else (a bug) as a logged 500. */
+  const classifyError = (error: unknown, req: http.IncomingMessage): { edgeError: EdgeError; status: number } => {
+    if (error instanceof EdgeError) return { edgeError: error, status: error.status };
+    if (isClientHttpError(error)) return { edgeError: new EdgeError('badBody', error.message), status: error.status };
+    logger.error({ err: error instanceof Error ? error.stack : String(error), path: req.url }, 'unhandled error');
+    return { edgeError: new EdgeError('internal', 'internal error'), status: 500 };
+  };
+
   const app = express();
   app.disable('x-powered-by');
   // Local routes match exactly, so anything else (e.g. /HEALTHZ or /metrics/) is proxied like any path.
@@ -141,32 +155,21 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
   app.use('/_edge', (_req, res) => {
     res.status(404).json({ error: 'not_found', message: 'no such admin endpoint (POST /_edge/purge)' });
   });
-  app.use((req, res) => proxy.handle(req, res));
+  // Only local routes run in express, so its errors are answered locally (JSON, no Cache-Status of the proxy).
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    if (res.headersSent) {
-      logger.error({ err: String(error), path: req.url }, 'error after response started');
-      res.destroy();
-      return;
-    }
-    let edgeError: EdgeError;
-    let status: number;
-    if (error instanceof EdgeError) {
-      edgeError = error;
-      status = error.status;
-    } else if (isClientHttpError(error)) {
-      edgeError = new EdgeError('badBody', error.message);
-      status = error.status;
-    } else {
-      logger.error({ err: error instanceof Error ? error.stack : String(error), path: req.url }, 'unhandled error');
-      edgeError = new EdgeError('internal', 'internal error');
-      status = 500;
-    }
-    if (isLocalPath(req.url)) {
-      res.status(status).json({ error: edgeError.code, message: edgeError.message });
-      return;
-    }
-    proxy.sendError(req, res, edgeError, cacheStatus({ detail: edgeError.code }), 'error');
+    if (res.headersSent) return abortAfterError(error, req, res);
+    const { edgeError, status } = classifyError(error, req);
+    res.status(status).json({ error: edgeError.code, message: edgeError.message });
   });
+
+  /** Everything but the local routes: the proxy's own logic on plain node:http, never through express. */
+  const proxyRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    proxy.handle(req, res).catch((error: unknown) => {
+      if (res.headersSent) return abortAfterError(error, req, res);
+      const { edgeError } = classifyError(error, req);
+      proxy.sendError(req, res, edgeError, cacheStatus({ detail: edgeError.code }), 'error');
+    });
+  };
 
   // requireHostHeader is off so a missing Host gets our 400 (with Cache-Status), not Node's bare one.
   const server = http.createServer({ requireHostHeader: false }, (req, res) => {
@@ -182,7 +185,9 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
       }
       fast = false;
     }
-    if (!fast) app(req, res);
+    if (fast) return;
+    if (isLocalPath(req.url as string)) app(req, res);
+    else proxyRequest(req, res);
   });
   /** Answers on the raw socket (the request never became an IncomingMessage/ServerResponse pair) and closes. */
   const rejectRaw = (socket: Duplex, status: number, code: string, message: string, detail: string) => {

@@ -1,7 +1,7 @@
 // The edge node's configuration: one zod schema, one map from fields to env vars (docs/contracts.md).
 // Whoever starts an edge (the local lab, Docker, AWS) renders env with `edgeEnv`, the inverse of reading it.
 import { z } from 'zod';
-import { configFromEnv, env } from '@cdn-lab/service-kit';
+import { configFromEnv, env, renderEnv } from '@cdn-lab/service-kit';
 import { isValidPolicySpec, POLICY_NAMES, SECOND_HIT_PREFIX } from './policies/registry.ts';
 
 const positiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
@@ -121,17 +121,7 @@ export function edgeConfigFromEnv(source: NodeJS.ProcessEnv = process.env): Edge
 
 /** Renders a config as env vars; `edgeConfigFromEnv(edgeEnv(c))` gives `c` back. */
 export function edgeEnv(config: Partial<EdgeConfig>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [field, variable] of Object.entries(EDGE_ENV)) {
-    const value = config[field as keyof EdgeConfig];
-    if (value === undefined) continue;
-    if (field === 'peerUrls') {
-      out[variable] = (value as PeerSpec[]).map((peer) => (peer.id === peer.url ? peer.url : `${peer.id}=${peer.url}`)).join(',');
-    } else if (Array.isArray(value)) {
-      out[variable] = value.join(',');
-    } else {
-      out[variable] = String(value);
-    }
-  }
-  return out;
+  return renderEnv<EdgeConfig>(config, EDGE_ENV, {
+    peerUrls: (peers) => peers.map((peer) => (peer.id === peer.url ? peer.url : `${peer.id}=${peer.url}`)).join(','),
+  });
 }

@@ -1,7 +1,7 @@
 // The balancer's configuration: environment variables (docs/contracts.md) validated by zod.
 // `LB_ENV` maps each field to its variable; `lbEnv` renders a config back to variables, so the lab
 // (infra) can start a balancer from a typed config without knowing the names.
-import { configFromEnv, env } from '@cdn-lab/service-kit';
+import { configFromEnv, env, renderEnv } from '@cdn-lab/service-kit';
 import { z } from 'zod';
 import { ALGORITHM_NAMES } from './algorithms/registry.ts';
 
@@ -87,10 +87,5 @@ export function renderBackends(backends: readonly BackendConfig[]): string {
 
 /** The environment variables that make `loadConfig` return `config` (the inverse of loadConfig). */
 export function lbEnv(config: LbConfig): Record<string, string> {
-  const rendered: Record<string, string> = {};
-  for (const [field, variable] of Object.entries(LB_ENV) as [keyof LbConfig, string][]) {
-    const value = config[field];
-    rendered[variable] = field === 'backends' ? renderBackends(value as BackendConfig[]) : String(value);
-  }
-  return rendered;
+  return renderEnv<LbConfig>(config, LB_ENV, { backends: renderBackends });
 }

@@ -1,7 +1,7 @@
 // The origin's configuration: one zod schema, one map from fields to env vars. Whoever starts an
 // origin (the local lab, Docker, AWS) renders env with `originEnv`, the inverse of reading it.
 import { z } from 'zod';
-import { configFromEnv, env } from '@cdn-lab/service-kit';
+import { configFromEnv, env, renderEnv } from '@cdn-lab/service-kit';
 import type { CatalogueSpec } from './catalogue.ts';
 import { latencyDistributionSchema } from './latency.ts';
 
@@ -97,12 +97,7 @@ export function originConfig(overrides: Partial<OriginConfig> = {}): OriginConfi
 
 /** Renders (part of) a config as env vars; `originConfigFromEnv(originEnv(c))` gives `c` back. */
 export function originEnv(config: Partial<OriginConfig>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [field, variable] of Object.entries(ORIGIN_ENV)) {
-    const value = config[field as keyof OriginConfig];
-    if (value !== undefined) out[variable] = String(value);
-  }
-  return out;
+  return renderEnv<OriginConfig>(config, ORIGIN_ENV);
 }
 
 /** The catalogue described by a config (what the simulator needs to reproduce sizes). */

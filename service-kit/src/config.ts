@@ -53,6 +53,26 @@ export function configFromEnv<S extends z.ZodObject>(
   return result.data;
 }
 
+/**
+ * The inverse of `configFromEnv`: the environment variables that give back (part of) a config.
+ * Fields left undefined are left out; `format` renders fields whose value is not a plain scalar
+ * (lists of URLs and the like); everything else is `String(value)`.
+ */
+export function renderEnv<C extends object>(
+  config: Partial<C>,
+  envNames: Record<keyof C & string, string>,
+  format: { [K in keyof C]?: (value: NonNullable<C[K]>) => string } = {},
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [field, variable] of Object.entries(envNames) as [keyof C & string, string][]) {
+    const value = config[field];
+    if (value === undefined || value === null) continue;
+    const render = format[field] as ((value: unknown) => string) | undefined;
+    out[variable] = render ? render(value) : Array.isArray(value) ? value.join(',') : String(value);
+  }
+  return out;
+}
+
 /** Shared zod pieces for env parsing. */
 export const env = {
   port: () => z.coerce.number().int().min(0).max(65535),

@@ -104,6 +104,8 @@ export function planServices(topology: Topology): ServicePlan[] {
       [LB_ENV.lbId]: balancerId,
       [LB_ENV.algorithm]: balancer.algorithm,
       [LB_ENV.healthIntervalMs]: String(balancer.healthIntervalMs),
+      [LB_ENV.healthTimeoutMs]: String(balancer.healthTimeoutMs),
+      [LB_ENV.healthUnhealthyThreshold]: String(balancer.unhealthyThreshold),
     },
     links: { [LB_ENV.backends]: edgeIds },
     labels: { service: 'balancer', lb: balancerId, algorithm: balancer.algorithm },

@@ -98,6 +98,12 @@ export const BalancerSpecSchema = z
   .object({
     algorithm: z.enum(BALANCER_ALGORITHMS).default('round-robin'),
     healthIntervalMs: z.number().int().min(50).max(60_000).default(1000),
+    /**
+     * A check slower than this fails; this many failures in a row take an edge out. Lenient by
+     * default: on a shared 2-core machine under load a healthy edge can take a while to answer.
+     */
+    healthTimeoutMs: z.number().int().min(10).max(60_000).default(1500),
+    unhealthyThreshold: z.number().int().min(1).max(100).default(2),
   })
   .strict();
 

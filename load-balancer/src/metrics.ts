@@ -37,6 +37,8 @@ export interface BalancerMetrics {
   /** Counts one finished request and its duration. `backend` is an id or NO_BACKEND. */
   observeRequest(backend: string, status: number, seconds: number): void;
   backendError(backend: string, reason: BackendErrorReason): void;
+  /** Counts a request routed in panic mode (no backend healthy: all of them tried). */
+  panicRouted(): void;
 }
 
 export interface MetricsOptions {
@@ -96,6 +98,12 @@ export function createMetrics(options: MetricsOptions): BalancerMetrics {
     registers: [registry],
   });
 
+  const panic = new Counter({
+    name: 'lb_panic_routed_requests_total',
+    help: 'Requests routed while no backend passed its health checks (every backend treated as healthy).',
+    registers: [registry],
+  });
+
   for (const backend of backends) {
     for (const code of CODE_CLASSES) requests.inc({ backend: backend.id, code }, 0);
     for (const reason of BACKEND_ERROR_REASONS) errors.inc({ backend: backend.id, reason }, 0);
@@ -114,6 +122,9 @@ export function createMetrics(options: MetricsOptions): BalancerMetrics {
     },
     backendError(backend, reason) {
       errors.inc({ backend, reason });
+    },
+    panicRouted() {
+      panic.inc();
     },
   };
 }

@@ -132,13 +132,27 @@ export function createProxy(options: ProxyOptions): (req: IncomingMessage, res: 
     headers['x-forwarded-proto'] ??= 'http';
     const request = { key: target };
 
+    /**
+     * Panic mode (as Envoy's panic threshold): when health checks have taken out every backend, a
+     * slow health check is likelier than a dead fleet, so route as if all were healthy rather than
+     * refuse everything; a backend that is really down still fails the connection and is retried.
+     */
+    const panicPick = (pickRequest: { key: string }): BackendState | undefined => {
+      if (backends.length === 0 || backends.some((b) => b.healthy)) return undefined;
+      const view = backends.map((b) => ({ id: b.id, url: b.url, healthy: true, inFlight: b.inFlight }));
+      const chosen = algorithm.pick(pickRequest, view);
+      if (chosen === undefined) return undefined;
+      metrics.panicRouted();
+      return backends.find((b) => b.id === chosen.id);
+    };
+
     const attempt = () => {
       // The client may have left while a first attempt failed: nobody to answer, no retry.
       if (res.destroyed) {
         complete(NO_BACKEND, CLIENT_CLOSED, 'client closed');
         return;
       }
-      const backend = algorithm.pick(request, backends) as BackendState | undefined;
+      const backend = (algorithm.pick(request, backends) as BackendState | undefined) ?? panicPick(request);
       if (backend === undefined) {
         complete(NO_BACKEND, sendError(res, 'no_backend'));
         return;

@@ -30,7 +30,7 @@ async function setup(t: ExecutionContext, count: number, overrides: Partial<LbCo
 
 const paths = (count: number) => Array.from({ length: count }, (_, i) => `/obj/${i}`);
 
-async function metricValue(balancer: { metrics: { registry: { getSingleMetric(name: string): unknown } } }, name: string, labels: Record<string, string>) {
+async function metricValue(balancer: { metrics: { registry: { getSingleMetric(name: string): unknown } } }, name: string, labels: Record<string, string> = {}) {
   const metric = balancer.metrics.registry.getSingleMetric(name) as { get(): Promise<{ values: { labels: Record<string, unknown>; value: number }[] }> };
   const { values } = await metric.get();
   const found = values.find((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want));
@@ -151,7 +151,7 @@ test('a backend needs HEALTH_UNHEALTHY_THRESHOLD failed checks in a row to go do
   t.is(balancer.backends[0]?.healthy, true, 'one success brings it back');
 });
 
-test('all backends down: 502 with a JSON error body', async (t) => {
+test('all backends down: panic routing still tries them; a dead fleet gets 502 with a JSON error body', async (t) => {
   const { url, backends, balancer } = await setup(t, 2);
   await Promise.all(backends.map((backend) => backend.close()));
   const first = await request(url, '/obj/1');
@@ -159,10 +159,20 @@ test('all backends down: 502 with a JSON error body', async (t) => {
   t.regex(String(first.headers['content-type']), /application\/json/);
   t.like(JSON.parse(first.body), { error: 'backend_unreachable' });
   await balancer.health.checkNow();
+  t.true(balancer.backends.every((b) => !b.healthy));
   const later = await request(url, '/obj/2');
   t.is(later.status, 502);
-  t.deepEqual(JSON.parse(later.body), { error: 'no_backend', message: 'no healthy backend' });
-  t.is(await metricValue(balancer, 'lb_requests_total', { backend: 'none', code: '5xx' }), 1);
+  t.like(JSON.parse(later.body), { error: 'backend_unreachable' });
+  t.true(((await metricValue(balancer, 'lb_panic_routed_requests_total')) ?? 0) >= 1);
+});
+
+test('health checks failing on a live fleet (slow or broken health path): panic routing keeps serving', async (t) => {
+  const { url, balancer } = await setup(t, 2);
+  for (const backend of balancer.backends) backend.healthy = false; // as after timed-out checks
+  const reply = await request(url, '/obj/3');
+  t.is(reply.status, 200);
+  t.is(await metricValue(balancer, 'lb_panic_routed_requests_total'), 1);
+  t.is(await metricValue(balancer, 'lb_requests_total', { backend: 'none', code: '5xx' }), 0);
 });
 
 test('a POST to a dead backend is not retried: 502 naming the backend', async (t) => {

@@ -17,8 +17,6 @@ export interface CompareOptions {
 
 /** Seconds a lab takes to start and stop, used only for the remaining-time estimate. */
 const LAB_OVERHEAD_S = 2;
-/** Repetition r uses workload seed + r * this, so runs differ but stay reproducible. */
-const SEED_STRIDE = 7919;
 
 export async function runComparison(comparison: Comparison, options: CompareOptions = {}): Promise<{ report: ComparisonReport; dir: string }> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -51,7 +49,8 @@ export async function runComparison(comparison: Comparison, options: CompareOpti
         const result = await runVariant(
           {
             ...variant,
-            workload: { ...comparison.workload, seed: comparison.workload.seed + rep * SEED_STRIDE },
+            workload: comparison.workload,
+            run: rep,
             warmupMs: comparison.warmupMs,
             durationMs: comparison.durationMs,
             connections: comparison.connections,

@@ -23,6 +23,8 @@ export interface SimulatedFigures {
 export interface LiveRunShape {
   topology: Topology;
   workload: WorkloadSpec;
+  /** Repetition number, which selects the request streams. */
+  run: number;
   /** Requests the live run's source produced for each phase (sent, answered or still in flight). */
   warmupRequests: number;
   measuredRequests: number;
@@ -54,7 +56,7 @@ export function simulateLiveRun(run: LiveRunShape): SimulatedFigures {
   const ring = hashed ? new HashRing(edgeIds) : undefined;
   const edgeIndex = new Map(edgeIds.map((id, i) => [id, i]));
   let sequence = 0;
-  const source = requestSource(workload, topology.origin.objects);
+  const source = requestSource(workload, topology.origin.objects, run.run);
   const replay = (next: () => number, requests: number, count: boolean) => {
     let hits = 0;
     let bytes = 0;

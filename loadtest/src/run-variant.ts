@@ -15,6 +15,8 @@ export interface VariantPlan {
   warmupMs: number;
   durationMs: number;
   connections: number;
+  /** Repetition number: each draws its own request streams from the same popularity. */
+  run?: number;
 }
 
 export type Phase = 'starting' | 'warm-up' | 'measuring' | 'stopping';
@@ -35,6 +37,8 @@ export interface VariantResult {
   cache: CacheFigures;
   /** Hit ratio second by second during the measured phase. */
   timeline: TimePoint[];
+  /** Repetition number (selects the request streams). */
+  run: number;
   /** Requests the warm-up asked for (the offline replay needs them). */
   warmupRequests: number;
   /** The same request streams replayed offline through the same policy code. */
@@ -118,7 +122,7 @@ export async function runVariant(plan: VariantPlan, options: RunVariantOptions =
   try {
     // Warm-up and measurement draw from the same popularity (same seed) but different streams.
     // Count what each phase asked for: the offline replay must see exactly these requests.
-    const source = requestSource(plan.workload, plan.topology.origin.objects);
+    const source = requestSource(plan.workload, plan.topology.origin.objects, plan.run ?? 0);
     const sent = { warmup: 0, measure: 0 };
     const rate = plan.workload.kind === 'trace' ? plan.workload.rate : undefined;
     if (plan.warmupMs > 0) {
@@ -163,7 +167,8 @@ export async function runVariant(plan: VariantPlan, options: RunVariantOptions =
       cache,
       timeline,
       warmupRequests: sent.warmup,
-      simulated: simulateLiveRun({ topology: plan.topology, workload: plan.workload, warmupRequests: sent.warmup, measuredRequests: sent.measure, headerBytes }),
+      run: plan.run ?? 0,
+      simulated: simulateLiveRun({ topology: plan.topology, workload: plan.workload, run: plan.run ?? 0, warmupRequests: sent.warmup, measuredRequests: sent.measure, headerBytes }),
       services: lab.services.map((s) => ({ id: s.plan.id, role: s.plan.role, url: s.url })),
     };
   } finally {

@@ -176,11 +176,13 @@ export interface RequestSource {
 }
 
 /**
- * The requests of one run. Synthetic workloads draw warm-up and measurement from two independent
- * streams with the same popularity; a trace is replayed in order, the measurement continuing where
- * the warm-up stopped (and wrapping at the end of the trace).
+ * The requests of run number `run` (its repetition). Synthetic workloads draw warm-up and
+ * measurement from two independent streams, different for every run, over the same popularity
+ * (which objects are hot, and so their sizes, depend only on the workload's seed): repetitions
+ * measure sampling noise, not different catalogues. A trace is replayed in order, the measurement
+ * continuing where the warm-up stopped (wrapping at the end); every run replays it from the start.
  */
-export function requestSource(spec: WorkloadSpec, catalogueObjects: number): RequestSource {
+export function requestSource(spec: WorkloadSpec, catalogueObjects: number, run = 0): RequestSource {
   const prefix = `/${spec.pathClass}/`;
   if (spec.kind === 'trace') {
     const trace = loadedTrace(spec);
@@ -194,8 +196,8 @@ export function requestSource(spec: WorkloadSpec, catalogueObjects: number): Req
     return { warmup: next, measure: next, sizeOf, pathOf: (id) => `${prefix}${id}?size=${sizeOf(id)}` };
   }
   return {
-    warmup: idStream(spec, 1, catalogueObjects),
-    measure: idStream(spec, 2, catalogueObjects),
+    warmup: idStream(spec, 1 + 2 * run, catalogueObjects),
+    measure: idStream(spec, 2 + 2 * run, catalogueObjects),
     sizeOf: () => undefined,
     pathOf: (id) => prefix + id,
   };

@@ -97,3 +97,17 @@ test('catalogueIdsNeeded accounts for cold ids', (t) => {
   t.is(catalogueIdsNeeded(WorkloadSchema.parse({ kind: 'zipf', objects: 10 }), 1000), 10);
   t.is(catalogueIdsNeeded(WorkloadSchema.parse({ kind: 'one-hit-wonders', objects: 10, oneHitFraction: 0.5 }), 1000), 510);
 });
+
+test('repetitions draw different requests over the same popularity', (t) => {
+  const spec = WorkloadSchema.parse({ kind: 'zipf', objects: 1000, alpha: 1.2, seed: 9 });
+  const top = (run: number) => {
+    const source = requestSource(spec, 1000, run);
+    const counts = new Map<number, number>();
+    const ids = Array.from({ length: 20_000 }, () => source.measure());
+    for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+    return { ids, hottest: [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([id]) => id) };
+  };
+  const [a, b] = [top(0), top(1)];
+  t.notDeepEqual(a.ids.slice(0, 100), b.ids.slice(0, 100));
+  t.deepEqual(a.hottest, b.hottest);
+});

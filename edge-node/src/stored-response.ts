@@ -14,6 +14,31 @@ import { storability, type Storability } from './http/storability.ts';
 const NOT_STORED = new Set(['content-length', 'age', 'cache-status', 'via', 'surrogate-key', 'cache-tag']);
 /** Of those, the ones kept aside (in `sourceExtras`) because a later 304 update rebuilds from them. */
 const KEPT_ASIDE = ['via', 'surrogate-key', 'cache-tag'] as const;
+/**
+ * Header values repeat across entries (Cache-Control, Content-Type, Via, Date within a second, tags),
+ * but the HTTP parser gives every response its own copies: short values are shared through this table,
+ * emptied when it fills so it stays bounded whatever the upstream sends.
+ */
+const INTERNED = new Map<string, string>();
+const INTERN_MAX_ENTRIES = 8192;
+const INTERN_MAX_LENGTH = 128;
+
+function intern(value: string): string {
+  if (value.length > INTERN_MAX_LENGTH) return value;
+  const known = INTERNED.get(value);
+  if (known !== undefined) return known;
+  if (INTERNED.size >= INTERN_MAX_ENTRIES) INTERNED.clear();
+  INTERNED.set(value, value);
+  return value;
+}
+
+/** An exact-capacity copy with the values interned: arrays built by push keep spare slots otherwise. */
+function compact(list: readonly string[]): string[] {
+  const out = new Array<string>(list.length);
+  for (let i = 0; i < list.length; i++) out[i] = intern(list[i] as string);
+  return out;
+}
+
 /** Shared by every entry that has no Vary, no tags (most of them): one array instead of one each. */
 const NONE: string[] = [];
 Object.freeze(NONE);
@@ -139,8 +164,8 @@ export function buildStoredResponse(input: BuildInput): StoredResponse {
     primaryKey: input.primaryKey,
     key: varyNames[0] === '*' ? input.primaryKey : variantKey(input.primaryKey, varyNames, input.requestHeaders),
     status: input.status,
-    hitHeaders,
-    sourceExtras,
+    hitHeaders: compact(hitHeaders),
+    sourceExtras: sourceExtras && compact(sourceExtras),
     body: input.body,
     size: input.body.length + headerBytes,
     requestTime: input.requestTime,
@@ -150,7 +175,7 @@ export function buildStoredResponse(input: BuildInput): StoredResponse {
     etag,
     lastModified,
     varyNames: varyNames.length === 0 ? NONE : varyNames,
-    tags: tags.length === 0 ? NONE : tags,
+    tags: tags.length === 0 ? NONE : compact(tags),
     noCache: directives.has('no-cache'),
     mustRevalidate: directives.has('must-revalidate') || directives.has('proxy-revalidate') || directives.has('s-maxage'),
     staleWhileRevalidateMs: windowMs(directives, 'stale-while-revalidate'),

@@ -1,6 +1,6 @@
 // The comparison report people read: one self-contained HTML page (inline SVG charts, a table,
 // the notes), written beside results.json.
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { columnBars, lines, renderSvg, type BarDatum, type LineDatum } from './charts.ts';
 import { LIVE_SIM_TOLERANCE } from './live-vs-sim.ts';
@@ -69,9 +69,10 @@ function tableHtml(report: ComparisonReport): string {
   return `<table><thead><tr><th>variant</th><th>req/s</th><th>hit ratio</th><th>simulated hit ratio</th><th>byte hit ratio</th><th>origin requests</th><th>origin offload</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>errors</th><th>edge vs origin counts</th></tr></thead><tbody>${rows.join('\n')}</tbody></table>`;
 }
 
-export async function renderHtmlReport(report: ComparisonReport): Promise<string> {
-  const { comparison, variants } = report;
-  const charts = await Promise.all([
+/** The report's charts as standalone SVG documents, by file name. */
+export async function renderCharts(report: ComparisonReport): Promise<{ file: string; svg: string }[]> {
+  const { variants } = report;
+  const svgs = await Promise.all([
     renderSvg(columnBars('Cache effectiveness (edges\' and origin\'s own counters)', ratioBars(variants), { yTitle: 'ratio', format: '.0%' })),
     renderSvg(
       columnBars(
@@ -85,6 +86,14 @@ export async function renderHtmlReport(report: ComparisonReport): Promise<string
     renderSvg(columnBars('Load balance: each edge\'s share of requests (run 1)', edgeShares(variants), { yTitle: 'share', format: '.0%' })),
     renderSvg(lines('Hit ratio over time, measured phase (run 1)', timeline(variants), { xTitle: 'seconds', yTitle: 'hit ratio', yFormat: '.0%' })),
   ]);
+  return CHART_FILES.map((file, i) => ({ file, svg: svgs[i]! }));
+}
+
+const CHART_FILES = ['cache-effectiveness.svg', 'throughput.svg', 'latency-percentiles.svg', 'latency-cdf.svg', 'edge-load.svg', 'hit-ratio-over-time.svg'];
+
+export async function renderHtmlReport(report: ComparisonReport, rendered?: { svg: string }[]): Promise<string> {
+  const { comparison } = report;
+  const charts = (rendered ?? (await renderCharts(report))).map((chart) => chart.svg);
   const w = comparison.workload;
   const env = report.environment;
   return `<!doctype html>
@@ -112,8 +121,12 @@ Raw figures: <a href="results.json">results.json</a>.</small></p>
 `;
 }
 
+/** Writes report.html and, beside it, each chart as its own SVG in charts/. */
 export async function writeHtmlReport(dir: string, report: ComparisonReport): Promise<string> {
+  const charts = await renderCharts(report);
+  await mkdir(path.join(dir, 'charts'), { recursive: true });
+  await Promise.all(charts.map((chart) => writeFile(path.join(dir, 'charts', chart.file), chart.svg)));
   const file = path.join(dir, 'report.html');
-  await writeFile(file, await renderHtmlReport(report));
+  await writeFile(file, await renderHtmlReport(report, charts));
   return file;
 }

@@ -40,4 +40,5 @@ test('writeReport writes results.json, summary.txt and report.html', async (t) =
   t.is(json.variants[0]!.runs.length, 2);
   t.regex(await readFile(files.summary, 'utf8'), /lru-rr/);
   t.regex(await readFile(files.html, 'utf8'), /<svg/);
+  t.regex(await readFile(path.join(dir, 'charts', 'cache-effectiveness.svg'), 'utf8'), /^<svg/);
 });

@@ -70,6 +70,7 @@ export async function runMemoryScenario(options: MemoryOptions, env: BenchEnviro
     cacheBytes: options.cacheBytes,
     keepEdgeLogs: options.keepEdgeLogs,
     edgeExecArgv: [],
+    ...(env.edgeBundle ? { edgeBundle: env.edgeBundle } : {}),
   };
   try {
     const edge = await startProxy('edge', ctx);

@@ -68,7 +68,7 @@ function logStdio(logFile: string | undefined, stdout: 'log' | 'discard'): { std
 
 export interface NodeServiceSpec {
   name: string;
-  /** Entry point relative to the repository root, e.g. `edge-node/src/main.ts`. */
+  /** Entry point, relative to the repository root (e.g. `edge-node/src/main.ts`) or absolute. */
   entry: string;
   env: Record<string, string>;
   pinning: Pinning;
@@ -77,6 +77,8 @@ export interface NodeServiceSpec {
   stdout?: 'log' | 'discard';
   /** Extra Node flags, e.g. --cpu-prof. */
   execArgv?: string[];
+  /** Run the entry through the tsx loader (default); false for plain JavaScript (an esbuild bundle). */
+  loader?: boolean;
   readyTimeoutMs?: number;
 }
 
@@ -95,7 +97,7 @@ export async function startNodeService(spec: NodeServiceSpec): Promise<StartedSe
   const io = logStdio(spec.logFile, spec.stdout ?? 'log');
   const { command, args } = pinned(
     process.execPath,
-    [...(spec.execArgv ?? []), '--import', TSX_IMPORT, path.join(REPO_ROOT, spec.entry)],
+    [...(spec.execArgv ?? []), ...(spec.loader === false ? [] : ['--import', TSX_IMPORT]), path.resolve(REPO_ROOT, spec.entry)],
     spec.pinning.cpu,
     spec.pinning.taskset,
   );

@@ -47,6 +47,8 @@ export interface ProxyContext {
   keepEdgeLogs: boolean;
   /** Extra Node flags for the edge, e.g. --cpu-prof. */
   edgeExecArgv: string[];
+  /** The edge bundled to plain JavaScript (`--edge-bundle`): run without the tsx loader. */
+  edgeBundle?: string;
 }
 
 const HOST = '127.0.0.1';
@@ -85,7 +87,8 @@ export async function startProxy(name: ProxyName, ctx: ProxyContext): Promise<Ta
     const logFile = path.join(ctx.logDir, `edge-${n}.log`);
     const service = await startNodeService({
       name: 'edge',
-      entry: EDGE_ENTRY,
+      entry: ctx.edgeBundle ?? EDGE_ENTRY,
+      loader: ctx.edgeBundle === undefined,
       env: { ...baseEnv(), ...edgeBenchEnv(port, `http://${HOST}:${ctx.originPort}`, ctx.cacheBytes) },
       pinning: ctx.pinning,
       logFile,

@@ -55,6 +55,8 @@ export interface BenchEnvironment {
   scratchDir: string;
   logDir: string;
   log: (line: string) => void;
+  /** With `--edge-bundle`: the edge as one plain JavaScript file, run without the tsx loader. */
+  edgeBundle?: string;
 }
 
 /** The targets a scenario measures: the available proxies, plus the origin alone for misses. */
@@ -159,6 +161,7 @@ async function measureOne(
     cacheBytes: options.cacheBytes,
     keepEdgeLogs: options.keepEdgeLogs,
     edgeExecArgv: options.edgeExecArgv,
+    ...(env.edgeBundle ? { edgeBundle: env.edgeBundle } : {}),
   };
   let target: Target | undefined;
   try {

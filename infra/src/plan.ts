@@ -49,6 +49,7 @@ export function planServices(topology: Topology): ServicePlan[] {
         latencySigma: origin.sigma,
         latencyParetoAlpha: origin.paretoAlpha,
         errorRate: origin.errorRate,
+        ttlShortS: origin.shortTtlS,
         staleWhileRevalidateS: origin.staleWhileRevalidateS,
         staleIfErrorS: origin.staleIfErrorS,
       }),

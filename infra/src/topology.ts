@@ -39,6 +39,8 @@ export const OriginSpecSchema = z
     paretoAlpha: z.number().min(0.1).max(20).default(2),
     /** Fraction of catalogue requests answered with 500. */
     errorRate: z.number().min(0).max(1).default(0),
+    /** max-age of the short-TTL class (`/short/:id`); the long class (`/obj/:id`) keeps a day. */
+    shortTtlS: z.number().int().min(0).max(86_400).default(10),
     /** RFC 5861 windows the origin adds to short-TTL objects (`/short/:id`); 0 leaves them out. */
     staleWhileRevalidateS: z.number().int().min(0).max(86_400).default(0),
     staleIfErrorS: z.number().int().min(0).max(86_400).default(0),

@@ -67,7 +67,8 @@ test('without regions every edge gets the fleet-wide delays; the shield pays no 
 });
 
 test('origin stale windows reach the origin', (t) => {
-  const env = resolveEnv(planServices(parseTopology({ origin: { staleWhileRevalidateS: 30, staleIfErrorS: 300 } }))[0]!, urlOf);
+  const env = resolveEnv(planServices(parseTopology({ origin: { shortTtlS: 2, staleWhileRevalidateS: 30, staleIfErrorS: 300 } }))[0]!, urlOf);
+  t.is(env.TTL_SHORT_S, '2');
   t.is(env.STALE_WHILE_REVALIDATE_S, '30');
   t.is(env.STALE_IF_ERROR_S, '300');
 });

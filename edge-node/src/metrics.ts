@@ -1,9 +1,9 @@
 // The edge's Prometheus metrics (names in docs/contracts.md), on a Registry of its own. Label
 // children are bound once up front so recording a hit is a few array lookups and additions.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { CODE_CLASSES, codeClassIndex, collectProcessMetrics } from '@cdn-lab/service-kit';
 import { REMOVAL_REASONS, type RemovalReason } from './policies/types.ts';
 
-/** How a client request was answered (the `result` label). */
 /**
  * How the edge answered. `collapsed`: a coalesced follower, answered with the response another
  * request's fetch brought in, without an upstream request of its own (nginx's proxy_cache_lock and
@@ -12,8 +12,6 @@ import { REMOVAL_REASONS, type RemovalReason } from './policies/types.ts';
 export const RESULTS = ['hit', 'miss', 'stale', 'revalidated', 'collapsed', 'bypass', 'error'] as const;
 export type Result = (typeof RESULTS)[number];
 
-export const CODE_CLASSES = ['2xx', '3xx', '4xx', '5xx'] as const;
-export type CodeClass = (typeof CODE_CLASSES)[number];
 
 /** Where a miss went (the `upstream` label). */
 export const UPSTREAM_KINDS = ['origin', 'parent', 'peer'] as const;
@@ -23,15 +21,6 @@ export type UpstreamKind = (typeof UPSTREAM_KINDS)[number];
 export const UPSTREAM_CODES = [...CODE_CLASSES, 'error'] as const;
 export type UpstreamCode = (typeof UPSTREAM_CODES)[number];
 
-/** Index into CODE_CLASSES of a status (1xx and anything odd count as 5xx). */
-function codeIndex(status: number): number {
-  const hundreds = (status / 100) | 0;
-  return hundreds >= 2 && hundreds <= 5 ? hundreds - 2 : 3;
-}
-
-export function codeClass(status: number): CodeClass {
-  return CODE_CLASSES[codeIndex(status)] as CodeClass;
-}
 
 // Loopback hits take tens of microseconds; misses to a slow origin take seconds.
 const DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -82,12 +71,7 @@ export class EdgeMetrics {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ edge: options.edgeId, policy: options.policy });
     if (options.defaultMetrics ?? true) {
-      collectDefaultMetrics({ register: this.registry, prefix: 'edge_' });
-      // prom-client names these gauges `_total`, which promtool rejects; the per-type series
-      // (edge_nodejs_active_handles{type} ...) remain.
-      for (const misnamed of ['active_handles_total', 'active_requests_total', 'active_resources_total']) {
-        this.registry.removeSingleMetric(`edge_nodejs_${misnamed}`);
-      }
+      collectProcessMetrics(this.registry, 'edge_');
     }
     this.requests = new Counter({ name: 'edge_requests_total', help: 'Client requests answered, by result and status class.', labelNames: ['result', 'code'], registers });
     this.responseBytes = new Counter({ name: 'edge_response_bytes_total', help: 'Body bytes sent to clients, by result.', labelNames: ['result'], registers });
@@ -136,7 +120,7 @@ export class EdgeMetrics {
 
   /** Records one answered client request (exactly once per request). */
   request(result: Result, status: number, seconds: number, bodyBytes: number): void {
-    const bound = this.bound[result][codeIndex(status)] as BoundRequest;
+    const bound = this.bound[result][codeClassIndex(status)] as BoundRequest;
     bound.count.inc();
     if (bodyBytes > 0) bound.bytes.inc(bodyBytes);
     bound.duration.observe(seconds);
@@ -145,7 +129,7 @@ export class EdgeMetrics {
   /** Records one upstream exchange (exactly once per request sent upstream); status undefined = no response. */
   upstreamExchange(kind: UpstreamKind, status: number | undefined, seconds: number, bodyBytes: number): void {
     const bound = this.upstream[kind];
-    (bound.codes[status === undefined ? 4 : codeIndex(status)] as Counter.Internal).inc();
+    (bound.codes[status === undefined ? 4 : codeClassIndex(status)] as Counter.Internal).inc();
     bound.duration.observe(seconds);
     if (bodyBytes > 0) bound.bytes.inc(bodyBytes);
   }

@@ -3,5 +3,5 @@ export { configSchema, loadConfig, lbEnv, renderBackends, LB_ENV, type LbConfig,
 export { ALGORITHMS, ALGORITHM_NAMES, createAlgorithm, isAlgorithmName, type AlgorithmName } from './algorithms/registry.ts';
 export type { Backend, LoadBalancingAlgorithm, PickRequest, AlgorithmOptions } from './algorithms/types.ts';
 export { HashRing, hash32 } from './algorithms/consistent-hash.ts';
-export { createMetrics, BACKEND_ERROR_REASONS, CODE_CLASSES, type BalancerMetrics, type BackendErrorReason } from './metrics.ts';
+export { createMetrics, BACKEND_ERROR_REASONS, type BalancerMetrics, type BackendErrorReason } from './metrics.ts';
 export { stripHopByHop, PROXY_ERRORS } from './proxy.ts';

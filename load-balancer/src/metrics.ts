@@ -1,12 +1,11 @@
 // The balancer's Prometheus metrics, on its own Registry (names per docs/contracts.md).
 // Every known label combination exists at zero from the start, so dashboards have series before
 // the first request; `up` and `in_flight` are read from the backends at scrape time.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { CODE_CLASSES, codeClass, collectProcessMetrics } from '@cdn-lab/service-kit';
 import type { Backend } from './algorithms/types.ts';
 
 /** Status classes, the `code` label (one series per class keeps cardinality low). */
-export const CODE_CLASSES = ['2xx', '3xx', '4xx', '5xx'] as const;
-export type CodeClass = (typeof CODE_CLASSES)[number];
 
 /**
  * Why a backend failed, a closed set (the `reason` label):
@@ -23,14 +22,6 @@ export const NO_BACKEND = 'none';
 /** Proxied latencies from a sub-millisecond cache hit to a slow origin fetch. */
 const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-const MISNAMED_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
-
-export function codeClass(status: number): CodeClass {
-  if (status >= 500) return '5xx';
-  if (status >= 400) return '4xx';
-  if (status >= 300) return '3xx';
-  return '2xx';
-}
 
 export interface BalancerMetrics {
   readonly registry: Registry;
@@ -53,10 +44,7 @@ export function createMetrics(options: MetricsOptions): BalancerMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ lb: options.lbId, algorithm: options.algorithm });
   if (options.processMetrics ?? true) {
-    collectDefaultMetrics({ register: registry });
-    // prom-client names these gauges `_total`, which Prometheus reserves for counters
-    // (`promtool check metrics` fails on them); the per-type series (nodejs_active_handles{type} ...) remain.
-    for (const name of MISNAMED_DEFAULT_METRICS) registry.removeSingleMetric(name);
+    collectProcessMetrics(registry);
   }
   const backends = options.backends;
 

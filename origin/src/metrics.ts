@@ -1,23 +1,14 @@
 // The origin's Prometheus metrics (names in docs/contracts.md), on a Registry of its own.
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
+import { CODE_CLASSES, codeClass, collectProcessMetrics } from '@cdn-lab/service-kit';
 
 /** The `route` label: a closed set, never a URL. */
 export const ROUTES = ['obj', 'short', 'nostore', 'healthz', 'metrics', 'admin', 'other'] as const;
 export type Route = (typeof ROUTES)[number];
 
-export const CODE_CLASSES = ['2xx', '3xx', '4xx', '5xx'] as const;
-export type CodeClass = (typeof CODE_CLASSES)[number];
 
 export const FAULT_KINDS = ['error', 'down', 'latency'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
-
-/** Status class label of a status code (1xx never reaches here; anything odd counts as 5xx). */
-export function codeClass(status: number): CodeClass {
-  if (status >= 200 && status < 300) return '2xx';
-  if (status >= 300 && status < 400) return '3xx';
-  if (status >= 400 && status < 500) return '4xx';
-  return '5xx';
-}
 
 /** Route label of a request path (the path's first segment). */
 export function routeOf(path: string): Route {
@@ -93,12 +84,7 @@ export function createOriginMetrics(options: OriginMetricsOptions): OriginMetric
   }
   for (const kind of FAULT_KINDS) faults.inc({ kind }, 0);
   if (options.defaultMetrics ?? true) {
-    collectDefaultMetrics({ register: registry, prefix: 'origin_' });
-    // prom-client also exports these gauges under a `_total` name, which promtool rejects; the
-    // same values stay available without the suffix (e.g. origin_nodejs_active_handles).
-    for (const misnamed of ['active_handles_total', 'active_requests_total', 'active_resources_total']) {
-      registry.removeSingleMetric(`origin_nodejs_${misnamed}`);
-    }
+    collectProcessMetrics(registry, 'origin_');
   }
 
   return {

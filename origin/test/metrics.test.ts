@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import test from 'ava';
 import { objectMeta } from '../src/catalogue.ts';
-import { CODE_CLASSES, ROUTES } from '../src/metrics.ts';
+import { CODE_CLASSES } from '@cdn-lab/service-kit';
+import { ROUTES } from '../src/metrics.ts';
 import { capturingLogger, parseExposition, scrape, select, startOrigin, total } from './helpers.ts';
 
 test('every known series exists at zero before any traffic, labelled with the origin id', async (t) => {

@@ -2,3 +2,4 @@ export * from './config.ts';
 export * from './logger.ts';
 export * from './lifecycle.ts';
 export * from './random.ts';
+export * from './metrics.ts';

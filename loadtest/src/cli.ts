@@ -2,16 +2,14 @@
 // cdn-lab: the lab's command line. `compare` runs a comparison (what `npm start` does), `up`
 // starts a topology and keeps it running until Ctrl-C, `simulate` replays a trace offline.
 import path from 'node:path';
-import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
-import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '@cdn-lab/service-kit';
 import { REPO_ROOT, startLab, stopOnSignal } from '@cdn-lab/infra/local/lab';
 import { scrapeTargets } from '@cdn-lab/grafana/prometheus';
 import { hasPrometheusBinary, startPrometheus } from '@cdn-lab/grafana/prometheus-process';
 import { parseTopology } from '@cdn-lab/infra/topology';
 import { parseDurationMs } from '@cdn-lab/infra/units';
-import { loadComparison } from './comparison.ts';
+import { loadComparison, readDataFile } from './comparison.ts';
 import { runComparison } from './compare.ts';
 import { summaryTable } from './report.ts';
 import { simulateCommand } from './sim/command.ts';
@@ -70,21 +68,7 @@ program
   .argument('[file]', 'topology (YAML or JSON); defaults apply to anything left out')
   .option('--prometheus', 'also start Prometheus (from PATH) scraping every service, with the lab\'s recording and alert rules')
   .action(async (file: string | undefined, opts: { prometheus?: boolean }) => {
-    let input: unknown = {};
-    if (file) {
-      let text: string;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch (error) {
-        throw new ConfigError(file, [`cannot read: ${(error as Error).message}`]);
-      }
-      try {
-        input = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-      } catch (error) {
-        throw new ConfigError(file, [`not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`]);
-      }
-    }
-    const topology = parseTopology(input, file ?? 'topology');
+    const topology = parseTopology(file ? await readDataFile(file) : {}, file ?? 'topology');
     if (opts.prometheus && !hasPrometheusBinary()) {
       throw new ConfigError('--prometheus', ['no `prometheus` binary on PATH (on Debian: apt-get install prometheus)']);
     }

@@ -99,20 +99,23 @@ export function parseComparison(input: unknown, source = 'comparison'): Comparis
   };
 }
 
-export async function loadComparison(file: string): Promise<Comparison> {
+/** Reads a YAML or JSON file (by extension); an unreadable or malformed file is a ConfigError naming it. */
+export async function readDataFile(file: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
     throw new ConfigError(file, [`cannot read: ${(error as Error).message}`]);
   }
-  let data: unknown;
   try {
-    data = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    return file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
     throw new ConfigError(file, [`not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`]);
   }
-  const comparison = parseComparison(data, file);
+}
+
+export async function loadComparison(file: string): Promise<Comparison> {
+  const comparison = parseComparison(await readDataFile(file), file);
   if (comparison.workload.kind === 'trace') {
     try {
       comparison.workload = await loadTraceWorkload(comparison.workload, path.dirname(file));

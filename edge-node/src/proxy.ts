@@ -4,7 +4,7 @@
 // uncacheable methods, and unsafe-method invalidation.
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Logger } from '@cdn-lab/service-kit';
+import { AccessLog, type Logger } from '@cdn-lab/service-kit';
 import type { CacheStore } from './cache-store.ts';
 import type { Coalescer } from './coalescer.ts';
 import { EdgeError } from './errors.ts';
@@ -134,6 +134,8 @@ export class EdgeProxy {
   private readonly store: CacheStore;
   private readonly metrics: EdgeMetrics;
   private readonly logger: Logger;
+  /** One line per answered request. */
+  private readonly accessLog: AccessLog;
   private readonly now: () => number;
   private readonly serveStale: boolean;
   private readonly clientDelayMs: number;
@@ -145,6 +147,7 @@ export class EdgeProxy {
     this.store = deps.store;
     this.metrics = deps.metrics;
     this.logger = deps.logger;
+    this.accessLog = new AccessLog(deps.logger);
     this.now = deps.now;
     this.serveStale = deps.serveStale ?? true;
     this.clientDelayMs = deps.clientDelayMs ?? 0;
@@ -206,7 +209,10 @@ export class EdgeProxy {
   private record(req: IncomingMessage, start: number, result: Result, status: number, bytes: number): void {
     const ms = performance.now() - start;
     this.metrics.request(result, status, ms / 1000, bytes);
-    this.logger.info({ method: req.method, path: req.url, status, result, bytes, durationMs: Math.round(ms * 1000) / 1000 });
+    if (this.accessLog.enabled) {
+      const fields = `"method":${JSON.stringify(req.method)},"path":${JSON.stringify(req.url)},"status":${status},"result":"${result}","bytes":${bytes}`;
+      this.accessLog.write(`${fields},"durationMs":${Math.round(ms * 1000) / 1000}`);
+    }
   }
 
   /** The full request logic (express catch-all). Throws EdgeError for bad requests. */

@@ -1,5 +1,6 @@
-// One root pino logger per process; components take children bound to their context.
-import { pino, type Logger, type LoggerOptions } from 'pino';
+// One root pino logger per process; components take children bound to their context. Services
+// that log every request write those lines through an `AccessLog`.
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger };
 
@@ -9,18 +10,73 @@ export interface LoggerConfig {
   /** Extra bindings on every line, e.g. `{ edge: 'edge-0', policy: 'lru' }`. */
   base?: Record<string, unknown>;
   /** Write destination; defaults to stdout (fd 1). Tests pass a stream to capture lines. */
-  destination?: pino.DestinationStream;
+  destination?: DestinationStream;
+}
+
+/** Lines are collected up to this many bytes and written with one write(2). */
+const STDOUT_BATCH_BYTES = 4096;
+/** Longest a line waits in the batch when traffic is low. */
+const STDOUT_FLUSH_MS = 250;
+
+/**
+ * Options shared by both loggers. Times are epoch milliseconds (`"time":1763932800000`): pino's
+ * ISO formatter alone was a third of a line's cost (measured in loadtest/BENCH.md); the log
+ * pipeline (grafana/alloy) parses them as UnixMs.
+ */
+function commonOptions(level: string, base: Record<string, unknown>): LoggerOptions {
+  return {
+    level,
+    base,
+    timestamp: pino.stdTimeFunctions.epochTime,
+    formatters: { level: (label) => ({ level: label }) },
+  };
 }
 
 export function createLogger(config: LoggerConfig): Logger {
   const options: LoggerOptions = {
-    level: config.level ?? process.env.LOG_LEVEL ?? 'info',
-    base: { service: config.service, ...config.base },
-    timestamp: pino.stdTimeFunctions.isoTime,
+    ...commonOptions(config.level ?? process.env.LOG_LEVEL ?? 'info', { service: config.service, ...config.base }),
     redact: { paths: ['req.headers.authorization', 'headers.authorization', 'token'], censor: '[redacted]' },
-    formatters: { level: (label) => ({ level: label }) },
   };
-  // An async destination keeps log writes off the request path (lines may be lost on a hard crash).
-  const destination = config.destination ?? pino.destination({ fd: 1, sync: false, minLength: 4096 });
-  return pino(options, destination);
+  return pino(options, config.destination ?? stdoutDestination());
+}
+
+/**
+ * The one-line-per-request access log, as JSON lines of the same shape as the logger's own (level,
+ * time, bindings, then the fields), written to the same destination. Built from a template instead
+ * of through pino: pino's serializer and redaction cost more than the rest of a cache hit
+ * (loadtest/BENCH.md), and an access line's fields are fixed and known to the caller.
+ */
+export class AccessLog {
+  /** Whether `info` lines are written; check it before building a line. */
+  readonly enabled: boolean;
+  private readonly destination: DestinationStream;
+  /** `,"service":"edge-node",...`: the logger's bindings as JSON members. */
+  private readonly bindings: string;
+
+  constructor(logger: Logger) {
+    this.enabled = logger.isLevelEnabled('info');
+    this.destination = (logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym] as DestinationStream;
+    const bindings = JSON.stringify(logger.bindings());
+    this.bindings = bindings === '{}' ? '' : `,${bindings.slice(1, -1)}`;
+  }
+
+  /** Writes one line; `fields` are JSON members without braces (`"status":200,"path":"/a"`). */
+  write(fields: string): void {
+    this.destination.write(`{"level":"info","time":${Date.now()}${this.bindings},${fields}}\n`);
+  }
+}
+
+/**
+ * stdout, written synchronously in batches. An asynchronous sonic-boom hands every 4 KiB to libuv's
+ * thread pool; on a process pinned to one core those threads take the CPU from the requests, and
+ * the edge served half the hits/s with per-request logging on (loadtest/BENCH.md). One synchronous
+ * write(2) per batch costs less than the hand-off. A line waits at most STDOUT_FLUSH_MS; a full
+ * pipe blocks the writer (as nginx's access_log does) instead of growing memory. Lines still in the
+ * batch are written on a normal exit (pino flushes its destinations) but lost on a hard crash.
+ */
+function stdoutDestination(): DestinationStream {
+  const destination = pino.destination({ fd: 1, sync: true, minLength: STDOUT_BATCH_BYTES });
+  // flush(), not flushSync(): the latter also fsyncs, a disk flush every tick when stdout is a file.
+  setInterval(() => destination.flush(), STDOUT_FLUSH_MS).unref();
+  return destination;
 }

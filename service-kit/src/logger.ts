@@ -15,8 +15,12 @@ export interface LoggerConfig {
 
 /** Lines are collected up to this many bytes and written with one write(2). */
 const STDOUT_BATCH_BYTES = 4096;
-/** Longest a line waits in the batch when traffic is low. */
+/** Longest a line waits in a batch when traffic is low. */
 const STDOUT_FLUSH_MS = 250;
+/** Access lines are handed to the destination in batches of about this many characters. */
+const ACCESS_BATCH_CHARS = 16_384;
+/** The stdout destinations made here; an AccessLog batches only for these (a test's capture stream gets each line at once). */
+const STDOUT_DESTINATIONS = new WeakSet<DestinationStream>();
 
 /**
  * Options shared by both loggers. Times are epoch milliseconds (`"time":1763932800000`): pino's
@@ -43,8 +47,9 @@ export function createLogger(config: LoggerConfig): Logger {
 /**
  * The one-line-per-request access log, as JSON lines of the same shape as the logger's own (level,
  * time, bindings, then the fields), written to the same destination. Built from a template instead
- * of through pino: pino's serializer and redaction cost more than the rest of a cache hit
- * (loadtest/BENCH.md), and an access line's fields are fixed and known to the caller.
+ * of through pino, and handed over in batches: pino's serializer and redaction, and sonic-boom's
+ * bookkeeping per write, cost more than the rest of a cache hit (loadtest/BENCH.md); an access
+ * line's fields are fixed and known to the caller.
  */
 export class AccessLog {
   /** Whether `info` lines are written; check it before building a line. */
@@ -52,17 +57,39 @@ export class AccessLog {
   private readonly destination: DestinationStream;
   /** `,"service":"edge-node",...`: the logger's bindings as JSON members. */
   private readonly bindings: string;
+  private readonly batched: boolean;
+  private pending = '';
 
   constructor(logger: Logger) {
     this.enabled = logger.isLevelEnabled('info');
     this.destination = (logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym] as DestinationStream;
     const bindings = JSON.stringify(logger.bindings());
     this.bindings = bindings === '{}' ? '' : `,${bindings.slice(1, -1)}`;
+    this.batched = STDOUT_DESTINATIONS.has(this.destination);
+    if (this.batched) {
+      setInterval(() => this.flush(), STDOUT_FLUSH_MS).unref();
+      process.on('exit', () => this.flush());
+    }
   }
 
   /** Writes one line; `fields` are JSON members without braces (`"status":200,"path":"/a"`). */
   write(fields: string): void {
-    this.destination.write(`{"level":"info","time":${Date.now()}${this.bindings},${fields}}\n`);
+    const line = `{"level":"info","time":${Date.now()}${this.bindings},${fields}}\n`;
+    if (!this.batched) {
+      this.destination.write(line);
+      return;
+    }
+    this.pending += line;
+    if (this.pending.length >= ACCESS_BATCH_CHARS) this.flush();
+  }
+
+  /** Hands the batch to the destination and has it written now. */
+  flush(): void {
+    if (this.pending === '') return;
+    const batch = this.pending;
+    this.pending = '';
+    this.destination.write(batch);
+    (this.destination as { flush?: () => void }).flush?.();
   }
 }
 
@@ -72,11 +99,14 @@ export class AccessLog {
  * the edge served half the hits/s with per-request logging on (loadtest/BENCH.md). One synchronous
  * write(2) per batch costs less than the hand-off. A line waits at most STDOUT_FLUSH_MS; a full
  * pipe blocks the writer (as nginx's access_log does) instead of growing memory. Lines still in the
- * batch are written on a normal exit (pino flushes its destinations) but lost on a hard crash.
+ * batch are written on a normal exit (an exit handler flushes) but lost on a hard crash.
  */
 function stdoutDestination(): DestinationStream {
   const destination = pino.destination({ fd: 1, sync: true, minLength: STDOUT_BATCH_BYTES });
+  STDOUT_DESTINATIONS.add(destination);
   // flush(), not flushSync(): the latter also fsyncs, a disk flush every tick when stdout is a file.
   setInterval(() => destination.flush(), STDOUT_FLUSH_MS).unref();
+  // pino registers an exit flush only for asynchronous destinations; a synchronous one with a batch needs its own.
+  process.on('exit', () => destination.flush());
   return destination;
 }

@@ -72,3 +72,17 @@ test('origin stale windows reach the origin', (t) => {
   t.is(env.STALE_WHILE_REVALIDATE_S, '30');
   t.is(env.STALE_IF_ERROR_S, '300');
 });
+
+test('every edge, shield included, gets the edge process settings; other services do not', (t) => {
+  const plans = planServices(parseTopology({ edges: { count: 2, tiering: 'shield' } }));
+  for (const plan of plans) {
+    const env = resolveEnv(plan, urlOf);
+    if (plan.kind === 'edge') {
+      t.is(env.NODE_OPTIONS, '--max-semi-space-size=2', plan.id);
+      t.is(env.MALLOC_ARENA_MAX, '2', plan.id);
+    } else {
+      t.is(env.NODE_OPTIONS, undefined, plan.id);
+    }
+  }
+  t.is(plans.filter((plan) => plan.kind === 'edge').length, 3);
+});

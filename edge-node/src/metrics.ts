@@ -43,7 +43,6 @@ export interface EdgeMetricsOptions {
   defaultMetrics?: boolean;
 }
 
-
 interface BoundUpstream {
   codes: Counter.Internal[];
   duration: Histogram.Internal<string>;

@@ -210,8 +210,9 @@ export class EdgeProxy {
     const ms = performance.now() - start;
     this.metrics.request(result, status, ms / 1000, bytes);
     if (this.accessLog.enabled) {
-      const fields = `"method":${JSON.stringify(req.method)},"path":${JSON.stringify(req.url)},"status":${status},"result":"${result}","bytes":${bytes}`;
-      this.accessLog.write(`${fields},"durationMs":${Math.round(ms * 1000) / 1000}`);
+      this.accessLog.write(
+        `"method":${JSON.stringify(req.method)},"path":${JSON.stringify(req.url)},"status":${status},"result":"${result}","bytes":${bytes},"durationMs":${Math.round(ms * 1000) / 1000}`,
+      );
     }
   }
 

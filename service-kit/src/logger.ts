@@ -19,27 +19,22 @@ const STDOUT_BATCH_BYTES = 4096;
 const STDOUT_FLUSH_MS = 250;
 /** Access lines are handed to the destination in batches of about this many characters. */
 const ACCESS_BATCH_CHARS = 16_384;
-/** The stdout destinations made here; an AccessLog batches only for these (a test's capture stream gets each line at once). */
-const STDOUT_DESTINATIONS = new WeakSet<DestinationStream>();
-
 /**
- * Options shared by both loggers. Times are epoch milliseconds (`"time":1763932800000`): pino's
- * ISO formatter alone was a third of a line's cost (measured in loadtest/BENCH.md); the log
- * pipeline (grafana/alloy) parses them as UnixMs.
+ * The stdout destinations made here, each with the batches kept in front of it (AccessLogs):
+ * its flush tick and exit handler empty those first, then the destination. An AccessLog on any
+ * other destination (a test's capture stream) writes each line at once.
  */
-function commonOptions(level: string, base: Record<string, unknown>): LoggerOptions {
-  return {
-    level,
-    base,
-    timestamp: pino.stdTimeFunctions.epochTime,
-    formatters: { level: (label) => ({ level: label }) },
-  };
-}
+const STDOUT_BATCHES = new WeakMap<DestinationStream, Set<() => void>>();
 
 export function createLogger(config: LoggerConfig): Logger {
+  // Times are epoch milliseconds (`"time":1763932800000`): pino's ISO formatter was over a third
+  // of a line's cost (loadtest/BENCH.md); the log pipeline (grafana/alloy) parses them as UnixMs.
   const options: LoggerOptions = {
-    ...commonOptions(config.level ?? process.env.LOG_LEVEL ?? 'info', { service: config.service, ...config.base }),
+    level: config.level ?? process.env.LOG_LEVEL ?? 'info',
+    base: { service: config.service, ...config.base },
+    timestamp: pino.stdTimeFunctions.epochTime,
     redact: { paths: ['req.headers.authorization', 'headers.authorization', 'token'], censor: '[redacted]' },
+    formatters: { level: (label) => ({ level: label }) },
   };
   return pino(options, config.destination ?? stdoutDestination());
 }
@@ -65,11 +60,9 @@ export class AccessLog {
     this.destination = (logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym] as DestinationStream;
     const bindings = JSON.stringify(logger.bindings());
     this.bindings = bindings === '{}' ? '' : `,${bindings.slice(1, -1)}`;
-    this.batched = STDOUT_DESTINATIONS.has(this.destination);
-    if (this.batched) {
-      setInterval(() => this.flush(), STDOUT_FLUSH_MS).unref();
-      process.on('exit', () => this.flush());
-    }
+    const batches = STDOUT_BATCHES.get(this.destination);
+    this.batched = batches !== undefined;
+    batches?.add(() => this.handOver());
   }
 
   /** Writes one line; `fields` are JSON members without braces (`"status":200,"path":"/a"`). */
@@ -80,16 +73,16 @@ export class AccessLog {
       return;
     }
     this.pending += line;
-    if (this.pending.length >= ACCESS_BATCH_CHARS) this.flush();
+    // A full batch is past the destination's own batch size, so it is written at once.
+    if (this.pending.length >= ACCESS_BATCH_CHARS) this.handOver();
   }
 
-  /** Hands the batch to the destination and has it written now. */
-  flush(): void {
+  /** Hands the batch to the destination (whose flush tick, right after, writes it out). */
+  private handOver(): void {
     if (this.pending === '') return;
     const batch = this.pending;
     this.pending = '';
     this.destination.write(batch);
-    (this.destination as { flush?: () => void }).flush?.();
   }
 }
 
@@ -103,10 +96,15 @@ export class AccessLog {
  */
 function stdoutDestination(): DestinationStream {
   const destination = pino.destination({ fd: 1, sync: true, minLength: STDOUT_BATCH_BYTES });
-  STDOUT_DESTINATIONS.add(destination);
-  // flush(), not flushSync(): the latter also fsyncs, a disk flush every tick when stdout is a file.
-  setInterval(() => destination.flush(), STDOUT_FLUSH_MS).unref();
+  const batches = new Set<() => void>();
+  STDOUT_BATCHES.set(destination, batches);
+  const flush = () => {
+    for (const handOver of batches) handOver();
+    // flush(), not flushSync(): the latter also fsyncs, a disk flush every tick when stdout is a file.
+    destination.flush();
+  };
+  setInterval(flush, STDOUT_FLUSH_MS).unref();
   // pino registers an exit flush only for asynchronous destinations; a synchronous one with a batch needs its own.
-  process.on('exit', () => destination.flush());
+  process.on('exit', flush);
   return destination;
 }

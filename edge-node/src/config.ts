@@ -120,14 +120,21 @@ export function edgeConfigFromEnv(source: NodeJS.ProcessEnv = process.env): Edge
 }
 
 /**
- * Process settings every launcher gives an edge besides its config: the plan puts them in each
- * edge's env, so the local lab, Docker and AWS all run it so, and the bench does too. With 256 MiB
+ * Process settings an edge runs with besides its config (part of `edgeProcessEnv`). With 256 MiB
  * cached, V8's default young generation (16 MiB semi-spaces) and glibc's malloc arenas per thread
  * held about 30 MiB of RSS beyond the live data (loadtest/BENCH.md, memory); a 2 MiB semi-space
  * cost no hit throughput that the bench could see. MALLOC_ARENA_MAX is read by glibc only (the
  * Debian-based image and this machine); elsewhere it is ignored.
  */
 export const EDGE_PROCESS_ENV: Readonly<Record<string, string>> = { NODE_OPTIONS: '--max-semi-space-size=2', MALLOC_ARENA_MAX: '2' };
+
+/**
+ * The whole environment to start an edge process with: its config as env vars and
+ * EDGE_PROCESS_ENV. Every launcher uses it: the plan (so the local lab, Docker and AWS) and the bench.
+ */
+export function edgeProcessEnv(config: Partial<EdgeConfig>): Record<string, string> {
+  return { ...EDGE_PROCESS_ENV, ...edgeEnv(config) };
+}
 
 /** Renders a config as env vars; `edgeConfigFromEnv(edgeEnv(c))` gives `c` back. */
 export function edgeEnv(config: Partial<EdgeConfig>): Record<string, string> {

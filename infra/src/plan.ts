@@ -2,7 +2,7 @@
 // Docker containers, AWS instances) supplies only addressing: `urlOf(id)` turns a service id into
 // the URL others reach it at. Everything else a service needs is decided here, once.
 import { originEnv } from '@cdn-lab/origin/config';
-import { EDGE_PROCESS_ENV, edgeEnv } from '@cdn-lab/edge-node/config';
+import { edgeProcessEnv } from '@cdn-lab/edge-node/config';
 import { LB_ENV } from '@cdn-lab/load-balancer/config';
 import type { Region, Topology } from './topology.ts';
 import { serviceIds } from './topology.ts';
@@ -57,9 +57,8 @@ export function planServices(topology: Topology): ServicePlan[] {
       labels: { service: 'origin', origin: id },
     });
   }
-  const envOfEdge = (id: string, cacheBytes: number, delays: { clientDelayMs: number; upstreamDelayMs: number }): Record<string, string> => ({
-    ...EDGE_PROCESS_ENV,
-    ...edgeEnv({
+  const envOfEdge = (id: string, cacheBytes: number, delays: { clientDelayMs: number; upstreamDelayMs: number }): Record<string, string> =>
+    edgeProcessEnv({
       edgeId: id,
       cachePolicy: edges.policy,
       cacheBytes,
@@ -69,8 +68,7 @@ export function planServices(topology: Topology): ServicePlan[] {
       serveStale: edges.serveStale,
       clientDelayMs: delays.clientDelayMs,
       upstreamDelayMs: delays.upstreamDelayMs,
-    }),
-  });
+    });
   let edgeUpstream: Record<string, string[]> = { UPSTREAM_URLS: originIds };
   if (edges.tiering === 'shield') {
     const id = serviceIds.shield();

@@ -7,7 +7,7 @@ import path from 'node:path';
 import getPort from 'get-port';
 import { REPO_ROOT } from '@cdn-lab/infra/local/lab';
 import { SERVICE_PROGRAMS } from '@cdn-lab/infra/plan';
-import { EDGE_PROCESS_ENV, edgeEnv } from '@cdn-lab/edge-node/config';
+import { edgeProcessEnv } from '@cdn-lab/edge-node/config';
 import { nginxArgs, renderNginxConfig } from './nginx.ts';
 import { renderVcl, varnishdArgs } from './varnish.ts';
 import { readMemory, startNodeService, startProgram, stopProcess, waitForHttp, type Memory, type Pinning } from './processes.ts';
@@ -70,11 +70,11 @@ export function baseEnv(env: NodeJS.ProcessEnv = process.env): Record<string, st
 }
 
 /**
- * The edge's environment for the bench (its process settings and the edge's own `edgeEnv`): LRU over
+ * The edge's environment for the bench (the edge's own `edgeProcessEnv`, as the lab's): LRU over
  * CACHE_BYTES, the origin as the only upstream, coalescing, metrics and per-request logs on.
  */
 export function edgeBenchEnv(port: number, originUrl: string, cacheBytes: number): Record<string, string> {
-  return { ...EDGE_PROCESS_ENV, ...edgeEnv({ host: HOST, port, edgeId: 'edge-bench', upstreamUrls: [originUrl], cachePolicy: 'lru', cacheBytes, logLevel: 'info' }) };
+  return edgeProcessEnv({ host: HOST, port, edgeId: 'edge-bench', upstreamUrls: [originUrl], cachePolicy: 'lru', cacheBytes, logLevel: 'info' });
 }
 
 let instance = 0;

@@ -4,8 +4,8 @@
 import { catalogueSpecOf, originConfig, originEnv } from '@cdn-lab/origin/config';
 import { objectSize } from '@cdn-lab/origin/catalogue';
 import { scrapeMetrics, sumMetric } from '../scrape.ts';
-import { startOrigin, startProxy, type ProxyContext } from './proxies.ts';
-import type { BenchEnvironment } from './run.ts';
+import { startOrigin, startProxy } from './proxies.ts';
+import { proxyContext, type BenchEnvironment } from './run.ts';
 
 export interface MemoryOptions {
   cacheBytes: number;
@@ -61,17 +61,7 @@ export async function runMemoryScenario(options: MemoryOptions, env: BenchEnviro
     pinning: env.cores.loadgen,
     logDir: env.logDir,
   });
-  const ctx: ProxyContext = {
-    originPort: origin.port,
-    scratchDir: env.scratchDir,
-    logDir: env.logDir,
-    pinning: env.cores.proxy,
-    tools: env.tools,
-    cacheBytes: options.cacheBytes,
-    keepEdgeLogs: options.keepEdgeLogs,
-    edgeExecArgv: [],
-    ...(env.edgeBundle ? { edgeBundle: env.edgeBundle } : {}),
-  };
+  const ctx = proxyContext(env, origin.port, { cacheBytes: options.cacheBytes, keepEdgeLogs: options.keepEdgeLogs, edgeExecArgv: [] });
   try {
     const edge = await startProxy('edge', ctx);
     try {

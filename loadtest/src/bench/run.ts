@@ -59,6 +59,21 @@ export interface BenchEnvironment {
   edgeBundle?: string;
 }
 
+/** How this run starts a proxy in front of the origin at `originPort`: its folders, core and tools, and the given settings. */
+export function proxyContext(env: BenchEnvironment, originPort: number, settings: Pick<ProxyContext, 'cacheBytes' | 'keepEdgeLogs' | 'edgeExecArgv'>): ProxyContext {
+  return {
+    originPort,
+    scratchDir: env.scratchDir,
+    logDir: env.logDir,
+    pinning: env.cores.proxy,
+    tools: env.tools,
+    cacheBytes: settings.cacheBytes,
+    keepEdgeLogs: settings.keepEdgeLogs,
+    edgeExecArgv: settings.edgeExecArgv,
+    ...(env.edgeBundle ? { edgeBundle: env.edgeBundle } : {}),
+  };
+}
+
 /** The targets a scenario measures: the available proxies, plus the origin alone for misses. */
 export function targetsFor(scenario: HttpScenario, proxies: ProxyName[], tools: Tools): TargetName[] {
   const available: TargetName[] = proxies.filter((p) => unavailableReason(p, tools) === undefined);
@@ -152,17 +167,7 @@ async function measureOne(
   missStart: () => number,
 ): Promise<Measurement> {
   const base = { round: where.round, scenario: scenario.name, target: targetName, position: where.position };
-  const ctx: ProxyContext = {
-    originPort: origin.port,
-    scratchDir: env.scratchDir,
-    logDir: env.logDir,
-    pinning: env.cores.proxy,
-    tools: env.tools,
-    cacheBytes: options.cacheBytes,
-    keepEdgeLogs: options.keepEdgeLogs,
-    edgeExecArgv: options.edgeExecArgv,
-    ...(env.edgeBundle ? { edgeBundle: env.edgeBundle } : {}),
-  };
+  const ctx = proxyContext(env, origin.port, options);
   let target: Target | undefined;
   try {
     target = targetName === 'origin' ? origin : await startProxy(targetName, ctx);
@@ -227,16 +232,7 @@ export async function measureGeneratorCeiling(options: HttpBenchOptions, env: Be
   const origin = await startOrigin({ env: originEnvFor(HTTP_SCENARIOS['hits-1k']), pinning: env.cores.loadgen, logDir: env.logDir });
   let nginx: Target | undefined;
   try {
-    nginx = await startProxy('nginx', {
-      originPort: origin.port,
-      scratchDir: env.scratchDir,
-      logDir: env.logDir,
-      pinning: env.cores.proxy,
-      tools: env.tools,
-      cacheBytes: options.cacheBytes,
-      keepEdgeLogs: false,
-      edgeExecArgv: [],
-    });
+    nginx = await startProxy('nginx', proxyContext(env, origin.port, { cacheBytes: options.cacheBytes, keepEdgeLogs: false, edgeExecArgv: [] }));
     await fetchChecked(`${nginx.url}${STATIC_PATH}`, 1024);
     const spec: LoadSpec = { baseUrl: nginx.url, pattern: { kind: 'fixed', path: STATIC_PATH }, connections: options.connections, threads: options.threads, durationMs: options.durationMs };
     if (options.warmupMs > 0) await env.generator.run({ ...spec, durationMs: options.warmupMs });

@@ -1,16 +1,18 @@
-// Fetching from upstream (origins, a parent edge, or a peer): keep-alive agents, a deadline for the
-// whole exchange, round robin over several base URLs, an optional simulated network delay before
-// each request, and exactly one metric sample per request sent.
-import http from 'node:http';
-import https from 'node:https';
+// Fetching from upstream (origins, a parent edge, or a peer): one keep-alive connection pool per
+// upstream, a deadline for the whole exchange, round robin over several base URLs, an optional
+// simulated network delay before each request, and exactly one metric sample per request sent.
+// The client is undici's dispatcher, not node:http's: a miss costs the edge a third of the CPU
+// (loadtest/BENCH.md), and the miss path is mostly this exchange.
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { Agent, type Dispatcher } from 'undici';
 import type { EdgeMetrics, UpstreamKind } from './metrics.ts';
 
 export interface UpstreamRequest {
   method: string;
   /** Origin-form target, appended to the base URL's path. */
   path: string;
-  headers: http.OutgoingHttpHeaders;
+  headers: OutgoingHttpHeaders;
   body?: Buffer | undefined;
 }
 
@@ -18,7 +20,8 @@ export interface UpstreamResponse {
   kind: UpstreamKind;
   method: string;
   status: number;
-  headers: http.IncomingHttpHeaders;
+  /** As node:http would present them (duplicates joined or dropped the same way). */
+  headers: IncomingHttpHeaders;
   body: Buffer;
   /** Clock readings (ms) when the request was sent and the response fully received (§4.2.3). */
   requestTime: number;
@@ -48,9 +51,17 @@ export interface UpstreamOptions {
 }
 
 interface Base {
-  url: URL;
+  /** `http://host:port`: undici keeps one connection pool per origin. */
+  origin: string;
+  /** `host[:port]` for the Host field. */
+  host: string;
   /** Base path without a trailing slash, prefixed to every request path. */
   pathPrefix: string;
+}
+
+function baseOf(raw: string): Base {
+  const url = new URL(raw);
+  return { origin: url.origin, host: url.host, pathPrefix: url.pathname.replace(/\/+$/, '') };
 }
 
 export class Upstream {
@@ -61,17 +72,16 @@ export class Upstream {
   private readonly metrics: EdgeMetrics;
   private readonly now: () => number;
   private next = 0;
-  // One pool per scheme: keep-alive avoids a TCP handshake per miss.
-  private readonly httpAgent = new http.Agent({ keepAlive: true, maxFreeSockets: 256 });
-  private readonly httpsAgent = new https.Agent({ keepAlive: true, maxFreeSockets: 256 });
+  /**
+   * Keep-alive pools, one per origin (so a peer chosen per request gets its own). The exchange's
+   * deadline is the only timeout: undici's own header and body timers are off.
+   */
+  private readonly agent = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
 
   constructor(options: UpstreamOptions) {
     if (options.urls.length === 0) throw new TypeError(`upstream "${options.kind}" needs at least one URL`);
     this.kind = options.kind;
-    this.bases = options.urls.map((raw) => {
-      const url = new URL(raw);
-      return { url, pathPrefix: url.pathname.replace(/\/+$/, '') };
-    });
+    this.bases = options.urls.map(baseOf);
     this.timeoutMs = options.timeoutMs;
     this.delayMs = options.delayMs ?? 0;
     this.metrics = options.metrics;
@@ -82,8 +92,7 @@ export class Upstream {
   fetch(request: UpstreamRequest, baseUrl?: string): Promise<UpstreamResponse> {
     let base: Base;
     if (baseUrl !== undefined) {
-      const url = new URL(baseUrl);
-      base = { url, pathPrefix: url.pathname.replace(/\/+$/, '') };
+      base = baseOf(baseUrl);
     } else {
       base = this.bases[this.next] as Base;
       this.next = (this.next + 1) % this.bases.length;
@@ -92,8 +101,7 @@ export class Upstream {
   }
 
   close(): void {
-    this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    void this.agent.destroy().catch(() => undefined);
   }
 
   /**
@@ -104,77 +112,167 @@ export class Upstream {
     const kind = this.kind;
     const started = performance.now();
     const requestTime = this.now();
-    const secure = base.url.protocol === 'https:';
     return new Promise<UpstreamResponse>((resolve, reject) => {
       let settled = false;
       let received = 0;
-      let req: http.ClientRequest | undefined;
+      let status = 502;
+      let headers: IncomingHttpHeaders = {};
+      const body = new BodyReader();
+      let controller: Dispatcher.DispatchController | undefined;
       let delayTimer: NodeJS.Timeout | undefined;
-      const settle = (status: number | undefined, error: UpstreamError | undefined, response?: UpstreamResponse) => {
+      const settle = (error: UpstreamError | undefined) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         clearTimeout(delayTimer);
-        this.metrics.upstreamExchange(kind, status, (performance.now() - started) / 1000, received);
-        if (error) reject(error);
-        else resolve(response as UpstreamResponse);
+        this.metrics.upstreamExchange(kind, error ? undefined : status, (performance.now() - started) / 1000, received);
+        if (error) {
+          reject(error);
+          return;
+        }
+        resolve({ kind, method: request.method, status, headers, body: body.done(), requestTime, responseTime: this.now() });
       };
       const timer = setTimeout(() => {
         const error = new UpstreamError('timeout', kind, `${kind} did not answer within ${this.timeoutMs} ms`);
-        req?.destroy(error);
-        settle(undefined, error);
+        settle(error);
+        controller?.abort(error);
       }, this.timeoutMs);
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart(c) {
+          controller = c;
+          if (settled) c.abort(new Error('exchange already settled'));
+        },
+        onResponseStart(_c, statusCode, responseHeaders) {
+          status = statusCode;
+          headers = nodeStyleHeaders(responseHeaders);
+          // HEAD, 204 and 304 carry no body whatever their Content-Length says.
+          if (request.method !== 'HEAD' && statusCode !== 204 && statusCode !== 304) body.expect(headers['content-length']);
+        },
+        onResponseData(_c, chunk) {
+          body.add(chunk);
+          received += chunk.length;
+        },
+        onResponseEnd() {
+          settle(undefined);
+        },
+        onResponseError(_c, cause) {
+          settle(new UpstreamError('failed', kind, `${kind} request failed: ${cause.message}`));
+        },
+      };
       const send = () => {
-        req = this.send(base, request, secure);
-        req.on('error', (cause) => settle(undefined, new UpstreamError('failed', kind, `${kind} request failed: ${cause.message}`)));
-        req.on('response', (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => {
-            chunks.push(chunk);
-            received += chunk.length;
-          });
-          res.on('error', (cause) => settle(undefined, new UpstreamError('failed', kind, `${kind} response failed: ${cause.message}`)));
-          res.on('aborted', () => settle(undefined, new UpstreamError('failed', kind, `${kind} response aborted`)));
-          res.on('end', () => {
-            const status = res.statusCode ?? 502;
-            settle(status, undefined, {
-              kind,
-              method: request.method,
-              status,
-              headers: res.headers,
-              body: exactBody(chunks, received),
-              requestTime,
-              responseTime: this.now(),
-            });
-          });
-        });
-        req.end(request.body);
+        this.agent.dispatch(
+          { origin: base.origin, path: base.pathPrefix + request.path, method: request.method as Dispatcher.HttpMethod, headers: requestHeaders(request, base.host), body: request.body ?? null },
+          handler,
+        );
       };
       if (this.delayMs > 0) delayTimer = setTimeout(send, this.delayMs);
       else send();
     });
   }
+}
 
-  private send(base: Base, request: UpstreamRequest, secure: boolean): http.ClientRequest {
-    const headers = { ...request.headers, host: base.url.host };
-    if (request.body !== undefined) headers['content-length'] = String(request.body.length);
-    return (secure ? https : http).request({
-      protocol: base.url.protocol,
-      hostname: base.url.hostname.replace(/^\[|\]$/g, ''),
-      port: base.url.port || (secure ? 443 : 80),
-      method: request.method,
-      path: base.pathPrefix + request.path,
-      headers,
-      agent: secure ? this.httpsAgent : this.httpAgent,
-    });
+/** Request fields as undici takes them: a flat name/value list, Host set to the upstream's. */
+function requestHeaders(request: UpstreamRequest, host: string): string[] {
+  const flat: string[] = ['host', host];
+  for (const name in request.headers) {
+    const value = request.headers[name];
+    // The edge reads request bodies whole and sends them with their length: no 100-continue upstream.
+    if (value === undefined || name === 'host' || name === 'content-length' || name === 'expect') continue;
+    if (Array.isArray(value)) for (const item of value) flat.push(name, item);
+    else flat.push(name, String(value));
   }
+  if (request.body !== undefined) flat.push('content-length', String(request.body.length));
+  return flat;
+}
+
+/** Fields node:http keeps only the first of when repeated (`IncomingMessage#headers`). */
+const FIRST_ONLY = new Set([
+  'age',
+  'authorization',
+  'content-length',
+  'content-type',
+  'etag',
+  'expires',
+  'from',
+  'host',
+  'if-modified-since',
+  'if-unmodified-since',
+  'last-modified',
+  'location',
+  'max-forwards',
+  'proxy-authorization',
+  'referer',
+  'retry-after',
+  'server',
+  'user-agent',
+]);
+
+/**
+ * undici's response fields (lower-case names, repeats as arrays) in node:http's shape, which the
+ * rest of the edge reads: repeats joined with ", " (Cookie with "; "), Set-Cookie always a list, and
+ * the singleton fields above keeping their first value.
+ */
+export function nodeStyleHeaders(fields: Record<string, string | string[] | undefined>): IncomingHttpHeaders {
+  const out: IncomingHttpHeaders = {};
+  for (const name in fields) {
+    const value = fields[name];
+    if (value === undefined) continue;
+    if (name === 'set-cookie') out[name] = Array.isArray(value) ? value : [value];
+    else if (!Array.isArray(value)) out[name] = value;
+    else if (FIRST_ONLY.has(name)) out[name] = value[0];
+    else out[name] = value.join(name === 'cookie' ? '; ' : ', ');
+  }
+  return out;
 }
 
 /**
- * The body as one Buffer that owns exactly its bytes. A cached body lives for minutes, so it must not
- * be a view into something larger: Buffer.concat of under 4 KiB is a slice of Node's shared 8 KiB
- * pool, and a chunk may be a slice of a bigger read buffer; either would keep the whole block alive.
+ * Collects a response body into one Buffer that owns exactly its bytes. A cached body lives for
+ * minutes, so it must not be a view into something larger: a chunk is a slice of the socket's read
+ * buffer (up to 64 KiB), and Buffer.concat of under 4 KiB is a slice of Node's shared 8 KiB pool;
+ * either would keep the whole block alive. With a Content-Length the body is copied into its final
+ * Buffer as it arrives, so the read buffers die young instead of all being held until the end.
  */
+const PREALLOCATE_MAX_BYTES = 64 * 1024 * 1024;
+
+export class BodyReader {
+  private target: Buffer | undefined;
+  private filled = 0;
+  private chunks: Buffer[] = [];
+  private total = 0;
+
+  /**
+   * Allocates the final Buffer when the length is declared (undici fails a response that breaks it),
+   * up to PREALLOCATE_MAX_BYTES: a larger claim is believed only as its bytes arrive.
+   */
+  expect(contentLength: string | undefined): void {
+    if (contentLength === undefined || !/^\d{1,9}$/.test(contentLength)) return;
+    const length = Number(contentLength);
+    if (length <= PREALLOCATE_MAX_BYTES) this.target = Buffer.allocUnsafeSlow(length);
+  }
+
+  add(chunk: Buffer): void {
+    const target = this.target;
+    if (target !== undefined && this.filled + chunk.length <= target.length) {
+      this.filled += chunk.copy(target, this.filled);
+      return;
+    }
+    if (target !== undefined) {
+      // More than declared: keep what came so far and collect the rest as chunks.
+      this.chunks.push(target.subarray(0, this.filled));
+      this.total = this.filled;
+      this.target = undefined;
+    }
+    this.chunks.push(chunk);
+    this.total += chunk.length;
+  }
+
+  done(): Buffer {
+    const target = this.target;
+    if (target !== undefined) return this.filled === target.length ? target : exactBody([target.subarray(0, this.filled)], this.filled);
+    return exactBody(this.chunks, this.total);
+  }
+}
+
 export function exactBody(chunks: readonly Buffer[], total: number): Buffer {
   if (chunks.length === 1) {
     const only = chunks[0] as Buffer;

@@ -19,6 +19,7 @@ import { originFormTarget } from './http/cache-key.ts';
 import { cacheStatus } from './http/cache-status.ts';
 import { EdgeMetrics } from './metrics.ts';
 import { EdgeProxy, isLocalPath, type PeerRouting } from './proxy.ts';
+import { BodyReclaimer, majorGc, type MajorGc } from './reclaim.ts';
 import { Upstream } from './upstream.ts';
 
 export interface EdgeDeps {
@@ -27,6 +28,8 @@ export interface EdgeDeps {
   now?: () => number;
   /** Export prom-client's process metrics too (default true). */
   defaultMetrics?: boolean;
+  /** Requests a major GC once enough bodies were evicted (default: V8's gc(), see reclaim.ts). */
+  collectGarbage?: MajorGc;
 }
 
 export interface Edge {
@@ -37,6 +40,11 @@ export interface Edge {
   /** Closes the server (if listening) and the upstream connection pools. */
   close(): Promise<void>;
 }
+
+/** Evicted bytes worth a major GC: this share of the cache budget, but at least RECLAIM_MIN_BYTES. */
+const RECLAIM_BUDGET_SHARE = 16;
+const RECLAIM_MIN_BYTES = 1024 * 1024;
+const RECLAIM_MIN_INTERVAL_MS = 1000;
 
 /** Cache-Status for answers the edge generates itself (health, metrics, admin). */
 const LOCAL_STATUS = cacheStatus({ detail: 'local' });
@@ -57,11 +65,21 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
   const logger = deps.logger ?? createLogger({ service: 'edge-node', level: config.logLevel, base: { edge: config.edgeId, policy: config.cachePolicy } });
   const now = deps.now ?? Date.now;
   const evictions: { metrics?: EdgeMetrics } = {};
+  const reclaimer = new BodyReclaimer({
+    thresholdBytes: Math.max(RECLAIM_MIN_BYTES, config.cacheBytes / RECLAIM_BUDGET_SHARE),
+    minIntervalMs: RECLAIM_MIN_INTERVAL_MS,
+    now,
+    collect: deps.collectGarbage ?? majorGc(),
+  });
   const store = new CacheStore({
     policy: config.cachePolicy,
     capacityBytes: config.cacheBytes,
     maxObjects: config.cacheMaxObjects,
-    onRemove: (reason) => evictions.metrics?.eviction(reason),
+    onRemove: (reason, entry) => {
+      evictions.metrics?.eviction(reason);
+      // A replaced entry may share its body with the entry replacing it (a 304 refresh): not counted.
+      if (reason !== 'replace') reclaimer.released(entry.body.length);
+    },
   });
   const metrics = new EdgeMetrics({ edgeId: config.edgeId, policy: config.cachePolicy, cache: store, defaultMetrics: deps.defaultMetrics ?? true });
   evictions.metrics = metrics;

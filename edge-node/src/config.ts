@@ -120,13 +120,19 @@ export function edgeConfigFromEnv(source: NodeJS.ProcessEnv = process.env): Edge
 }
 
 /**
- * Process settings an edge runs with besides its config (part of `edgeProcessEnv`). With 256 MiB
- * cached, V8's default young generation (16 MiB semi-spaces) and glibc's malloc arenas per thread
- * held about 30 MiB of RSS beyond the live data (loadtest/BENCH.md, memory); a 2 MiB semi-space
- * cost no hit throughput that the bench could see. MALLOC_ARENA_MAX is read by glibc only (the
- * Debian-based image and this machine); elsewhere it is ignored.
+ * Process settings an edge runs with besides its config (part of `edgeProcessEnv`), for its memory
+ * with a full cache (loadtest/BENCH.md, memory). An 8 MiB V8 semi-space instead of 16: a 2 MiB one
+ * held less, but its scavenges took 12% of a miss-heavy edge's CPU (6% at 8 MiB, 4% at 16).
+ * glibc: two malloc arenas, and a fixed mmap threshold, so bodies of 64 KiB and more get their own
+ * mapping and go back to the system when freed; with glibc's sliding threshold they came from the
+ * heap, and a cache evicting steadily fragmented it by about 40 MiB. The MALLOC_ variables are read
+ * by glibc only (the Debian-based image and this machine); elsewhere they are ignored.
  */
-export const EDGE_PROCESS_ENV: Readonly<Record<string, string>> = { NODE_OPTIONS: '--max-semi-space-size=2', MALLOC_ARENA_MAX: '2' };
+export const EDGE_PROCESS_ENV: Readonly<Record<string, string>> = {
+  NODE_OPTIONS: '--max-semi-space-size=8',
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_MMAP_THRESHOLD_: '65536',
+};
 
 /**
  * The whole environment to start an edge process with: its config as env vars and

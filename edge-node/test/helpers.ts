@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { Histogram, type Registry } from 'prom-client';
 import { createLogger, listen } from '@cdn-lab/service-kit';
-import { createEdge, type Edge } from '../src/app.ts';
+import { createEdge, type Edge, type EdgeDeps } from '../src/app.ts';
 import { edgeConfigFromEnv } from '../src/config.ts';
 
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => void;
@@ -88,7 +88,7 @@ export interface TestEdge {
 }
 
 /** Starts an edge from env-style settings (as main.ts would read them) on 127.0.0.1:0. */
-export async function startEdge(env: Record<string, string>, clock: TestClock = testClock()): Promise<TestEdge> {
+export async function startEdge(env: Record<string, string>, clock: TestClock = testClock(), deps: Pick<EdgeDeps, 'collectGarbage'> = {}): Promise<TestEdge> {
   const config = edgeConfigFromEnv({ LOG_LEVEL: 'info', ...env });
   const logs: Record<string, unknown>[] = [];
   const destination = new Writable({
@@ -98,7 +98,7 @@ export async function startEdge(env: Record<string, string>, clock: TestClock = 
     },
   });
   const logger = createLogger({ service: 'edge-node', level: 'info', destination });
-  const edge = createEdge(config, { logger, now: clock.now, defaultMetrics: false });
+  const edge = createEdge(config, { logger, now: clock.now, defaultMetrics: false, ...deps });
   const running = await listen(edge.server, '127.0.0.1', config.port);
   return {
     edge,

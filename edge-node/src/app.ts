@@ -41,6 +41,9 @@ export interface Edge {
   close(): Promise<void>;
 }
 
+/** How long an idle client connection stays open (node:http's default), set here so hit heads can say it. */
+const KEEP_ALIVE_TIMEOUT_MS = 5000;
+
 /** Evicted bytes worth a major GC: this share of the cache budget, but at least RECLAIM_MIN_BYTES. */
 const RECLAIM_BUDGET_SHARE = 16;
 const RECLAIM_MIN_BYTES = 1024 * 1024;
@@ -116,6 +119,7 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
     negativeTtlMs: config.negativeTtlS * 1000,
     serveStale: config.serveStale,
     clientDelayMs: config.clientDelayMs,
+    keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
   });
 
   const abortAfterError = (error: unknown, req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -207,6 +211,7 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
     if (isLocalPath(req.url as string)) app(req, res);
     else proxyRequest(req, res);
   });
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   /** Answers on the raw socket (the request never became an IncomingMessage/ServerResponse pair) and closes. */
   const rejectRaw = (socket: Duplex, status: number, code: string, message: string, detail: string) => {
     const body = JSON.stringify({ error: code, message });

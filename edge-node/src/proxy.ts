@@ -14,6 +14,7 @@ import { appendCacheStatus, cacheStatus, type ForwardReason } from './http/cache
 import { NOT_MODIFIED_FIELDS, notModified } from './http/conditional.ts';
 import { ageSeconds, currentAge } from './http/freshness.ts';
 import { appendVia, connectionTokens, HOP_BY_HOP } from './http/headers.ts';
+import { acceptsHeadBlock, buildHeadBlock, endWithHead, headBlockSupported, keepAliveFields } from './http/head-block.ts';
 import { decideRange } from './http/range.ts';
 import type { EdgeMetrics, Result } from './metrics.ts';
 import { buildStoredResponse, refreshStoredResponse, storedFields, type StoredResponse } from './stored-response.ts';
@@ -113,6 +114,8 @@ export interface ProxyDeps {
   serveStale?: boolean;
   /** CLIENT_DELAY_MS: simulated client round trip, waited before each proxied response is written (not to peers). */
   clientDelayMs?: number;
+  /** The server's keepAliveTimeout, announced in the Keep-Alive field of precomputed hit heads. */
+  keepAliveTimeoutMs: number;
 }
 
 /** What an upstream fetch needs from the client request (kept past the response, for background work). */
@@ -141,6 +144,10 @@ export class EdgeProxy {
   private readonly clientDelayMs: number;
   /** Keys with a stale-while-revalidate refresh in flight. */
   private readonly revalidating = new Set<string>();
+  /** `connection` and `keep-alive` lines of a precomputed hit head, as node:http would write them. */
+  private readonly keepAliveFields: string;
+  /** Whether this Node's responses take a precomputed head (checked on the first hit). */
+  private headBlocks: boolean | undefined;
 
   constructor(deps: ProxyDeps) {
     this.deps = deps;
@@ -151,6 +158,7 @@ export class EdgeProxy {
     this.now = deps.now;
     this.serveStale = deps.serveStale ?? true;
     this.clientDelayMs = deps.clientDelayMs ?? 0;
+    this.keepAliveFields = keepAliveFields(deps.keepAliveTimeoutMs);
   }
 
   /**
@@ -177,17 +185,19 @@ export class EdgeProxy {
   }
 
   private writeHit(req: IncomingMessage, res: ServerResponse, entry: StoredResponse, ageMs: number, start: number): void {
-    res.writeHead(
-      entry.status,
-      entry.hitHeaders.concat('age', String(ageSeconds(ageMs)), 'cache-status', `cdn-lab; hit; ttl=${Math.floor((entry.lifetimeMs - ageMs) / 1000)}`),
-    );
-    if (req.method === 'HEAD') {
-      res.end();
-      this.record(req, start, 'hit', entry.status, 0);
+    const age = ageSeconds(ageMs);
+    const ttl = Math.floor((entry.lifetimeMs - ageMs) / 1000);
+    const body = req.method === 'HEAD' ? undefined : entry.body;
+    let block = entry.headBlock;
+    if (block === undefined) block = entry.headBlock = buildHeadBlock(entry.status, entry.hitHeaders);
+    this.headBlocks ??= headBlockSupported(res);
+    if (block !== null && this.headBlocks && req.headers.expect === undefined && acceptsHeadBlock(res)) {
+      endWithHead(res, entry.status, `${block}age: ${age}\r\ncache-status: cdn-lab; hit; ttl=${ttl}\r\n${this.keepAliveFields}\r\n`, body);
     } else {
-      res.end(entry.body);
-      this.record(req, start, 'hit', entry.status, entry.body.length);
+      res.writeHead(entry.status, entry.hitHeaders.concat('age', String(age), 'cache-status', `cdn-lab; hit; ttl=${ttl}`));
+      res.end(body);
     }
+    this.record(req, start, 'hit', entry.status, body === undefined ? 0 : body.length);
   }
 
   /** The hit as decided now (same Age and ttl), delivered after the simulated client round trip. */

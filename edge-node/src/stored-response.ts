@@ -85,6 +85,11 @@ export interface StoredResponse {
   readonly storability: Storability;
   /** Set by a soft purge: treated as stale from then on. */
   invalidated: boolean;
+  /**
+   * The status line and `hitHeaders` as wire text (http/head-block.ts), built on the entry's first
+   * fast hit: undefined until then, null when the entry must go through writeHead.
+   */
+  headBlock: string | null | undefined;
 }
 
 export interface BuildInput {
@@ -192,6 +197,7 @@ export function buildStoredResponse(input: BuildInput): StoredResponse {
       hasValidator: etag !== undefined || lastModified !== undefined,
     }),
     invalidated: false,
+    headBlock: undefined,
   };
 }
 

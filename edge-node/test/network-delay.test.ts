@@ -54,6 +54,7 @@ function fastPathRig(clientDelayMs: number, requestHeaders: Record<string, strin
     upstream: new Upstream({ kind: 'origin', urls: ['http://127.0.0.1:9'], timeoutMs: 1000, metrics, now }),
     negativeTtlMs: 0,
     clientDelayMs,
+    keepAliveTimeoutMs: 5000,
   });
   const t0 = now();
   store.put(

@@ -117,7 +117,7 @@ export class Upstream {
       let received = 0;
       let status = 502;
       let headers: IncomingHttpHeaders = {};
-      const body = new BodyReader();
+      const chunks: Buffer[] = [];
       let controller: Dispatcher.DispatchController | undefined;
       let delayTimer: NodeJS.Timeout | undefined;
       const settle = (error: UpstreamError | undefined) => {
@@ -130,7 +130,7 @@ export class Upstream {
           reject(error);
           return;
         }
-        resolve({ kind, method: request.method, status, headers, body: body.done(), requestTime, responseTime: this.now() });
+        resolve({ kind, method: request.method, status, headers, body: exactBody(chunks, received), requestTime, responseTime: this.now() });
       };
       const timer = setTimeout(() => {
         const error = new UpstreamError('timeout', kind, `${kind} did not answer within ${this.timeoutMs} ms`);
@@ -145,11 +145,9 @@ export class Upstream {
         onResponseStart(_c, statusCode, responseHeaders) {
           status = statusCode;
           headers = nodeStyleHeaders(responseHeaders);
-          // HEAD, 204 and 304 carry no body whatever their Content-Length says.
-          if (request.method !== 'HEAD' && statusCode !== 204 && statusCode !== 304) body.expect(headers['content-length']);
         },
         onResponseData(_c, chunk) {
-          body.add(chunk);
+          chunks.push(chunk);
           received += chunk.length;
         },
         onResponseEnd() {
@@ -226,53 +224,11 @@ export function nodeStyleHeaders(fields: Record<string, string | string[] | unde
 }
 
 /**
- * Collects a response body into one Buffer that owns exactly its bytes. A cached body lives for
- * minutes, so it must not be a view into something larger: a chunk is a slice of the socket's read
- * buffer (up to 64 KiB), and Buffer.concat of under 4 KiB is a slice of Node's shared 8 KiB pool;
- * either would keep the whole block alive. With a Content-Length the body is copied into its final
- * Buffer as it arrives, so the read buffers die young instead of all being held until the end.
+ * The body as one Buffer that owns exactly its bytes. A cached body lives for minutes, so it must not
+ * be a view into something larger: a chunk is a slice of the socket's read buffer, and
+ * Buffer.concat of under 4 KiB is a slice of Node's shared 8 KiB pool; either would keep the whole
+ * block alive.
  */
-const PREALLOCATE_MAX_BYTES = 64 * 1024 * 1024;
-
-export class BodyReader {
-  private target: Buffer | undefined;
-  private filled = 0;
-  private chunks: Buffer[] = [];
-  private total = 0;
-
-  /**
-   * Allocates the final Buffer when the length is declared (undici fails a response that breaks it),
-   * up to PREALLOCATE_MAX_BYTES: a larger claim is believed only as its bytes arrive.
-   */
-  expect(contentLength: string | undefined): void {
-    if (contentLength === undefined || !/^\d{1,9}$/.test(contentLength)) return;
-    const length = Number(contentLength);
-    if (length <= PREALLOCATE_MAX_BYTES) this.target = Buffer.allocUnsafeSlow(length);
-  }
-
-  add(chunk: Buffer): void {
-    const target = this.target;
-    if (target !== undefined && this.filled + chunk.length <= target.length) {
-      this.filled += chunk.copy(target, this.filled);
-      return;
-    }
-    if (target !== undefined) {
-      // More than declared: keep what came so far and collect the rest as chunks.
-      this.chunks.push(target.subarray(0, this.filled));
-      this.total = this.filled;
-      this.target = undefined;
-    }
-    this.chunks.push(chunk);
-    this.total += chunk.length;
-  }
-
-  done(): Buffer {
-    const target = this.target;
-    if (target !== undefined) return this.filled === target.length ? target : exactBody([target.subarray(0, this.filled)], this.filled);
-    return exactBody(this.chunks, this.total);
-  }
-}
-
 export function exactBody(chunks: readonly Buffer[], total: number): Buffer {
   if (chunks.length === 1) {
     const only = chunks[0] as Buffer;

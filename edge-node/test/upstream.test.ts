@@ -1,6 +1,6 @@
 import http from 'node:http';
 import test from 'ava';
-import { BodyReader, nodeStyleHeaders } from '../src/upstream.ts';
+import { nodeStyleHeaders } from '../src/upstream.ts';
 import { request, startEdge, startUpstream } from './helpers.ts';
 
 test('nodeStyleHeaders: repeats joined with ", " (Cookie "; "), Set-Cookie always a list, singletons keep the first', (t) => {
@@ -58,38 +58,3 @@ test('the upstream receives the Host of its base URL, Via and X-Forwarded-For, a
   t.is(seen.headers['x-forwarded-for'], '127.0.0.1');
 });
 
-test('BodyReader: a declared length fills one exact Buffer; more than declared, or no length, still gives the exact bytes', (t) => {
-  const read = new Uint8Array(64);
-  read.fill(7);
-  const exact = new BodyReader();
-  exact.expect('10');
-  exact.add(Buffer.from(read.buffer, 0, 4));
-  exact.add(Buffer.from(read.buffer, 4, 6));
-  const body = exact.done();
-  t.is(body.length, 10);
-  t.is(body.buffer.byteLength, 10, 'owns exactly its bytes, not the 64-byte read buffer');
-  t.deepEqual([...body], Array(10).fill(7));
-
-  const over = new BodyReader();
-  over.expect('3');
-  over.add(Buffer.from('abcd'));
-  over.add(Buffer.from('ef'));
-  t.is(over.done().toString(), 'abcdef');
-
-  const none = new BodyReader();
-  none.add(Buffer.from('ab'));
-  none.add(Buffer.from('c'));
-  t.is(none.done().toString(), 'abc');
-
-  const short = new BodyReader();
-  short.expect('8');
-  short.add(Buffer.from('xyz'));
-  const partial = short.done();
-  t.is(partial.toString(), 'xyz');
-  t.is(partial.buffer.byteLength, 3);
-
-  const huge = new BodyReader();
-  huge.expect(String(2 ** 30));
-  huge.add(Buffer.from('q'));
-  t.is(huge.done().toString(), 'q', 'a 1 GiB claim is not allocated up front');
-});

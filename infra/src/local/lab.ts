@@ -3,17 +3,16 @@
 // Children are forked with an IPC channel: they report their port when ready and exit by
 // themselves if this process dies, so a lab never leaves processes behind.
 import { fork, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import getPort from 'get-port';
 import type { ReadyMessage } from '@cdn-lab/service-kit';
 import type { Topology } from '../topology.ts';
-import { planServices, resolveEnv, SERVICE_PROGRAMS, type ServicePlan } from '../plan.ts';
+import { planServices, resolveEnv, type ServicePlan } from '../plan.ts';
+import { serviceBundle } from './bundle.ts';
+import { REPO_ROOT } from './repo-root.ts';
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const TSX_IMPORT = createRequire(import.meta.url).resolve('tsx');
+export { REPO_ROOT };
 const HOST = '127.0.0.1';
 
 export interface LabService {
@@ -119,7 +118,7 @@ export async function startLab(topology: Topology, options: StartLabOptions = {}
         HOST,
         PORT: String(port),
       };
-      const child = spawnService(plan, env, logFile);
+      const child = await spawnService(plan, env, logFile);
       children.push(child);
       await waitReady(child, plan, options.readyTimeoutMs ?? 20_000, logFile);
       await waitHealthy(urlOf(plan.id), plan.id);
@@ -145,13 +144,19 @@ function pickEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   return Object.fromEntries(keep.flatMap((name) => (env[name] ? [[name, env[name]!]] : [])));
 }
 
-function spawnService(plan: ServicePlan, env: Record<string, string>, logFile: string | undefined): ChildProcess {
-  const entry = path.join(REPO_ROOT, SERVICE_PROGRAMS[plan.kind].entry);
+/** Forks the service's bundle (bundle.ts); an explicit empty execArgv so no parent loader is inherited. */
+async function spawnService(plan: ServicePlan, env: Record<string, string>, logFile: string | undefined): Promise<ChildProcess> {
+  let entry: string;
+  try {
+    entry = await serviceBundle(plan.kind);
+  } catch (error) {
+    throw new LabStartError(`${plan.id}: ${(error as Error).message}`);
+  }
   const fd = logFile ? openSync(logFile, 'a') : 'ignore';
   const child = fork(entry, [], {
     cwd: REPO_ROOT,
     env,
-    execArgv: ['--import', TSX_IMPORT],
+    execArgv: [],
     stdio: ['ignore', fd, fd, 'ipc'],
   });
   if (typeof fd === 'number') closeSync(fd);

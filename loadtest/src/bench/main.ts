@@ -9,7 +9,6 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { REPO_ROOT } from '@cdn-lab/infra/local/lab';
 import { formatBytes, parseBytes, parseDurationMs } from '@cdn-lab/infra/units';
-import { bundleEdge } from './bundle.ts';
 import { createLoadGenerator } from './loadgen.ts';
 import { runMemoryScenario, type MemoryResult } from './memory.ts';
 import { findExecutable } from './processes.ts';
@@ -90,7 +89,6 @@ interface HttpCliOptions {
   pin: boolean;
   keepEdgeLogs: boolean;
   profileEdge: boolean;
-  edgeBundle: boolean;
   loadGenerator: 'auto' | 'wrk' | 'autocannon';
 }
 
@@ -109,7 +107,6 @@ function addHttpOptions(command: Command): Command {
     .option('--no-pin', 'do not pin with taskset even where it exists')
     .option('--keep-edge-logs', "keep the edge's per-request log lines in the run folder (default: written to /dev/null)", false)
     .option('--profile-edge', 'run the edge with --cpu-prof; profiles land in <run>/profiles', false)
-    .option('--edge-bundle', 'bundle the edge to plain JavaScript with esbuild and run it without the tsx loader (as a production image runs it)', false)
     .addOption(new Option('--load-generator <name>', 'wrk when installed, else autocannon').choices(['auto', 'wrk', 'autocannon']).default('auto'));
 }
 
@@ -191,7 +188,6 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
     scratchDir,
     logDir: logDirOf(outDir),
     log,
-    ...(opts.edgeBundle ? { edgeBundle: await bundleEdge(scratchDir) } : {}),
   };
   const options: HttpBenchOptions = {
     rounds: opts.rounds,

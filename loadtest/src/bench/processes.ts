@@ -4,12 +4,12 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { access, constants, readFile } from 'node:fs/promises';
 import { closeSync, openSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
+import { serviceBundle } from '@cdn-lab/infra/local/bundle';
 import { REPO_ROOT } from '@cdn-lab/infra/local/lab';
+import type { ServiceKind } from '@cdn-lab/infra/plan';
 import type { ReadyMessage } from '@cdn-lab/service-kit';
 
-const TSX_IMPORT = createRequire(import.meta.url).resolve('tsx');
 
 /** Directories searched besides PATH: nginx and varnishd live in sbin, which a non-root PATH may lack. */
 const EXTRA_BIN_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
@@ -68,8 +68,8 @@ function logStdio(logFile: string | undefined, stdout: 'log' | 'discard'): { std
 
 export interface NodeServiceSpec {
   name: string;
-  /** Entry point, relative to the repository root (e.g. `edge-node/src/main.ts`) or absolute. */
-  entry: string;
+  /** Which lab service: it runs from the same bundle as in the local lab (infra/src/local/bundle.ts). */
+  kind: ServiceKind;
   env: Record<string, string>;
   pinning: Pinning;
   /** stderr (and stdout unless `stdout: 'discard'`) go here; without it, all output is discarded. */
@@ -77,8 +77,6 @@ export interface NodeServiceSpec {
   stdout?: 'log' | 'discard';
   /** Extra Node flags, e.g. --cpu-prof. */
   execArgv?: string[];
-  /** Run the entry through the tsx loader (default); false for plain JavaScript (an esbuild bundle). */
-  loader?: boolean;
   readyTimeoutMs?: number;
 }
 
@@ -89,7 +87,7 @@ export interface StartedService {
 }
 
 /**
- * Starts a lab service the way the local lab forks it (tsx loader, IPC channel) but through
+ * Starts a lab service the way the local lab forks it (its bundle, IPC channel) but through
  * taskset when pinning, and resolves once it sends `{ type: 'ready', port }`. taskset execs node
  * in place, so the pid, the IPC channel and the affinity all belong to the service itself.
  */
@@ -97,7 +95,7 @@ export async function startNodeService(spec: NodeServiceSpec): Promise<StartedSe
   const io = logStdio(spec.logFile, spec.stdout ?? 'log');
   const { command, args } = pinned(
     process.execPath,
-    [...(spec.execArgv ?? []), ...(spec.loader === false ? [] : ['--import', TSX_IMPORT]), path.resolve(REPO_ROOT, spec.entry)],
+    [...(spec.execArgv ?? []), await serviceBundle(spec.kind)],
     spec.pinning.cpu,
     spec.pinning.taskset,
   );

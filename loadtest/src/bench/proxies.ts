@@ -47,13 +47,10 @@ export interface ProxyContext {
   keepEdgeLogs: boolean;
   /** Extra Node flags for the edge, e.g. --cpu-prof. */
   edgeExecArgv: string[];
-  /** The edge bundled to plain JavaScript (`--edge-bundle`): run without the tsx loader. */
-  edgeBundle?: string;
 }
 
 const HOST = '127.0.0.1';
 export const EDGE_ENTRY = SERVICE_PROGRAMS.edge.entry;
-export const ORIGIN_ENTRY = SERVICE_PROGRAMS.origin.entry;
 
 /** Why a proxy cannot run here, or undefined when it can. */
 export function unavailableReason(name: ProxyName, tools: Tools): string | undefined {
@@ -87,8 +84,7 @@ export async function startProxy(name: ProxyName, ctx: ProxyContext): Promise<Ta
     const logFile = path.join(ctx.logDir, `edge-${n}.log`);
     const service = await startNodeService({
       name: 'edge',
-      entry: ctx.edgeBundle ?? EDGE_ENTRY,
-      loader: ctx.edgeBundle === undefined,
+      kind: 'edge',
       env: { ...baseEnv(), ...edgeBenchEnv(port, `http://${HOST}:${ctx.originPort}`, ctx.cacheBytes) },
       pinning: ctx.pinning,
       logFile,
@@ -164,7 +160,7 @@ export async function startOrigin(spec: OriginSpec): Promise<Target & { port: nu
   await mkdir(spec.logDir, { recursive: true });
   const service = await startNodeService({
     name: 'origin',
-    entry: ORIGIN_ENTRY,
+    kind: 'origin',
     env: { ...baseEnv(), LOG_LEVEL: 'warn', ...spec.env, HOST, PORT: '0' },
     pinning: spec.pinning,
     logFile,

@@ -55,8 +55,6 @@ export interface BenchEnvironment {
   scratchDir: string;
   logDir: string;
   log: (line: string) => void;
-  /** With `--edge-bundle`: the edge as one plain JavaScript file, run without the tsx loader. */
-  edgeBundle?: string;
 }
 
 /** How this run starts a proxy in front of the origin at `originPort`: its folders, core and tools, and the given settings. */
@@ -70,7 +68,6 @@ export function proxyContext(env: BenchEnvironment, originPort: number, settings
     cacheBytes: settings.cacheBytes,
     keepEdgeLogs: settings.keepEdgeLogs,
     edgeExecArgv: settings.edgeExecArgv,
-    ...(env.edgeBundle ? { edgeBundle: env.edgeBundle } : {}),
   };
 }
 

@@ -121,16 +121,17 @@ export function edgeConfigFromEnv(source: NodeJS.ProcessEnv = process.env): Edge
 
 /**
  * Process settings an edge runs with besides its config (part of `edgeProcessEnv`), for its memory
- * with a full cache (loadtest/BENCH.md, memory). A 4 MiB V8 semi-space instead of 16: 6-8 MiB less
- * RSS than 8 MiB; a 2 MiB one held less still, but its scavenges took 12% of a miss-heavy edge's
- * CPU (7% at 4 MiB, 6% at 8, 4% at 16).
+ * with a full cache (loadtest/BENCH.md, memory). An 8 MiB V8 semi-space instead of 16. Smaller ones
+ * held less but cost speed: at 4 MiB short-lived request objects reached the old generation and
+ * full GCs ran during hits (p99 6.3-7.9 ms against 3.5-4.4 at 8 and 3.7-4.0 at 16); at 2 MiB
+ * scavenges took 12% of a miss-heavy edge's CPU (6% at 8 MiB, 4% at 16).
  * glibc: two malloc arenas, and a fixed mmap threshold, so bodies of 64 KiB and more get their own
  * mapping and go back to the system when freed; with glibc's sliding threshold they came from the
  * heap, and a cache evicting steadily fragmented it by about 40 MiB. The MALLOC_ variables are read
  * by glibc only (the Debian-based image and this machine); elsewhere they are ignored.
  */
 export const EDGE_PROCESS_ENV: Readonly<Record<string, string>> = {
-  NODE_OPTIONS: '--max-semi-space-size=4',
+  NODE_OPTIONS: '--max-semi-space-size=8',
   MALLOC_ARENA_MAX: '2',
   MALLOC_MMAP_THRESHOLD_: '65536',
 };

@@ -78,7 +78,7 @@ test('every edge, shield included, gets the edge process settings; other service
   for (const plan of plans) {
     const env = resolveEnv(plan, urlOf);
     if (plan.kind === 'edge') {
-      t.is(env.NODE_OPTIONS, '--max-semi-space-size=4', plan.id);
+      t.is(env.NODE_OPTIONS, '--max-semi-space-size=8', plan.id);
       t.is(env.MALLOC_ARENA_MAX, '2', plan.id);
       t.is(env.MALLOC_MMAP_THRESHOLD_, '65536', plan.id);
     } else {

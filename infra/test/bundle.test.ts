@@ -1,5 +1,5 @@
 import { fork } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
@@ -16,6 +16,7 @@ test('every service bundles to plain JavaScript that starts without a loader, re
     t.regex(file, new RegExp(`${kind}\\.mjs$`));
     t.is(await serviceBundle(kind), file, 'built once per process');
     t.false((await readFile(file, 'utf8')).includes('from "tsx'), 'no loader inside');
+    t.deepEqual((await readdir(path.dirname(file))).filter((name) => name.includes('.partial')), [], 'written whole, then renamed');
     const child = fork(file, [], { execArgv: [], env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', ...envs[kind] }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const port = await new Promise<number>((resolve, reject) => {

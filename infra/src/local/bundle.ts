@@ -3,9 +3,11 @@
 // own with a second V8 isolate, which cost every service process about 35 MiB of RSS (an edge
 // idled at 103-108 MiB under tsx and 68 MiB bundled; loadtest/BENCH.md). Only the module format
 // changes, not the code. Bundling all three services takes under a second; a process bundles each
-// kind once, into a temporary folder it removes at exit. The Docker images need neither: Node 24
-// strips the types itself.
-import { mkdtempSync, rmSync } from 'node:fs';
+// kind once. Bundles live in one folder per checkout, each written under a temporary name and
+// renamed into place, so concurrent labs (parallel test files) never see a half-written file and
+// nothing is left behind per process. The Docker images need neither: Node 24 strips the types.
+import { createHash } from 'node:crypto';
+import { mkdirSync, renameSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
@@ -21,7 +23,6 @@ export class BundleError extends Error {
 }
 
 const built = new Map<ServiceKind, Promise<string>>();
-let folder: string | undefined;
 
 /** The path of `kind`'s bundle, built on first use in this process. */
 export function serviceBundle(kind: ServiceKind): Promise<string> {
@@ -35,9 +36,10 @@ export function serviceBundle(kind: ServiceKind): Promise<string> {
   return bundle;
 }
 
-/** Bundles `kind`'s entry (SERVICE_PROGRAMS) into `outfile`; returns `outfile`. */
+/** Bundles `kind`'s entry (SERVICE_PROGRAMS) into `outfile` (written whole, then renamed); returns `outfile`. */
 export async function bundleService(kind: ServiceKind, outfile: string): Promise<string> {
   const entry = path.join(REPO_ROOT, SERVICE_PROGRAMS[kind].entry);
+  const partial = `${outfile}.${process.pid}.partial`;
   try {
     await build({
       entryPoints: [entry],
@@ -45,22 +47,22 @@ export async function bundleService(kind: ServiceKind, outfile: string): Promise
       platform: 'node',
       format: 'esm',
       target: 'node20',
-      outfile,
+      outfile: partial,
       // CommonJS dependencies bundled into an ES module still call require().
       banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
       logLevel: 'silent',
     });
+    renameSync(partial, outfile);
   } catch (error) {
     throw new BundleError(`could not bundle ${kind} (${SERVICE_PROGRAMS[kind].entry}): ${(error as Error).message}`);
   }
   return outfile;
 }
 
+/** `<tmp>/cdn-lab-bundles-<hash of the checkout's path>`: one per checkout, shared by its processes. */
 function bundleFolder(): string {
-  if (folder === undefined) {
-    const created = mkdtempSync(path.join(os.tmpdir(), 'cdn-lab-bundles-'));
-    process.once('exit', () => rmSync(created, { recursive: true, force: true }));
-    folder = created;
-  }
+  const checkout = createHash('sha256').update(REPO_ROOT).digest('hex').slice(0, 12);
+  const folder = path.join(os.tmpdir(), `cdn-lab-bundles-${checkout}`);
+  mkdirSync(folder, { recursive: true });
   return folder;
 }

@@ -15,7 +15,6 @@ export const RESULTS = ['hit', 'miss', 'stale', 'revalidated', 'collapsed', 'byp
 export type Result = (typeof RESULTS)[number];
 const RESULT_INDEX = Object.fromEntries(RESULTS.map((result, i) => [result, i])) as Record<Result, number>;
 
-
 /** Where a miss went (the `upstream` label). */
 export const UPSTREAM_KINDS = ['origin', 'parent', 'peer'] as const;
 export type UpstreamKind = (typeof UPSTREAM_KINDS)[number];
@@ -23,7 +22,6 @@ export type UpstreamKind = (typeof UPSTREAM_KINDS)[number];
 /** Upstream outcome: a status class, or `error` when no response came back (refused, reset, timeout). */
 export const UPSTREAM_CODES = [...CODE_CLASSES, 'error'] as const;
 export type UpstreamCode = (typeof UPSTREAM_CODES)[number];
-
 
 // Loopback hits take tens of microseconds; misses to a slow origin take seconds.
 const DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

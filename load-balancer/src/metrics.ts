@@ -5,8 +5,6 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { CODE_CLASSES, codeClass, collectProcessMetrics } from '@cdn-lab/service-kit';
 import type { Backend } from './algorithms/types.ts';
 
-/** Status classes, the `code` label (one series per class keeps cardinality low). */
-
 /**
  * Why a backend failed, a closed set (the `reason` label):
  * connect - could not connect (refused, unreachable); reset - connection dropped before a response;
@@ -21,7 +19,6 @@ export const NO_BACKEND = 'none';
 
 /** Proxied latencies from a sub-millisecond cache hit to a slow origin fetch. */
 const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-
 
 export interface BalancerMetrics {
   readonly registry: Registry;

@@ -6,7 +6,6 @@ import { CODE_CLASSES, codeClass, collectProcessMetrics } from '@cdn-lab/service
 export const ROUTES = ['obj', 'short', 'nostore', 'healthz', 'metrics', 'admin', 'other'] as const;
 export type Route = (typeof ROUTES)[number];
 
-
 export const FAULT_KINDS = ['error', 'down', 'latency'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 

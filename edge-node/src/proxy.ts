@@ -14,7 +14,7 @@ import { appendCacheStatus, cacheStatus, type ForwardReason } from './http/cache
 import { NOT_MODIFIED_FIELDS, notModified } from './http/conditional.ts';
 import { ageSeconds, currentAge } from './http/freshness.ts';
 import { appendVia, connectionTokens, HOP_BY_HOP } from './http/headers.ts';
-import { acceptsHeadBlock, buildHeadBlock, endWithHead, headBlockSupported, keepAliveFields } from './http/head-block.ts';
+import { acceptsHeadBlock, buildHeadBlock, endWithHead, keepAliveFields } from './http/head-block.ts';
 import { decideRange } from './http/range.ts';
 import type { EdgeMetrics, Result } from './metrics.ts';
 import { buildStoredResponse, refreshStoredResponse, storedFields, type StoredResponse } from './stored-response.ts';
@@ -146,8 +146,6 @@ export class EdgeProxy {
   private readonly revalidating = new Set<string>();
   /** `connection` and `keep-alive` lines of a precomputed hit head, as node:http would write them. */
   private readonly keepAliveFields: string;
-  /** Whether this Node's responses take a precomputed head (checked on the first hit). */
-  private headBlocks: boolean | undefined;
 
   constructor(deps: ProxyDeps) {
     this.deps = deps;
@@ -190,8 +188,7 @@ export class EdgeProxy {
     const body = req.method === 'HEAD' ? undefined : entry.body;
     let block = entry.headBlock;
     if (block === undefined) block = entry.headBlock = buildHeadBlock(entry.status, entry.hitHeaders);
-    this.headBlocks ??= headBlockSupported(res);
-    if (block !== null && this.headBlocks && req.headers.expect === undefined && acceptsHeadBlock(res)) {
+    if (block !== null && req.headers.expect === undefined && acceptsHeadBlock(res)) {
       endWithHead(res, entry.status, `${block}age: ${age}\r\ncache-status: cdn-lab; hit; ttl=${ttl}\r\n${this.keepAliveFields}\r\n`, body);
     } else {
       res.writeHead(entry.status, entry.hitHeaders.concat('age', String(age), 'cache-status', `cdn-lab; hit; ttl=${ttl}`));

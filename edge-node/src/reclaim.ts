@@ -23,8 +23,6 @@ export class BodyReclaimer {
   private readonly options: ReclaimerOptions;
   private pendingBytes = 0;
   private lastMs = -Infinity;
-  /** Collections requested so far. */
-  collections = 0;
 
   constructor(options: ReclaimerOptions) {
     this.options = options;
@@ -38,7 +36,6 @@ export class BodyReclaimer {
     if (now - this.lastMs < this.options.minIntervalMs) return;
     this.pendingBytes = 0;
     this.lastMs = now;
-    this.collections++;
     this.options.collect();
   }
 }

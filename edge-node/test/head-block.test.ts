@@ -1,8 +1,9 @@
 // Fresh hits written with a precomputed head (http/head-block.ts): the bytes on the wire, keep-alive,
 // pipelining, HEAD, and the responses that must still go through writeHead.
+import type { ServerResponse } from 'node:http';
 import net from 'node:net';
 import test from 'ava';
-import { buildHeadBlock } from '../src/http/head-block.ts';
+import { acceptsHeadBlock, buildHeadBlock } from '../src/http/head-block.ts';
 import { startEdge, startUpstream, type TestEdge, type TestUpstream } from './helpers.ts';
 
 /** A Date the upstream sends on every answer (so a hit must carry exactly this one); recent, so entries are fresh. */
@@ -14,6 +15,15 @@ test('buildHeadBlock: status line and fields as wire text; null for an invalid v
   t.is(buildHeadBlock(200, ['date', ORIGIN_DATE, 'x-bad', 'a\r\nb', 'content-length', '5']), null);
   t.is(buildHeadBlock(200, ['content-length', '5']), null);
   t.is(buildHeadBlock(204, ['date', ORIGIN_DATE]), null);
+});
+
+test('acceptsHeadBlock: only a response whose node:http slots read exactly as expected (a Node without them falls back)', (t) => {
+  const fresh = { _header: null, _headerSent: false, shouldKeepAlive: true, maxRequestsOnConnectionReached: false };
+  t.true(acceptsHeadBlock(fresh as unknown as ServerResponse));
+  t.false(acceptsHeadBlock({} as ServerResponse), 'no slots at all');
+  t.false(acceptsHeadBlock({ ...fresh, shouldKeepAlive: false } as unknown as ServerResponse), 'a closing connection');
+  t.false(acceptsHeadBlock({ ...fresh, _header: 'HTTP/1.1 200 OK\r\n\r\n' } as unknown as ServerResponse), 'a head already built');
+  t.false(acceptsHeadBlock({ ...fresh, maxRequestsOnConnectionReached: true } as unknown as ServerResponse), 'the last request on the connection');
 });
 
 /**

@@ -6,9 +6,9 @@
 // the head it has already stored.
 //
 // That hand-over sets `_header`, node:http's own slot for a head built by writeHead (unchanged
-// from Node 12 through 24); `headBlockSupported` checks it on a live response before the first use,
-// and every response it does not fit (closing connections, 100-continue, no Date, no
-// Content-Length) goes through writeHead as before.
+// from Node 12 through 24). `acceptsHeadBlock` reads the slots it relies on with exact values, so a
+// Node without them, and every response the block does not fit (closing connections, 100-continue,
+// no Date, no Content-Length), goes through writeHead as before.
 import { STATUS_CODES, validateHeaderName, validateHeaderValue, type ServerResponse } from 'node:http';
 
 /** The node:http internals the hand-over relies on. */
@@ -52,7 +52,8 @@ export function keepAliveFields(keepAliveTimeoutMs: number): string {
 
 /**
  * Whether this response can take a precomputed head: node:http has not built one, and will keep
- * the connection open after it (as the keep-alive fields in the block say).
+ * the connection open after it (as the keep-alive fields in the block say). False, too, on a Node
+ * whose responses lack these slots (undefined is neither null, false nor true).
  */
 export function acceptsHeadBlock(res: ServerResponse): boolean {
   const r = res as unknown as ResponseInternals;
@@ -64,10 +65,4 @@ export function endWithHead(res: ServerResponse, status: number, head: string, b
   res.statusCode = status;
   (res as unknown as ResponseInternals)._header = head;
   res.end(body);
-}
-
-/** Whether node:http still has the slots `acceptsHeadBlock` reads, checked once on a live response. */
-export function headBlockSupported(res: ServerResponse): boolean {
-  const r = res as unknown as Record<string, unknown>;
-  return '_header' in r && '_headerSent' in r && typeof r.shouldKeepAlive === 'boolean';
 }

@@ -42,17 +42,24 @@ export class BodyReclaimer {
 
 type GcFunction = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async' }) => unknown;
 
+/** V8's gc(), looked up once per process (a lookup without --expose-gc creates a VM context). */
+let exposedGc: GcFunction | undefined;
+
+function v8Gc(): GcFunction {
+  exposedGc ??= (globalThis as { gc?: GcFunction }).gc;
+  if (typeof exposedGc !== 'function') {
+    v8.setFlagsFromString('--expose-gc');
+    exposedGc = vm.runInNewContext('gc') as GcFunction;
+  }
+  return exposedGc;
+}
+
 /**
  * V8's gc(), scheduled as a task (`execution: 'async'`) so it never runs inside a request. Node
  * exposes gc() only under --expose-gc; the flag is set here so every launcher gets the same edge.
  */
 export function majorGc(): MajorGc {
-  let gc = (globalThis as { gc?: GcFunction }).gc;
-  if (typeof gc !== 'function') {
-    v8.setFlagsFromString('--expose-gc');
-    gc = vm.runInNewContext('gc') as GcFunction;
-  }
-  const collect = gc;
+  const collect = v8Gc();
   return () => {
     void collect({ type: 'major', execution: 'async' });
   };

@@ -10,7 +10,6 @@ import { REPO_ROOT } from '@cdn-lab/infra/local/lab';
 import type { ServiceKind } from '@cdn-lab/infra/plan';
 import type { ReadyMessage } from '@cdn-lab/service-kit';
 
-
 /** Directories searched besides PATH: nginx and varnishd live in sbin, which a non-root PATH may lack. */
 const EXTRA_BIN_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
 

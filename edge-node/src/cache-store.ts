@@ -4,6 +4,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { variantKey } from './http/cache-key.ts';
 import { createPolicy } from './policies/registry.ts';
 import type { CachePolicy, RemovalReason } from './policies/types.ts';
+import { ReleasableBodies } from './reclaim.ts';
 import type { StoredResponse } from './stored-response.ts';
 
 export interface CacheStoreOptions {
@@ -24,6 +25,8 @@ interface VariantSet {
 
 export class CacheStore {
   readonly policy: CachePolicy<string, StoredResponse>;
+  /** Large bodies' pages, given back when no entry stores them and no response writes them. */
+  readonly bodies = new ReleasableBodies();
   private readonly variants = new Map<string, VariantSet>();
   private readonly tags = new Map<string, Set<string>>();
 
@@ -33,6 +36,7 @@ export class CacheStore {
       ...(options.maxObjects !== undefined ? { maxObjects: options.maxObjects } : {}),
       onRemove: (key, entry, _size, reason) => {
         this.unindex(key, entry);
+        this.bodies.drop(entry.body);
         options.onRemove?.(reason, entry);
       },
     });
@@ -69,7 +73,12 @@ export class CacheStore {
     // A response with different (or no) Vary names replaces every variant stored under the old ones.
     if (existing && (!varies || existing.names.join() !== entry.varyNames.join())) this.deleteVariants(existing);
     if (varies && this.policy.has(entry.primaryKey)) this.policy.delete(entry.primaryKey);
-    if (!this.policy.set(entry.key, entry, entry.size)) return false;
+    // Held before the policy sees it: a 304 refresh shares its body with the entry it replaces.
+    this.bodies.hold(entry.body);
+    if (!this.policy.set(entry.key, entry, entry.size)) {
+      this.bodies.drop(entry.body);
+      return false;
+    }
     if (varies) {
       let set = this.variants.get(entry.primaryKey);
       if (set === undefined) {

@@ -173,12 +173,22 @@ export class EdgeProxy {
     if (headers.host === undefined) return this.handOver(req, start, false, undefined);
     for (const name of SLOW_REQUEST_FIELDS) if (headers[name] !== undefined) return this.handOver(req, start, false, undefined);
     const entry = this.store.lookup(url, headers);
-    if (entry === undefined || entry.invalidated || entry.noCache) return this.handOver(req, start, true, entry);
+    if (entry === undefined) return this.handOver(req, start, true, entry);
     const ageMs = entry.correctedInitialAgeMs + (this.now() - entry.responseTime);
-    if (ageMs >= entry.lifetimeMs) return this.handOver(req, start, true, entry);
+    if (entry.invalidated || entry.noCache || ageMs >= entry.lifetimeMs) {
+      // The full logic may write this body later (stale, revalidated): held until the response closes.
+      this.store.bodies.lease(entry.body, res);
+      return this.handOver(req, start, true, entry);
+    }
     // Without a client delay the hit pays nothing for the feature: no timer, and no closure here.
-    if (this.clientDelayMs === 0 || headers[HOP_HEADER] !== undefined) this.writeHit(req, res, entry, ageMs, start);
-    else this.writeHitLater(req, res, entry, ageMs, start);
+    if (this.clientDelayMs === 0 || headers[HOP_HEADER] !== undefined) {
+      this.writeHit(req, res, entry, ageMs, start);
+      // Usually the kernel took every byte at once; a body still queued for the socket is held until sent.
+      if (res.writableLength > 0) this.store.bodies.lease(entry.body, res);
+    } else {
+      this.store.bodies.lease(entry.body, res);
+      this.writeHitLater(req, res, entry, ageMs, start);
+    }
     return true;
   }
 
@@ -244,7 +254,11 @@ export class EdgeProxy {
     const directives = requestDirectives(first(headers['cache-control']), first(headers.pragma));
     const primary = primaryKey(path);
     const state = stateOf(req);
-    const entry = state.looked && req.url === path ? state.entry : this.store.lookup(primary, headers);
+    let entry = state.entry;
+    if (!state.looked || req.url !== path) {
+      entry = this.store.lookup(primary, headers);
+      if (entry) this.store.bodies.lease(entry.body, res);
+    }
     if (entry) return this.fromStored(req, res, path, entry, directives);
     if (directives.has('only-if-cached')) return this.onlyIfCachedMiss(req, res);
     const fwd: ForwardReason = this.store.hasUrl(primary) ? 'vary-miss' : 'uri-miss';
@@ -349,6 +363,25 @@ export class EdgeProxy {
 
   /** One upstream exchange for the cache: conditional when `entry` is given; stores what may be stored. */
   private async fetchForCache(
+    client: ClientInfo,
+    path: string,
+    primary: string,
+    directives: Directives,
+    entry: StoredResponse | undefined,
+    route: Route,
+  ): Promise<Outcome> {
+    if (entry === undefined) return this.exchangeForCache(client, path, primary, directives, undefined, route);
+    // A 304 carries the entry's body into the refreshed entry, maybe after the entry was evicted and
+    // after the request that started this (a background revalidation) closed: held meanwhile.
+    this.store.bodies.hold(entry.body);
+    try {
+      return await this.exchangeForCache(client, path, primary, directives, entry, route);
+    } finally {
+      this.store.bodies.drop(entry.body);
+    }
+  }
+
+  private async exchangeForCache(
     client: ClientInfo,
     path: string,
     primary: string,
@@ -462,6 +495,7 @@ export class EdgeProxy {
    * edge's forwarded request is not delayed: the sender's UPSTREAM_DELAY_MS already is that round trip.
    */
   private write(req: IncomingMessage, res: ServerResponse, status: number, headers: string[], body: Buffer | undefined, result: Result): void {
+    if (body !== undefined) this.store.bodies.lease(body, res);
     if (this.clientDelayMs === 0 || req.headers[HOP_HEADER] !== undefined) this.writeNow(req, res, status, headers, body, result);
     else this.writeLater(req, res, status, headers, body, result);
   }

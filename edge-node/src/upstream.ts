@@ -7,6 +7,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Agent, type Dispatcher } from 'undici';
 import type { EdgeMetrics, UpstreamKind } from './metrics.ts';
+import { allocateBody, OWN_PAGES_MIN_BYTES } from './reclaim.ts';
 
 export interface UpstreamRequest {
   method: string;
@@ -224,17 +225,17 @@ export function nodeStyleHeaders(fields: Record<string, string | string[] | unde
 }
 
 /**
- * The body as one Buffer that owns exactly its bytes. A cached body lives for minutes, so it must not
- * be a view into something larger: a chunk is a slice of the socket's read buffer, and
- * Buffer.concat of under 4 KiB is a slice of Node's shared 8 KiB pool; either would keep the whole
- * block alive.
+ * The body as one Buffer that owns exactly its bytes (allocateBody: a large one in pages of its own,
+ * which the cache gives back on eviction). A cached body lives for minutes, so it must not be a view
+ * into something larger: a chunk is a slice of the socket's read buffer, and Buffer.concat of under
+ * 4 KiB is a slice of Node's shared 8 KiB pool; either would keep the whole block alive.
  */
 export function exactBody(chunks: readonly Buffer[], total: number): Buffer {
-  if (chunks.length === 1) {
+  if (chunks.length === 1 && total < OWN_PAGES_MIN_BYTES) {
     const only = chunks[0] as Buffer;
     if (only.byteOffset === 0 && only.buffer.byteLength === only.length) return only;
   }
-  const body = Buffer.allocUnsafeSlow(total);
+  const body = allocateBody(total);
   let offset = 0;
   for (const chunk of chunks) offset += chunk.copy(body, offset);
   return body;

@@ -22,27 +22,38 @@ export class BundleError extends Error {
   }
 }
 
-const built = new Map<ServiceKind, Promise<string>>();
+const built = new Map<string, Promise<string>>();
 
 /** The path of `kind`'s bundle, built on first use in this process. */
 export function serviceBundle(kind: ServiceKind): Promise<string> {
-  let bundle = built.get(kind);
+  return programBundle(kind, SERVICE_PROGRAMS[kind].entry);
+}
+
+/**
+ * The bundle of the TypeScript program at `entry` (relative to the repository) as `<name>.mjs`,
+ * built on first use in this process: the lab's services, and the bench's own reference programs.
+ */
+export function programBundle(name: string, entry: string): Promise<string> {
+  let bundle = built.get(name);
   if (bundle === undefined) {
-    bundle = bundleService(kind, path.join(bundleFolder(), `${kind}.mjs`));
-    built.set(kind, bundle);
+    bundle = bundleProgram(name, entry, path.join(bundleFolder(), `${name}.mjs`));
+    built.set(name, bundle);
     // A failed build is not remembered: the next start tries again (after the sources are fixed).
-    bundle.catch(() => built.delete(kind));
+    bundle.catch(() => built.delete(name));
   }
   return bundle;
 }
 
 /** Bundles `kind`'s entry (SERVICE_PROGRAMS) into `outfile` (written whole, then renamed); returns `outfile`. */
-export async function bundleService(kind: ServiceKind, outfile: string): Promise<string> {
-  const entry = path.join(REPO_ROOT, SERVICE_PROGRAMS[kind].entry);
+export function bundleService(kind: ServiceKind, outfile: string): Promise<string> {
+  return bundleProgram(kind, SERVICE_PROGRAMS[kind].entry, outfile);
+}
+
+async function bundleProgram(name: string, entry: string, outfile: string): Promise<string> {
   const partial = `${outfile}.${process.pid}.partial`;
   try {
     await build({
-      entryPoints: [entry],
+      entryPoints: [path.join(REPO_ROOT, entry)],
       bundle: true,
       platform: 'node',
       format: 'esm',
@@ -54,7 +65,7 @@ export async function bundleService(kind: ServiceKind, outfile: string): Promise
     });
     renameSync(partial, outfile);
   } catch (error) {
-    throw new BundleError(`could not bundle ${kind} (${SERVICE_PROGRAMS[kind].entry}): ${(error as Error).message}`);
+    throw new BundleError(`could not bundle ${name} (${entry}): ${(error as Error).message}`);
   }
   return outfile;
 }

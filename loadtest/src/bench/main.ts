@@ -14,7 +14,7 @@ import { runMemoryScenario, type MemoryResult } from './memory.ts';
 import { findExecutable } from './processes.ts';
 import { formatProfileSummary, summarizeProfile, type CpuProfile } from './profile.ts';
 import { PROXY_NAMES, unavailableReason, type ProxyName, type Tools } from './proxies.ts';
-import { generatorCeilingLine, memoryLine, summarize, summaryTable } from './report.ts';
+import { generatorCeilingLine, memoryLine, nodeFloorLine, summarize, summaryTable } from './report.ts';
 import {
   describeCores,
   logDirOf,
@@ -244,6 +244,7 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
   const rows = summarize(measurements, options.rounds);
   const table = rows.length ? summaryTable(rows) : '(no HTTP measurements)';
   const ceilingLine = ceiling ? generatorCeilingLine(ceiling, rows) : undefined;
+  const floorLine = nodeFloorLine(rows);
   const args = process.argv.slice(2);
   const command = args.length ? `npm run bench -- ${args.join(' ')}` : 'npm run bench';
   const summaryText = [
@@ -258,6 +259,7 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
     '',
     table,
     'cells: median over rounds (min-max); ratios are taken round by round against nginx, then the median (min-max) of those',
+    ...(floorLine ? [floorLine] : []),
     ...(ceilingLine ? [ceilingLine] : []),
     ...(memory ? ['', memoryLine(memory)] : []),
     ...(memoryError ? ['', `memory: failed: ${memoryError}`] : []),
@@ -279,6 +281,7 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
   await writeFile(path.join(outDir, 'bench.json'), `${JSON.stringify(result, null, 2)}\n`);
   await writeFile(path.join(outDir, 'summary.txt'), summaryText);
   process.stdout.write(`${table}\n`);
+  if (floorLine) process.stdout.write(`${floorLine}\n`);
   if (ceilingLine) process.stdout.write(`${ceilingLine}\n`);
   if (memory) process.stdout.write(`${memoryLine(memory)}\n`);
   const where = path.relative(process.cwd(), outDir) || outDir;

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import { access, constants, readFile } from 'node:fs/promises';
 import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
-import { serviceBundle } from '@cdn-lab/infra/local/bundle';
+import { programBundle, serviceBundle } from '@cdn-lab/infra/local/bundle';
 import { REPO_ROOT } from '@cdn-lab/infra/local/lab';
 import type { ServiceKind } from '@cdn-lab/infra/plan';
 import type { ReadyMessage } from '@cdn-lab/service-kit';
@@ -67,8 +67,11 @@ function logStdio(logFile: string | undefined, stdout: 'log' | 'discard'): { std
 
 export interface NodeServiceSpec {
   name: string;
-  /** Which lab service: it runs from the same bundle as in the local lab (infra/src/local/bundle.ts). */
-  kind: ServiceKind;
+  /**
+   * Which lab service (it runs from the same bundle as in the local lab, infra/src/local/bundle.ts),
+   * or another program of the repository, bundled the same way.
+   */
+  program: ServiceKind | { name: string; entry: string };
   env: Record<string, string>;
   pinning: Pinning;
   /** stderr (and stdout unless `stdout: 'discard'`) go here; without it, all output is discarded. */
@@ -94,7 +97,7 @@ export async function startNodeService(spec: NodeServiceSpec): Promise<StartedSe
   const io = logStdio(spec.logFile, spec.stdout ?? 'log');
   const { command, args } = pinned(
     process.execPath,
-    [...(spec.execArgv ?? []), await serviceBundle(spec.kind)],
+    [...(spec.execArgv ?? []), await (typeof spec.program === 'string' ? serviceBundle(spec.program) : programBundle(spec.program.name, spec.program.entry))],
     spec.pinning.cpu,
     spec.pinning.taskset,
   );

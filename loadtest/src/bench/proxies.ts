@@ -1,6 +1,7 @@
 // The contenders: the lab's edge node, nginx proxy_cache and Varnish, each started in front of the
-// same origin, pinned to the same core, and stopped after its measurement. Plus `origin`, the
-// origin measured directly: the ceiling for misses.
+// same origin, pinned to the same core, and stopped after its measurement. Plus two references:
+// `bare-node` (bare-node.ts: node:http and a Map, the floor of any proxy written on node:http) and
+// `origin`, the origin measured directly: the ceiling for misses.
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,7 +13,7 @@ import { nginxArgs, renderNginxConfig } from './nginx.ts';
 import { renderVcl, varnishdArgs } from './varnish.ts';
 import { readMemory, startNodeService, startProgram, stopProcess, waitForHttp, type Memory, type Pinning } from './processes.ts';
 
-export const PROXY_NAMES = ['nginx', 'varnish', 'edge'] as const;
+export const PROXY_NAMES = ['nginx', 'varnish', 'edge', 'bare-node'] as const;
 export type ProxyName = (typeof PROXY_NAMES)[number];
 /** What a measurement is aimed at: a proxy, or the origin itself (the miss ceiling). */
 export type TargetName = ProxyName | 'origin';
@@ -51,6 +52,7 @@ export interface ProxyContext {
 
 const HOST = '127.0.0.1';
 export const EDGE_ENTRY = SERVICE_PROGRAMS.edge.entry;
+export const BARE_NODE_PROGRAM = { name: 'bare-node', entry: 'loadtest/src/bench/bare-node-main.ts' };
 
 /** Why a proxy cannot run here, or undefined when it can. */
 export function unavailableReason(name: ProxyName, tools: Tools): string | undefined {
@@ -84,7 +86,7 @@ export async function startProxy(name: ProxyName, ctx: ProxyContext): Promise<Ta
     const logFile = path.join(ctx.logDir, `edge-${n}.log`);
     const service = await startNodeService({
       name: 'edge',
-      kind: 'edge',
+      program: 'edge',
       env: { ...baseEnv(), ...edgeBenchEnv(port, `http://${HOST}:${ctx.originPort}`, ctx.cacheBytes) },
       pinning: ctx.pinning,
       logFile,
@@ -96,6 +98,23 @@ export async function startProxy(name: ProxyName, ctx: ProxyContext): Promise<Ta
       url: `http://${HOST}:${service.port}`,
       pid: service.pid,
       isHit: (headers) => /;\s*hit\b/.test(headers.get('cache-status') ?? ''),
+      memory: () => readMemory(service.pid),
+      stop: () => stopProcess(service.child),
+    };
+  }
+  if (name === 'bare-node') {
+    const service = await startNodeService({
+      name,
+      program: BARE_NODE_PROGRAM,
+      env: { ...baseEnv(), PORT: String(port), ORIGIN_URL: `http://${HOST}:${ctx.originPort}` },
+      pinning: ctx.pinning,
+      logFile: path.join(ctx.logDir, `bare-node-${n}.log`),
+    });
+    return {
+      name,
+      url: `http://${HOST}:${service.port}`,
+      pid: service.pid,
+      isHit: (headers) => headers.get('x-cache') === 'HIT',
       memory: () => readMemory(service.pid),
       stop: () => stopProcess(service.child),
     };
@@ -160,7 +179,7 @@ export async function startOrigin(spec: OriginSpec): Promise<Target & { port: nu
   await mkdir(spec.logDir, { recursive: true });
   const service = await startNodeService({
     name: 'origin',
-    kind: 'origin',
+    program: 'origin',
     env: { ...baseEnv(), LOG_LEVEL: 'warn', ...spec.env, HOST, PORT: '0' },
     pinning: spec.pinning,
     logFile,

@@ -8,6 +8,8 @@ import { HTTP_SCENARIOS, type HttpScenario } from './scenarios.ts';
 import { pairedRatios, spread, type Spread } from './summary.ts';
 
 export const BASELINE: TargetName = 'nginx';
+/** The floor of a node:http proxy (bare-node.ts): the edge's ratio to it is what its features cost. */
+export const NODE_FLOOR: TargetName = 'bare-node';
 
 export interface SummaryRow {
   scenario: HttpScenario['name'];
@@ -24,6 +26,8 @@ export interface SummaryRow {
   p99VsBaseline?: Spread;
   /** Origin requests per client request (0 for pure hits, 1 for pure misses): the hit check. */
   originPerRequest: Spread;
+  /** Edge rows: per-round requests/s ÷ bare-node's in the same round. */
+  throughputVsNodeFloor?: Spread;
   /** Edge rows: issue 8's goal and whether the medians meet it. */
   goal?: { text: string; met: boolean };
 }
@@ -58,6 +62,9 @@ export function summarize(measurements: Measurement[], rounds: number): SummaryR
     if (hasBaseline) {
       row.throughputVsBaseline = spread(pairedRatios(rps, series(scenario, BASELINE, (m) => m.load!.requestsPerSec)));
       row.p99VsBaseline = spread(pairedRatios(p99, series(scenario, BASELINE, (m) => m.load!.latencyMs.p99)));
+    }
+    if (target === 'edge' && keys.some((k) => k.scenario === scenario && k.target === NODE_FLOOR)) {
+      row.throughputVsNodeFloor = spread(pairedRatios(rps, series(scenario, NODE_FLOOR, (m) => m.load!.requestsPerSec)));
     }
     if (target === 'edge' && hasBaseline && row.throughputVsBaseline!.n > 0) {
       const goal = HTTP_SCENARIOS[scenario].goal;
@@ -101,6 +108,12 @@ export function summaryTable(rows: SummaryRow[]): string {
     ]);
   }
   return table.toString();
+}
+
+/** The edge against bare-node, per scenario: how much of its gap to nginx is its own. */
+export function nodeFloorLine(rows: SummaryRow[]): string | undefined {
+  const parts = rows.filter((r) => r.throughputVsNodeFloor && r.throughputVsNodeFloor.n > 0).map((r) => `${r.scenario} ${formatSpread(r.throughputVsNodeFloor, 2, 'x')}`);
+  return parts.length ? `edge req/s ÷ bare-node's (node:http and a Map; paired by round): ${parts.join(', ')}` : undefined;
 }
 
 /** The generator's ceiling next to the best median hit rate: how far the hits were from being generator-bound. */

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { formatSpread, generatorCeilingLine, summarize, summaryTable } from '../../src/bench/report.ts';
+import { formatSpread, generatorCeilingLine, nodeFloorLine, summarize, summaryTable } from '../../src/bench/report.ts';
 import type { Measurement } from '../../src/bench/run.ts';
 import type { LoadResult } from '../../src/bench/wrk.ts';
 
@@ -95,4 +95,26 @@ test('the generator ceiling line compares the best median rate with the ceiling'
   const rows = summarize([m(0, 'hits-1k', 'nginx', 10_000, 2), m(0, 'hits-1k', 'edge', 20_000, 2)], 1);
   const line = generatorCeilingLine({ what: 'wrk against nginx static', load: load(40_000, 3) }, rows);
   t.regex(line, /wrk against nginx static: 40000 req\/s, p99 3\.00 ms; the best median above is 50% of it/);
+});
+
+test('the edge is also paired against bare-node, the node:http floor, when it ran', (t) => {
+  const rows = summarize(
+    [
+      m(0, 'hits-64k', 'nginx', 100, 2),
+      m(0, 'hits-64k', 'edge', 70, 3),
+      m(0, 'hits-64k', 'bare-node', 75, 3),
+      m(1, 'hits-64k', 'nginx', 100, 2),
+      m(1, 'hits-64k', 'edge', 72, 3),
+      m(1, 'hits-64k', 'bare-node', 80, 3),
+      m(0, 'misses', 'nginx', 10, 20),
+      m(0, 'misses', 'edge', 8, 20),
+    ],
+    2,
+  );
+  const edge = rows.find((r) => r.target === 'edge' && r.scenario === 'hits-64k')!;
+  t.deepEqual(edge.throughputVsNodeFloor, { n: 2, median: (70 / 75 + 72 / 80) / 2, min: 72 / 80, max: 70 / 75 });
+  t.is(rows.find((r) => r.target === 'bare-node')!.throughputVsNodeFloor, undefined);
+  t.is(rows.find((r) => r.target === 'edge' && r.scenario === 'misses')!.throughputVsNodeFloor, undefined, 'no bare-node in that scenario');
+  t.is(nodeFloorLine(rows), "edge req/s ÷ bare-node's (node:http and a Map; paired by round): hits-64k 0.92x (0.90-0.93)");
+  t.is(nodeFloorLine(rows.filter((r) => r.target !== 'bare-node' && r.scenario === 'misses')), undefined);
 });

@@ -121,6 +121,7 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
     serveStale: config.serveStale,
     clientDelayMs: config.clientDelayMs,
     keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
+    accessLogHitSample: config.accessLogHitSample,
   });
 
   const abortAfterError = (error: unknown, req: http.IncomingMessage, res: http.ServerResponse) => {

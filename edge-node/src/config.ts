@@ -70,6 +70,11 @@ export const edgeConfigSchema = z
      * client max-stale). Off: every stale reuse is revalidated first, as if the response said must-revalidate.
      */
     serveStale: env.bool().default(true),
+    /**
+     * One fresh hit in this many gets an access log line (with `"sample":N`); every other answer, and
+     * every hit slower than SLOW_HIT_LOG_MS, always gets one. 1 logs every hit.
+     */
+    accessLogHitSample: positiveInt(1_000_000).default(10),
     /** Simulated client<->edge round trip: added once before each response is sent to the client. */
     clientDelayMs: delayMs,
     /** Simulated edge<->upstream round trip: added before each upstream request (within UPSTREAM_TIMEOUT_MS). */
@@ -110,6 +115,7 @@ export const EDGE_ENV = {
   adminToken: 'ADMIN_TOKEN',
   negativeTtlS: 'NEGATIVE_TTL_S',
   serveStale: 'SERVE_STALE',
+  accessLogHitSample: 'ACCESS_LOG_HIT_SAMPLE',
   clientDelayMs: 'CLIENT_DELAY_MS',
   upstreamDelayMs: 'UPSTREAM_DELAY_MS',
 } as const satisfies Record<keyof EdgeConfig, string>;

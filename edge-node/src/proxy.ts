@@ -99,6 +99,12 @@ export interface PeerRouting {
   urlOf: ReadonlyMap<string, string>;
 }
 
+/**
+ * A fresh hit slower than this is logged whatever the sampling: the logs dashboard's "Slow requests"
+ * panel lists lines over the edge p99 alert threshold (grafana/src/rules.ts), 250 ms.
+ */
+const SLOW_HIT_LOG_MS = 250;
+
 export interface ProxyDeps {
   edgeId: string;
   store: CacheStore;
@@ -116,6 +122,8 @@ export interface ProxyDeps {
   clientDelayMs?: number;
   /** The server's keepAliveTimeout, announced in the Keep-Alive field of precomputed hit heads. */
   keepAliveTimeoutMs: number;
+  /** ACCESS_LOG_HIT_SAMPLE: one fresh hit in this many gets an access log line (default 1: all). */
+  accessLogHitSample?: number;
 }
 
 /** What an upstream fetch needs from the client request (kept past the response, for background work). */
@@ -146,6 +154,9 @@ export class EdgeProxy {
   private readonly revalidating = new Set<string>();
   /** `connection` and `keep-alive` lines of a precomputed hit head, as node:http would write them. */
   private readonly keepAliveFields: string;
+  private readonly hitSample: number;
+  /** Fresh hits since the last one logged; starts so that the first hit is logged. */
+  private hitsSinceLine: number;
 
   constructor(deps: ProxyDeps) {
     this.deps = deps;
@@ -157,6 +168,8 @@ export class EdgeProxy {
     this.serveStale = deps.serveStale ?? true;
     this.clientDelayMs = deps.clientDelayMs ?? 0;
     this.keepAliveFields = keepAliveFields(deps.keepAliveTimeoutMs);
+    this.hitSample = deps.accessLogHitSample ?? 1;
+    this.hitsSinceLine = this.hitSample - 1;
   }
 
   /**
@@ -226,11 +239,18 @@ export class EdgeProxy {
   private record(req: IncomingMessage, start: number, result: Result, status: number, bytes: number): void {
     const ms = performance.now() - start;
     this.metrics.request(result, status, ms / 1000, bytes);
-    if (this.accessLog.enabled) {
-      this.accessLog.write(
-        `"method":${JSON.stringify(req.method)},"path":${JSON.stringify(req.url)},"status":${status},"result":"${result}","bytes":${bytes},"durationMs":${Math.round(ms * 1000) / 1000}`,
-      );
+    if (!this.accessLog.enabled) return;
+    let sample = '';
+    // Fresh hits are sampled: their line cost about 15% of a hit's throughput (loadtest/BENCH.md),
+    // and the metrics count every one. A sampled line stands for `sample` hits.
+    if (result === 'hit' && this.hitSample > 1 && ms < SLOW_HIT_LOG_MS) {
+      if (++this.hitsSinceLine < this.hitSample) return;
+      this.hitsSinceLine = 0;
+      sample = `,"sample":${this.hitSample}`;
     }
+    this.accessLog.write(
+      `"method":${JSON.stringify(req.method)},"path":${JSON.stringify(req.url)},"status":${status},"result":"${result}","bytes":${bytes},"durationMs":${Math.round(ms * 1000) / 1000}${sample}`,
+    );
   }
 
   /** The full request logic (express catch-all). Throws EdgeError for bad requests. */

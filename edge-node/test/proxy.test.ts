@@ -172,7 +172,8 @@ test('metrics after a known sequence: 1 miss, 2 hits, 1 bypass, 1 client error',
     res.writeHead(200, { 'cache-control': req.url === '/n' ? 'no-store' : 'max-age=60' });
     res.end('12345');
   });
-  const edge = await startEdge({ UPSTREAM_URLS: upstream.url, EDGE_ID: 'edge-7' });
+  // Every hit logged, so there is one line per answer.
+  const edge = await startEdge({ UPSTREAM_URLS: upstream.url, EDGE_ID: 'edge-7', ACCESS_LOG_HIT_SAMPLE: '1' });
   t.teardown(async () => { await edge.close(); await upstream.close(); });
   await request(`${edge.url}/m`);
   await request(`${edge.url}/m`);
@@ -294,4 +295,34 @@ test('malformed requests get 4xx with Cache-Status, never reach upstream, never 
   t.is(upstream.requests.length, 1, 'only the warm-up request went upstream');
   const after = await request(`${edge.url}/obj/1`);
   t.is(after.status, 200);
+});
+
+test('ACCESS_LOG_HIT_SAMPLE: the first fresh hit and every Nth after it are logged with "sample", everything else always', async (t) => {
+  const upstream = await startUpstream((req, res) => {
+    res.writeHead(req.url === '/gone' ? 404 : 200, { 'cache-control': 'max-age=60' });
+    res.end('12345');
+  });
+  const edge = await startEdge({ UPSTREAM_URLS: upstream.url, ACCESS_LOG_HIT_SAMPLE: '3' });
+  t.teardown(async () => { await edge.close(); await upstream.close(); });
+  await request(`${edge.url}/a`); // miss
+  for (let i = 0; i < 7; i++) await request(`${edge.url}/a`); // hits 1..7
+  await request(`${edge.url}/b`, { headers: { 'cache-control': 'no-cache' } }); // miss
+  await request(`${edge.url}/b`, { headers: { 'cache-control': 'no-cache' } }); // revalidated, not a fresh hit
+  const lines = edge.logs.filter((l) => l.result !== undefined && l.result !== 'local');
+  const hits = lines.filter((l) => l.result === 'hit');
+  t.is(hits.length, 3, 'hits 1, 4 and 7');
+  t.true(hits.every((l) => l.sample === 3));
+  t.is(lines.filter((l) => l.result !== 'hit').length, 3, 'every other answer is logged');
+  t.true(lines.filter((l) => l.result !== 'hit').every((l) => l.sample === undefined));
+  t.is(await metricValue(edge.edge, 'edge_requests_total', { result: 'hit', code: '2xx' }), 7, 'metrics count every hit');
+});
+
+test('a fresh hit slower than 250 ms is logged whatever the sampling', async (t) => {
+  const upstream = await startUpstream();
+  const edge = await startEdge({ UPSTREAM_URLS: upstream.url, ACCESS_LOG_HIT_SAMPLE: '1000', CLIENT_DELAY_MS: '260' });
+  t.teardown(async () => { await edge.close(); await upstream.close(); });
+  for (let i = 0; i < 3; i++) await request(`${edge.url}/slow`);
+  const hits = edge.logs.filter((l) => l.result === 'hit');
+  t.is(hits.length, 2, 'both hits took the 260 ms client delay');
+  t.true(hits.every((l) => l.sample === undefined && (l.durationMs as number) >= 250));
 });

@@ -322,7 +322,9 @@ export class EdgeProxy {
     // A no-cache response counts as stale for every reuse; otherwise the client's directives forced this.
     const fwd: ForwardReason = stale || entry.noCache ? 'stale' : 'request';
     const route = this.routeFor(entry.primaryKey, req);
-    const { outcome, collapsed } = await this.fetchShared(req, entry.key, () => this.fetchForCache(clientOf(req), path, entry.primaryKey, directives, entry, route));
+    const { outcome, collapsed } = await this.fetchShared(req, entry.key, () =>
+      this.holdingBody(entry, () => this.fetchForCache(clientOf(req), path, entry.primaryKey, directives, entry, route)),
+    );
     const failed = outcome.kind === 'error' || outcome.response.status >= 500;
     if (failed) {
       const requestSie = deltaSeconds(directives, 'stale-if-error');
@@ -370,7 +372,7 @@ export class EdgeProxy {
     this.revalidating.add(entry.key);
     const route = this.routeFor(entry.primaryKey, req);
     const client = clientOf(req);
-    const joined = this.deps.coalescer.run(entry.key, () => this.fetchForCache(client, path, entry.primaryKey, new Map(), entry, route));
+    const joined = this.deps.coalescer.run(entry.key, () => this.holdingBody(entry, () => this.fetchForCache(client, path, entry.primaryKey, new Map(), entry, route)));
     joined.promise
       .then(
         (outcome) => {
@@ -381,27 +383,22 @@ export class EdgeProxy {
       .finally(() => this.revalidating.delete(entry.key));
   }
 
-  /** One upstream exchange for the cache: conditional when `entry` is given; stores what may be stored. */
-  private async fetchForCache(
-    client: ClientInfo,
-    path: string,
-    primary: string,
-    directives: Directives,
-    entry: StoredResponse | undefined,
-    route: Route,
-  ): Promise<Outcome> {
-    if (entry === undefined) return this.exchangeForCache(client, path, primary, directives, undefined, route);
-    // A 304 carries the entry's body into the refreshed entry, maybe after the entry was evicted and
-    // after the request that started this (a background revalidation) closed: held meanwhile.
+  /**
+   * Runs `work` with `entry`'s body held: a 304 carries the body into the refreshed entry, maybe
+   * after the entry was evicted and after the request that started this (a background
+   * revalidation) closed.
+   */
+  private async holdingBody<T>(entry: StoredResponse, work: () => Promise<T>): Promise<T> {
     this.store.bodies.hold(entry.body);
     try {
-      return await this.exchangeForCache(client, path, primary, directives, entry, route);
+      return await work();
     } finally {
       this.store.bodies.drop(entry.body);
     }
   }
 
-  private async exchangeForCache(
+  /** One upstream exchange for the cache: conditional when `entry` is given; stores what may be stored. */
+  private async fetchForCache(
     client: ClientInfo,
     path: string,
     primary: string,

@@ -2,7 +2,7 @@ import test from 'ava';
 import { once } from 'node:events';
 import net from 'node:net';
 import { allocateBody, BodyReclaimer, isReleasable, majorGc, OWN_PAGES_MIN_BYTES, ReleasableBodies } from '../src/reclaim.ts';
-import { request, startEdge, startUpstream } from './helpers.ts';
+import { request, startEdge, startUpstream, testClock } from './helpers.ts';
 
 function reclaimer(thresholdBytes: number, minIntervalMs: number) {
   let now = 0;
@@ -163,4 +163,41 @@ test('an evicted large body is written whole to a slow reader, then its pages ar
   t.is(bodies.releasedBytes, 2 * size, 'given back once the response closed');
   // The cache still serves what it holds.
   t.is((await request(`${edge.url}/o/3`)).body.length, size);
+});
+
+test('a background revalidation keeps a large body through its eviction and refreshes the entry with it', async (t) => {
+  const size = 256 * 1024;
+  const clock = testClock();
+  const upstream = await startUpstream((req, res) => {
+    const id = Number(req.url?.split('/').pop());
+    if (req.headers['if-none-match'] === '"v1"') {
+      // Answered late, so the entry is evicted while the revalidation waits.
+      setTimeout(() => {
+        res.writeHead(304, { etag: '"v1"', 'cache-control': 'max-age=60' });
+        res.end();
+      }, 300);
+      return;
+    }
+    res.writeHead(200, { etag: '"v1"', 'cache-control': 'max-age=1, stale-while-revalidate=60', 'content-length': size });
+    res.end(Buffer.alloc(size, id));
+  }, clock);
+  const edge = await startEdge({ UPSTREAM_URLS: upstream.url, CACHE_BYTES: String(600 * 1024) }, clock);
+  t.teardown(async () => {
+    await edge.close();
+    await upstream.close();
+  });
+  await request(`${edge.url}/o/1`);
+  clock.advance(2000);
+  const stale = await request(`${edge.url}/o/1`);
+  t.regex(String(stale.headers['cache-status']), /stale-while-revalidate/);
+  // Two more bodies evict /o/1 while its revalidation is in flight.
+  await request(`${edge.url}/o/2`);
+  await request(`${edge.url}/o/3`);
+  t.false(edge.edge.store.hasUrl('/o/1'), 'evicted');
+  for (let i = 0; i < 100 && !edge.edge.store.hasUrl('/o/1'); i++) await new Promise((r) => setTimeout(r, 10));
+  const refreshed = await request(`${edge.url}/o/1`);
+  t.regex(String(refreshed.headers['cache-status']), /; hit/, 'the 304 stored the refreshed entry with the kept body');
+  t.is(refreshed.body.length, size);
+  t.true([...refreshed.body].every((c) => c === '\u0001'), 'the body is intact');
+  t.false(edge.logs.some((l) => String(l.msg).includes('revalidation crashed')));
 });

@@ -1,6 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import test from 'ava';
-import { findExecutable, parseProcStatusMemory, pinned, readMemory, runToEnd } from '../../src/bench/processes.ts';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { BARE_NODE_PROGRAM, baseEnv } from '../../src/bench/proxies.ts';
+import { findExecutable, parseProcStatusMemory, pinned, readMemory, runToEnd, startNodeService, stopProcess } from '../../src/bench/processes.ts';
 
 test('pinned wraps in taskset only when both a CPU and taskset are given', (t) => {
   t.deepEqual(pinned('/usr/sbin/nginx', ['-c', 'x'], 0, '/usr/bin/taskset'), { command: '/usr/bin/taskset', args: ['-c', '0', '/usr/sbin/nginx', '-c', 'x'] });
@@ -32,4 +35,34 @@ test('runToEnd returns output and rejects with the exit code and stderr', async 
   const { stdout } = await runToEnd('sh', ['-c', 'echo out; echo err >&2']);
   t.is(stdout, 'out\n');
   await t.throwsAsync(runToEnd('sh', ['-c', 'echo broken >&2; exit 3']), { message: /exited with 3: broken/ });
+});
+
+test('startNodeService runs a repository program (bare-node) from its bundle: ready over IPC, serving, stopped', async (t) => {
+  const origin = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-length': 3 });
+    res.end('abc');
+  });
+  await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
+  t.teardown(() => origin.close());
+  const service = await startNodeService({
+    name: 'bare-node',
+    program: BARE_NODE_PROGRAM,
+    env: { ...baseEnv(), PORT: '0', ORIGIN_URL: `http://127.0.0.1:${(origin.address() as AddressInfo).port}` },
+    pinning: { cpu: undefined, taskset: undefined },
+  });
+  t.teardown(() => stopProcess(service.child));
+  t.true(service.port > 0);
+  const first = await fetch(`http://127.0.0.1:${service.port}/x`);
+  t.is(await first.text(), 'abc');
+  t.is(first.headers.get('x-cache'), 'MISS');
+  t.is((await fetch(`http://127.0.0.1:${service.port}/x`)).headers.get('x-cache'), 'HIT');
+  await stopProcess(service.child);
+  t.not(service.child.exitCode ?? service.child.signalCode, null, 'exited');
+});
+
+test('the bare-node program refuses a bad ORIGIN_URL with a message and exit code 2', async (t) => {
+  await t.throwsAsync(
+    startNodeService({ name: 'bare-node', program: BARE_NODE_PROGRAM, env: { ...baseEnv(), ORIGIN_URL: 'not a url' }, pinning: { cpu: undefined, taskset: undefined } }),
+    { message: /bare-node exited before it was ready \(code 2/ },
+  );
 });

@@ -45,9 +45,15 @@ export function summarize(measurements: Measurement[], rounds: number): SummaryR
     }
     return values;
   };
+  const requestsPerSec = (m: Measurement) => m.load!.requestsPerSec;
+  const p99Of = (m: Measurement) => m.load!.latencyMs.p99;
   return keys.map(({ scenario, target }) => {
-    const rps = series(scenario, target, (m) => m.load!.requestsPerSec);
-    const p99 = series(scenario, target, (m) => m.load!.latencyMs.p99);
+    /** Whether `other` was measured in this scenario. */
+    const ran = (other: TargetName) => keys.some((k) => k.scenario === scenario && k.target === other);
+    /** `values` divided round by round by `other`'s figure in the same round. */
+    const pairedWith = (values: number[], other: TargetName, pick: (m: Measurement) => number) => spread(pairedRatios(values, series(scenario, other, pick)));
+    const rps = series(scenario, target, requestsPerSec);
+    const p99 = series(scenario, target, p99Of);
     const originShare = series(scenario, target, (m) => (m.originRequests === undefined || m.load!.requests === 0 ? undefined : m.originRequests / m.load!.requests));
     const row: SummaryRow = {
       scenario,
@@ -58,14 +64,12 @@ export function summarize(measurements: Measurement[], rounds: number): SummaryR
       p99Ms: spread(p99),
       originPerRequest: spread(originShare),
     };
-    const hasBaseline = keys.some((k) => k.scenario === scenario && k.target === BASELINE);
+    const hasBaseline = ran(BASELINE);
     if (hasBaseline) {
-      row.throughputVsBaseline = spread(pairedRatios(rps, series(scenario, BASELINE, (m) => m.load!.requestsPerSec)));
-      row.p99VsBaseline = spread(pairedRatios(p99, series(scenario, BASELINE, (m) => m.load!.latencyMs.p99)));
+      row.throughputVsBaseline = pairedWith(rps, BASELINE, requestsPerSec);
+      row.p99VsBaseline = pairedWith(p99, BASELINE, p99Of);
     }
-    if (target === 'edge' && keys.some((k) => k.scenario === scenario && k.target === NODE_FLOOR)) {
-      row.throughputVsNodeFloor = spread(pairedRatios(rps, series(scenario, NODE_FLOOR, (m) => m.load!.requestsPerSec)));
-    }
+    if (target === 'edge' && ran(NODE_FLOOR)) row.throughputVsNodeFloor = pairedWith(rps, NODE_FLOOR, requestsPerSec);
     if (target === 'edge' && hasBaseline && row.throughputVsBaseline!.n > 0) {
       const goal = HTTP_SCENARIOS[scenario].goal;
       const parts = [`>= ${goal.minThroughputRatio}x req/s`];

@@ -62,25 +62,32 @@ export class ReleasableBodies {
 
   hold(body: Uint8Array): void {
     const pages = ownPages(body);
+    if (pages !== undefined) this.holdPages(pages);
+  }
+
+  drop(body: Uint8Array): void {
+    const pages = ownPages(body);
+    if (pages !== undefined) this.dropPages(pages);
+  }
+
+  /** Holds `body` for as long as `res` may write it. */
+  lease(body: Uint8Array, res: ServerResponse): void {
+    const pages = ownPages(body);
     if (pages === undefined) return;
+    this.holdPages(pages);
+    res.once('close', () => this.dropPages(pages));
+  }
+
+  private holdPages(pages: ResizableArrayBuffer): void {
     // A released body in use again means a user that did not hold it: fail the request, never send zeros.
     if (pages.byteLength === 0) throw new Error('a released body was used again (it was not held)');
     this.holds.set(pages, (this.holds.get(pages) ?? 0) + 1);
   }
 
-  drop(body: Uint8Array): void {
-    const pages = ownPages(body);
-    if (pages === undefined) return;
+  private dropPages(pages: ResizableArrayBuffer): void {
     const left = (this.holds.get(pages) ?? 0) - 1;
     this.holds.set(pages, Math.max(0, left));
     if (left <= 0) setImmediate(() => this.releaseIfUnheld(pages));
-  }
-
-  /** Holds `body` for as long as `res` may write it. */
-  lease(body: Uint8Array, res: ServerResponse): void {
-    if (ownPages(body) === undefined) return;
-    this.hold(body);
-    res.once('close', () => this.drop(body));
   }
 
   private releaseIfUnheld(pages: ResizableArrayBuffer): void {

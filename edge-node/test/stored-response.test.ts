@@ -70,6 +70,13 @@ test('one header list: Via and Content-Length last; Surrogate-Key, Cache-Tag and
   t.deepEqual(plain.varyNames, []);
 });
 
+test('tags: Surrogate-Key split on any whitespace, Cache-Tag on commas, trimmed, each once, in order', (t) => {
+  t.deepEqual(build({ 'surrogate-key': '  a\tb  a ', 'cache-tag': ' b, c ,,d,c' }).tags, ['a', 'b', 'c', 'd']);
+  t.deepEqual(build({ 'surrogate-key': '   ', 'cache-tag': ' , ' }).tags, []);
+  const many = Array.from({ length: 40 }, (_, i) => `k${i % 20}`).join(' ');
+  t.deepEqual(build({ 'surrogate-key': many }).tags, Array.from({ length: 20 }, (_, i) => `k${i}`));
+});
+
 test('a 304 update rebuilds from the compact form: Via not doubled, tags and repeated fields kept', (t) => {
   const entry = build({ 'cache-control': 'max-age=60', link: ['<a>', '<b>'], 'cache-tag': 't1,t2', via: '1.1 origin' });
   const refreshed = refreshStoredResponse(

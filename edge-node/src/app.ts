@@ -19,7 +19,7 @@ import { originFormTarget } from './http/cache-key.ts';
 import { cacheStatus } from './http/cache-status.ts';
 import { EdgeMetrics } from './metrics.ts';
 import { EdgeProxy, isLocalPath, type PeerRouting } from './proxy.ts';
-import { BodyReclaimer, isReleasable, majorGc, type MajorGc } from './reclaim.ts';
+import { BodyReclaimer, majorGc, type MajorGc } from './reclaim.ts';
 import { Upstream } from './upstream.ts';
 
 export interface EdgeDeps {
@@ -78,12 +78,8 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
     policy: config.cachePolicy,
     capacityBytes: config.cacheBytes,
     maxObjects: config.cacheMaxObjects,
-    onRemove: (reason, entry) => {
-      evictions.metrics?.eviction(reason);
-      // A replaced entry may share its body with the entry replacing it (a 304 refresh): not counted.
-      // A body with pages of its own is given back by the store itself, without a GC.
-      if (reason !== 'replace' && !isReleasable(entry.body)) reclaimer.released(entry.body.length);
-    },
+    onRemove: (reason) => evictions.metrics?.eviction(reason),
+    reclaimer,
   });
   const metrics = new EdgeMetrics({ edgeId: config.edgeId, policy: config.cachePolicy, cache: store, defaultMetrics: deps.defaultMetrics ?? true });
   evictions.metrics = metrics;

@@ -4,7 +4,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { variantKey } from './http/cache-key.ts';
 import { createPolicy } from './policies/registry.ts';
 import type { CachePolicy, RemovalReason } from './policies/types.ts';
-import { ReleasableBodies } from './reclaim.ts';
+import { isReleasable, ReleasableBodies, type BodyReclaimer } from './reclaim.ts';
 import type { StoredResponse } from './stored-response.ts';
 
 export interface CacheStoreOptions {
@@ -13,6 +13,8 @@ export interface CacheStoreOptions {
   maxObjects?: number | undefined;
   /** Told about every entry that leaves, with the policy's reason (for metrics). */
   onRemove?: (reason: RemovalReason, entry: StoredResponse) => void;
+  /** Told the bytes of every evicted body left to the garbage collector (those without pages of their own). */
+  reclaimer?: BodyReclaimer;
 }
 
 export type PurgeSelector = { url: string } | { prefix: string } | { tag: string };
@@ -36,7 +38,11 @@ export class CacheStore {
       ...(options.maxObjects !== undefined ? { maxObjects: options.maxObjects } : {}),
       onRemove: (key, entry, _size, reason) => {
         this.unindex(key, entry);
+        // Where an evicted body's memory goes: a body with pages of its own back to the system
+        // once nothing holds it; any other to the next major GC, which the reclaimer asks for. A
+        // replaced entry may share its body with the entry replacing it (a 304 refresh): not counted.
         this.bodies.drop(entry.body);
+        if (reason !== 'replace' && !isReleasable(entry.body)) options.reclaimer?.released(entry.body.length);
         options.onRemove?.(reason, entry);
       },
     });

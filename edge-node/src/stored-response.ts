@@ -145,7 +145,12 @@ function parseTags(headers: IncomingHttpHeaders): string[] {
   if (!surrogate && !cacheTag) return NONE;
   const tags: string[] = [];
   if (surrogate) for (const tag of surrogate.split(TAG_SPACES)) if (tag !== '') tags.push(tag);
-  if (cacheTag) for (const tag of cacheTag.split(',')) if (tag.trim() !== '') tags.push(tag.trim());
+  if (cacheTag) {
+    for (const item of cacheTag.split(',')) {
+      const tag = item.trim();
+      if (tag !== '') tags.push(tag);
+    }
+  }
   if (tags.length === 0) return NONE;
   // A short list (the usual one or two keys) is checked for repeats in place; a long one through a Set.
   const unique = tags.length <= 16 ? tags.filter((tag, i) => tags.indexOf(tag) === i) : [...new Set(tags)];

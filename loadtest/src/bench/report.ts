@@ -28,6 +28,8 @@ export interface SummaryRow {
   originPerRequest: Spread;
   /** Edge rows: per-round requests/s ÷ bare-node's in the same round. */
   throughputVsNodeFloor?: Spread;
+  /** Edge rows: per-round p99 ÷ bare-node's p99 in the same round. */
+  p99VsNodeFloor?: Spread;
   /** Edge rows: issue 8's goal and whether the medians meet it. */
   goal?: { text: string; met: boolean };
 }
@@ -69,7 +71,10 @@ export function summarize(measurements: Measurement[], rounds: number): SummaryR
       row.throughputVsBaseline = pairedWith(rps, BASELINE, requestsPerSec);
       row.p99VsBaseline = pairedWith(p99, BASELINE, p99Of);
     }
-    if (target === 'edge' && ran(NODE_FLOOR)) row.throughputVsNodeFloor = pairedWith(rps, NODE_FLOOR, requestsPerSec);
+    if (target === 'edge' && ran(NODE_FLOOR)) {
+      row.throughputVsNodeFloor = pairedWith(rps, NODE_FLOOR, requestsPerSec);
+      row.p99VsNodeFloor = pairedWith(p99, NODE_FLOOR, p99Of);
+    }
     if (target === 'edge' && hasBaseline && row.throughputVsBaseline!.n > 0) {
       const goal = HTTP_SCENARIOS[scenario].goal;
       const parts = [`>= ${goal.minThroughputRatio}x req/s`];
@@ -116,8 +121,10 @@ export function summaryTable(rows: SummaryRow[]): string {
 
 /** The edge against bare-node, per scenario: how much of its gap to nginx is its own. */
 export function nodeFloorLine(rows: SummaryRow[]): string | undefined {
-  const parts = rows.filter((r) => r.throughputVsNodeFloor && r.throughputVsNodeFloor.n > 0).map((r) => `${r.scenario} ${formatSpread(r.throughputVsNodeFloor, 2, 'x')}`);
-  return parts.length ? `edge req/s ÷ bare-node's (node:http and a Map; paired by round): ${parts.join(', ')}` : undefined;
+  const parts = rows
+    .filter((r) => r.throughputVsNodeFloor && r.throughputVsNodeFloor.n > 0)
+    .map((r) => `${r.scenario} req/s ${formatSpread(r.throughputVsNodeFloor, 2, 'x')}, p99 ${formatSpread(r.p99VsNodeFloor, 2, 'x')}`);
+  return parts.length ? `edge ÷ bare-node (node:http and a Map; paired by round): ${parts.join('; ')}` : undefined;
 }
 
 /** The generator's ceiling next to the best median hit rate: how far the hits were from being generator-bound. */

@@ -102,10 +102,10 @@ test('the edge is also paired against bare-node, the node:http floor, when it ra
     [
       m(0, 'hits-64k', 'nginx', 100, 2),
       m(0, 'hits-64k', 'edge', 70, 3),
-      m(0, 'hits-64k', 'bare-node', 75, 3),
+      m(0, 'hits-64k', 'bare-node', 75, 2),
       m(1, 'hits-64k', 'nginx', 100, 2),
       m(1, 'hits-64k', 'edge', 72, 3),
-      m(1, 'hits-64k', 'bare-node', 80, 3),
+      m(1, 'hits-64k', 'bare-node', 80, 4),
       m(0, 'misses', 'nginx', 10, 20),
       m(0, 'misses', 'edge', 8, 20),
     ],
@@ -113,8 +113,10 @@ test('the edge is also paired against bare-node, the node:http floor, when it ra
   );
   const edge = rows.find((r) => r.target === 'edge' && r.scenario === 'hits-64k')!;
   t.deepEqual(edge.throughputVsNodeFloor, { n: 2, median: (70 / 75 + 72 / 80) / 2, min: 72 / 80, max: 70 / 75 });
+  // p99 per round: 3/2 and 3/4, so 1.125 (0.75-1.5).
+  t.deepEqual(edge.p99VsNodeFloor, { n: 2, median: 1.125, min: 0.75, max: 1.5 });
   t.is(rows.find((r) => r.target === 'bare-node')!.throughputVsNodeFloor, undefined);
   t.is(rows.find((r) => r.target === 'edge' && r.scenario === 'misses')!.throughputVsNodeFloor, undefined, 'no bare-node in that scenario');
-  t.is(nodeFloorLine(rows), "edge req/s ÷ bare-node's (node:http and a Map; paired by round): hits-64k 0.92x (0.90-0.93)");
+  t.is(nodeFloorLine(rows), "edge ÷ bare-node (node:http and a Map; paired by round): hits-64k req/s 0.92x (0.90-0.93), p99 1.13x (0.75-1.50)");
   t.is(nodeFloorLine(rows.filter((r) => r.target !== 'bare-node' && r.scenario === 'misses')), undefined);
 });

@@ -17,7 +17,8 @@ load_checkout() {
     const b = await import('./infra/src/local/bundle.ts');
     const { EDGE_PROCESS_ENV } = await import('./edge-node/src/config.ts');
     await b.serviceBundle('origin');
-    await b.programBundle('bare-node', 'loadtest/src/bench/bare-node-main.ts');
+    const { BARE_NODE_PROGRAM } = await import('./loadtest/src/bench/proxies.ts');
+    await b.programBundle(BARE_NODE_PROGRAM.name, BARE_NODE_PROGRAM.entry);
     console.log(path.dirname(await b.serviceBundle('edge')));
     console.log(Object.entries(EDGE_PROCESS_ENV).map(([k, v]) => k + '=' + v).join(' '));") || fail "could not bundle this checkout"
   BUNDLES=$(echo "$out" | sed -n 1p)

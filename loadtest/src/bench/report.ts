@@ -98,12 +98,14 @@ export function formatSpread(s: Spread | undefined, digits: number, unit = ''): 
   return `${fmt(s.median, digits)}${unit} (${fmt(s.min, digits)}-${fmt(s.max, digits)})`;
 }
 
-/** The results table; plain ASCII styling so the same text goes to the terminal and summary.txt. */
+/** A bench table: no colours and no row separators, so the same text goes to the terminal and to files. */
+export function plainTable(head: string[]): Table.Table {
+  return new Table({ head, style: { head: [], border: [], compact: true } });
+}
+
+/** The results table. */
 export function summaryTable(rows: SummaryRow[]): string {
-  const table = new Table({
-    head: ['scenario', 'target', 'req/s median (min-max)', 'p99 ms median (min-max)', 'req/s ÷ nginx', 'p99 ÷ nginx', 'origin req per req', 'edge goal'],
-    style: { head: [], border: [], compact: true },
-  });
+  const table = plainTable(['scenario', 'target', 'req/s median (min-max)', 'p99 ms median (min-max)', 'req/s ÷ nginx', 'p99 ÷ nginx', 'origin req per req', 'edge goal']);
   for (const row of rows) {
     table.push([
       row.scenario,

@@ -2,8 +2,7 @@
 // measurement, "K key value key value ...", K the index of the target it measured, in the order
 // rounds ran. Summarized like the bench's own rounds: median (min-max) of each figure per target,
 // and its ratio to the first target's taken round by round.
-import Table from 'cli-table3';
-import { formatSpread } from './report.ts';
+import { formatSpread, plainTable } from './report.ts';
 import { pairedRatios, spread } from './summary.ts';
 
 /** The figures of one measurement, by name (requests, rps, p99, cpu_us, ...). */
@@ -48,17 +47,18 @@ const NOT_SHOWN = new Set(['requests']);
 /** A table: per target, each figure's median (min-max), and per figure its paired ratio to target 0. */
 export function roundsTable(byTarget: Figures[][], names: readonly string[]): string {
   const figures = Object.keys(byTarget[0]![0]!).filter((f) => !NOT_SHOWN.has(f));
-  const table = new Table({ head: ['target', ...figures], style: { head: [], border: [], compact: true } });
+  const table = plainTable(['target', ...figures]);
   const digits = (value: number) => (Math.abs(value) >= 100 ? 0 : 2);
-  byTarget.forEach((rounds, k) => {
-    const name = names[k] ?? `target ${k}`;
-    table.push([name, ...figures.map((f) => {
-      const s = spread(rounds.map((r) => r[f] ?? NaN));
+  const nameOf = (k: number) => names[k] ?? `target ${k}`;
+  const series = (k: number, figure: string) => byTarget[k]!.map((r) => r[figure] ?? NaN);
+  byTarget.forEach((_, k) => {
+    table.push([nameOf(k), ...figures.map((f) => {
+      const s = spread(series(k, f));
       return formatSpread(s, digits(s.median));
     })]);
     if (k === 0) return;
-    table.push([`  ÷ ${names[0] ?? 'target 0'}`, ...figures.map((f) => {
-      const ratios = spread(pairedRatios(rounds.map((r) => r[f] ?? NaN), byTarget[0]!.map((r) => r[f] ?? NaN)));
+    table.push([`  ÷ ${nameOf(0)}`, ...figures.map((f) => {
+      const ratios = spread(pairedRatios(series(k, f), series(0, f)));
       return ratios.n === 0 ? '-' : `x${formatSpread(ratios, 3)}`;
     })]);
   });

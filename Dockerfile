@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # One Dockerfile, one target per service: `docker build --target origin .` (likewise edge-node,
 # load-balancer). The build context is the repository root because each service imports its
 # sibling workspaces (service-kit, and load-balancer for the edge's hash ring) and npm installs
@@ -44,8 +43,11 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + process.env.PORT + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
 # Code stays owned by root (read-only to the service); the process runs as the image's `node` user.
+# Each image takes the whole /app of its deps stage: npm nests a workspace's dependency under the
+# workspace's own node_modules when the root holds another version (the edge's undici), and those
+# folders must come along with the root one.
 FROM runtime AS origin
-COPY --from=origin-deps /app/node_modules node_modules
+COPY --from=origin-deps /app ./
 COPY service-kit/package.json service-kit/
 COPY service-kit/src service-kit/src
 COPY origin/package.json origin/
@@ -54,7 +56,7 @@ USER node
 CMD ["node", "origin/src/main.ts"]
 
 FROM runtime AS load-balancer
-COPY --from=load-balancer-deps /app/node_modules node_modules
+COPY --from=load-balancer-deps /app ./
 COPY service-kit/package.json service-kit/
 COPY service-kit/src service-kit/src
 COPY load-balancer/package.json load-balancer/
@@ -63,7 +65,7 @@ USER node
 CMD ["node", "load-balancer/src/main.ts"]
 
 FROM runtime AS edge-node
-COPY --from=edge-node-deps /app/node_modules node_modules
+COPY --from=edge-node-deps /app ./
 COPY service-kit/package.json service-kit/
 COPY service-kit/src service-kit/src
 COPY load-balancer/package.json load-balancer/

@@ -126,9 +126,14 @@ for (const kind of KINDS) {
       t.true(/^[a-z-]+\/(package\.json|src)$/.test(source!), `copies only manifests and src: ${source}`);
     }
     const fromDeps = copies.filter((c) => raw(c).startsWith('--from'));
-    t.deepEqual(fromDeps.map(raw), [`--from=${workspace}-deps /app/node_modules node_modules`]);
+    // The whole /app: npm nests a workspace's own dependency versions under <workspace>/node_modules.
+    t.deepEqual(fromDeps.map(raw), [`--from=${workspace}-deps /app ./`]);
   });
 }
+
+test('no syntax directive: BuildKit would fetch that frontend from a registry, and builds here reach none', (t) => {
+  t.notRegex(DOCKERFILE, /^#\s*syntax\s*=/im);
+});
 
 test('.dockerignore admits exactly what the stages copy and never node_modules', (t) => {
   t.is(DOCKERIGNORE[0], '*', 'allow-list: everything is ignored unless admitted');

@@ -11,6 +11,8 @@ export interface RecordedResource {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   inputs: Record<string, any>;
   parent?: string;
+  /** Names of the resources this one waits for (explicit dependsOn and the inputs' own). */
+  dependencies?: string[];
 }
 
 export interface ProgramRun {
@@ -25,7 +27,7 @@ export interface ProgramRun {
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** Outputs a real provider computes, filled in so the program's interpolations see values. */
-function computedState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+export function computedState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   switch (type) {
     case 'docker-build:index:Image': {
       const digest = `sha256:${sha(name)}`;
@@ -65,7 +67,11 @@ interface RegisterRequest {
   getType(): string;
   getName(): string;
   getParent(): string;
+  getDependenciesList(): string[];
 }
+
+/** A resource's name is the last part of its URN (`urn:pulumi:stack::project::type::name`). */
+const nameOfUrn = (urn: string) => urn.slice(urn.lastIndexOf('::') + 2);
 
 export async function runProgram(config: Record<string, string>, options: { stack: string; secretKeys?: string[] }): Promise<ProgramRun> {
   const resources: RecordedResource[] = [];
@@ -86,10 +92,12 @@ export async function runProgram(config: Record<string, string>, options: { stac
   );
   // The mocks' newResource is not told the parent; the registration request is.
   const parents = new Map<string, string>();
+  const dependencies = new Map<string, string[]>();
   const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource: (req: RegisterRequest, cb: unknown) => unknown };
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, cb) => {
     parents.set(`${req.getType()}::${req.getName()}`, req.getParent());
+    dependencies.set(`${req.getType()}::${req.getName()}`, req.getDependenciesList().map(nameOfUrn));
     return register(req, cb);
   };
   pulumi.runtime.setAllConfig(config, options.secretKeys);
@@ -115,6 +123,7 @@ export async function runProgram(config: Record<string, string>, options: { stac
   for (const resource of resources) {
     const parent = parents.get(`${resource.type}::${resource.name}`);
     if (parent) resource.parent = parent;
+    resource.dependencies = dependencies.get(`${resource.type}::${resource.name}`) ?? [];
   }
   return {
     resources,

@@ -12,5 +12,5 @@ export function containerLabels(stack: string, id: string, labels: Record<string
 }
 
 export function serviceHealthcheck(tests: string[]): docker.types.input.ContainerHealthcheck {
-  return { tests, interval: '10s', timeout: '3s', startPeriod: '10s', retries: 3 };
+  return { tests, interval: '5s', timeout: '3s', startPeriod: '10s', retries: 3 };
 }

@@ -20,14 +20,14 @@ export interface BarDatum {
   group: string;
   series: string;
   value: number;
-  /** Half-width of an error bar (omit for none). */
-  error?: number;
+  /** An interval drawn as an error bar (omit for none). */
+  interval?: { low: number; high: number };
 }
 
 /** Bars grouped by `group` (e.g. a variant), one bar per `series` in each, with optional error bars. */
 export function columnBars(title: string, data: BarDatum[], options: { format?: string; yTitle: string }): TopLevelSpec {
-  const values = data.map((d) => ({ ...d, low: d.value - (d.error ?? 0), high: d.value + (d.error ?? 0) }));
-  const hasError = data.some((d) => d.error);
+  const values = data.map((d) => ({ ...d, low: d.interval?.low ?? d.value, high: d.interval?.high ?? d.value }));
+  const hasError = data.some((d) => d.interval && d.interval.high > d.interval.low);
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
@@ -60,20 +60,42 @@ export interface LineDatum {
   y: number;
 }
 
+/** A vertical line across a line chart, labelled (e.g. where measurement began). */
+export interface Marker {
+  x: number;
+  label: string;
+}
+
 /** Lines, one per series. */
-export function lines(title: string, data: LineDatum[], options: { xTitle: string; yTitle: string; xScale?: 'linear' | 'log'; yScale?: 'linear' | 'log'; yFormat?: string }): TopLevelSpec {
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title,
+export function lines(
+  title: string,
+  data: LineDatum[],
+  options: { xTitle: string; yTitle: string; xScale?: 'linear' | 'log'; yScale?: 'linear' | 'log'; yFormat?: string; xFormat?: string; markers?: Marker[] },
+): TopLevelSpec {
+  const line = {
     data: { values: data },
-    width: 520,
-    height: 240,
     mark: { type: 'line', point: true, tooltip: true },
     encoding: {
-      x: { field: 'x', type: 'quantitative', title: options.xTitle, scale: { type: options.xScale ?? 'linear' } },
+      x: { field: 'x', type: 'quantitative', title: options.xTitle, scale: { type: options.xScale ?? 'linear' }, axis: { format: options.xFormat ?? '' } },
       y: { field: 'y', type: 'quantitative', title: options.yTitle, scale: { type: options.yScale ?? 'linear', zero: false }, axis: { format: options.yFormat ?? '' } },
       color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom' }, sort: null },
     },
+  };
+  const markers = options.markers ?? [];
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    width: 520,
+    height: 240,
+    layer: [
+      line,
+      ...(markers.length
+        ? [
+            { data: { values: markers }, mark: { type: 'rule', strokeDash: [4, 3], color: '#555' }, encoding: { x: { field: 'x', type: 'quantitative' } } },
+            { data: { values: markers }, mark: { type: 'text', align: 'left', dx: 3, dy: -110, color: '#555' }, encoding: { x: { field: 'x', type: 'quantitative' }, text: { field: 'label' } } },
+          ]
+        : []),
+    ],
     ...FONT,
   } as unknown as TopLevelSpec;
 }

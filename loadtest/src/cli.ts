@@ -9,7 +9,7 @@ import { scrapeTargets } from '@cdn-lab/grafana/prometheus';
 import { hasPrometheusBinary, startPrometheus } from '@cdn-lab/grafana/prometheus-process';
 import { parseTopology } from '@cdn-lab/infra/topology';
 import { parseDurationMs } from '@cdn-lab/infra/units';
-import { loadComparison, readDataFile } from './comparison.ts';
+import { describePhases, loadComparison, readDataFile } from './comparison.ts';
 import { runComparison } from './compare.ts';
 import { summaryTable } from './report.ts';
 import { simulateCommand } from './sim/command.ts';
@@ -20,6 +20,11 @@ function durationOption(value: string): number {
   const ms = parseDurationMs(value);
   if (ms === undefined || ms <= 0) throw new InvalidArgumentError(`expected a duration like "10s" or "500ms", got "${value}"`);
   return ms;
+}
+
+/** A phase length as the comparison file writes it: a request count, or a duration string. */
+function phaseOption(value: string): number | string {
+  return /^\d+$/.test(value) ? Number(value) : value;
 }
 
 function positiveInt(value: string): number {
@@ -38,20 +43,20 @@ program
   .description('run a comparison file: every variant on a fresh local lab, then a table and a run folder')
   .argument('[file]', 'comparison (YAML or JSON)', path.join(REPO_ROOT, 'loadtest/comparisons/default.yaml'))
   .option('--out <dir>', 'run folder (default: runs/<time>-<name>)')
-  .option('--warmup <duration>', 'override the warm-up, e.g. 5s', durationOption)
-  .option('--duration <duration>', 'override the measured phase, e.g. 15s', durationOption)
+  .option('--warmup <length>', 'override the warm-up: steady, a number of requests, or a duration like 5s (time-based)', (v) => (v === 'steady' ? v : phaseOption(v)))
+  .option('--measure <length>', 'override the measured phase: a number of requests, or a duration like 15s (time-based)', phaseOption)
+  .option('--rate <req/s>', 'open loop: send at this constant rate and time latency from each intended send', positiveInt)
   .option('--connections <n>', 'override concurrent client connections', positiveInt)
   .option('--repetitions <n>', 'override fresh-lab runs per variant', positiveInt)
   .option('--no-progress', 'print one line per phase instead of a progress bar')
-  .action(async (file: string, opts: { out?: string; warmup?: number; duration?: number; connections?: number; repetitions?: number; progress: boolean }) => {
-    const comparison = await loadComparison(file);
-    if (opts.warmup !== undefined) comparison.warmupMs = opts.warmup;
-    if (opts.duration !== undefined) comparison.durationMs = opts.duration;
-    if (opts.connections !== undefined) comparison.connections = opts.connections;
-    if (opts.repetitions !== undefined) comparison.repetitions = opts.repetitions;
-    process.stderr.write(
-      `cdn-lab compare: ${comparison.name}, ${comparison.variants.length} variants x ${comparison.repetitions} run(s) x (${comparison.warmupMs / 1000}s warm-up + ${comparison.durationMs / 1000}s measured)\n`,
+  .action(async (file: string, opts: { out?: string; warmup?: number | string; measure?: number | string; rate?: number; connections?: number; repetitions?: number; progress: boolean }) => {
+    const overrides = Object.fromEntries(
+      Object.entries({ warmup: opts.warmup, measure: opts.measure, load: opts.rate ? { rate: opts.rate } : undefined, connections: opts.connections, repetitions: opts.repetitions }).filter(
+        ([, value]) => value !== undefined,
+      ),
     );
+    const comparison = await loadComparison(file, overrides);
+    process.stderr.write(`cdn-lab compare: ${comparison.name}, ${comparison.variants.length} variants x ${comparison.repetitions} run(s); ${describePhases(comparison)}\n`);
     const { report, dir } = await runComparison(comparison, { ...(opts.out ? { outDir: path.resolve(opts.out) } : {}), progress: opts.progress });
     process.stdout.write(`${summaryTable(report)}\n`);
     const where = path.relative(process.cwd(), dir) || dir;

@@ -22,7 +22,10 @@ export async function runComparison(comparison: Comparison, options: CompareOpti
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const dir = options.outDir ?? path.join(REPO_ROOT, 'runs', runFolderName(comparison.name));
   const runs = comparison.variants.length * comparison.repetitions;
-  const perRunS = (comparison.warmupMs + comparison.durationMs) / 1000 + LAB_OVERHEAD_S;
+  // Until a run has finished, a guess: request-count phases at ~1,500 req/s (updated from real runs).
+  const phaseS = (plan: Comparison['warmup'] | Comparison['measure'], guess: number) =>
+    plan.kind === 'time' ? plan.ms / 1000 : 'requests' in plan ? plan.requests / 1500 : guess;
+  const perRunS = phaseS(comparison.warmup, 10) + phaseS(comparison.measure, 10) + LAB_OVERHEAD_S;
   const started = Date.now();
   const interactive = options.progress !== false && Boolean(process.stderr.isTTY);
   const bar = interactive
@@ -51,8 +54,9 @@ export async function runComparison(comparison: Comparison, options: CompareOpti
             ...variant,
             workload: comparison.workload,
             run: rep,
-            warmupMs: comparison.warmupMs,
-            durationMs: comparison.durationMs,
+            warmup: comparison.warmup,
+            measure: comparison.measure,
+            load: comparison.load,
             connections: comparison.connections,
           },
           {
@@ -69,7 +73,8 @@ export async function runComparison(comparison: Comparison, options: CompareOpti
         completedRuns++;
         update(label, 'stopping');
         if (!interactive) {
-          log(`${label}: ${Math.round(result.client.requestsPerSecond)} req/s, hit ratio ${(result.cache.hitRatio * 100).toFixed(1)}%, ${result.client.errors} errors`);
+          const cap = result.warmup.ended === 'cap' ? ' (warm-up cap reached before steady state)' : '';
+          log(`${label}: warm-up ${result.warmup.requests} requests${cap}, ${Math.round(result.client.requestsPerSecond)} req/s, hit ratio ${(result.cache.hitRatio * 100).toFixed(1)}%, ${result.client.errors} errors`);
         }
       }
       variants.push(summarizeVariant(variant.name, results));

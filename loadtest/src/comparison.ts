@@ -5,8 +5,9 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, formatIssues } from '@cdn-lab/service-kit';
 import { parseTopology, type Topology, type TopologyInput } from '@cdn-lab/infra/topology';
-import { duration } from '@cdn-lab/infra/units';
+import { parseDurationMs } from '@cdn-lab/infra/units';
 import path from 'node:path';
+import { meanObjectBytes } from './live-vs-sim.ts';
 import { catalogueIdsNeeded, loadTraceWorkload, WorkloadSchema, type WorkloadSpec } from './workload.ts';
 
 const VariantSchema = z
@@ -16,16 +17,65 @@ const VariantSchema = z
   })
   .strict();
 
+/**
+ * How the warm-up ends. `steady` (the default): in windows of requests until every edge's cache is
+ * full (or stopped growing: the working set fits) and the hit ratio has stopped rising, capped.
+ * A request count: exactly that many. A duration: time-based, so how much it warms depends on how
+ * fast the machine is (throughput-only runs).
+ */
+export type WarmupPlan =
+  | { kind: 'steady'; windowRequests: number; maxRequests: number }
+  | { kind: 'requests'; requests: number }
+  | { kind: 'time'; ms: number };
+/** The measured phase: a number of requests (the default), or a duration (throughput-only runs). */
+export type MeasurePlan = { kind: 'requests'; requests: number } | { kind: 'time'; ms: number };
+/**
+ * Closed loop: `connections` clients each send, wait for the answer, send again (throughput).
+ * Open loop: requests are sent at a constant `rate` whatever the answers do, and latency is timed
+ * from each request's intended send time, so a slow variant's queueing shows in its percentiles.
+ */
+export type LoadPlan = { mode: 'closed' } | { mode: 'open'; rate: number };
+
+export const DEFAULT_MEASURED_REQUESTS = 20_000;
+export const DEFAULT_WARMUP_MAX_REQUESTS = 200_000;
+export const DEFAULT_WARMUP_WINDOW = 2_000;
+/** Below this a hit ratio's standard error can reach ±1.6 points (p = 0.5): too short to compare. */
+export const MIN_MEASURED_REQUESTS = 1_000;
+
+const requestsOrDuration = (what: string) =>
+  z.union([z.number(), z.string()]).transform((value, ctx): { kind: 'requests'; requests: number } | { kind: 'time'; ms: number } => {
+    if (typeof value === 'number') {
+      if (Number.isInteger(value) && value >= 0) return { kind: 'requests', requests: value };
+    } else if (/^\s*\d+\s*$/.test(value)) {
+      return { kind: 'requests', requests: Number(value) };
+    } else {
+      const ms = parseDurationMs(value);
+      if (ms !== undefined && ms > 0) return { kind: 'time', ms };
+    }
+    ctx.addIssue({ code: 'custom', message: `expected ${what}: a number of requests like 20000, or a duration like "10s" (time-based, throughput only), got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  });
+
+const WarmupSchema = z.union([z.literal('steady'), requestsOrDuration('"steady", a number of requests or a duration')]);
+const LoadSchema = z.union([
+  z.literal('closed'),
+  z.object({ rate: z.number().positive().max(1_000_000) }).strict(),
+]);
+
 export const ComparisonSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'lowercase letters, digits and dashes, at most 40 characters'),
     description: z.string().default(''),
     base: z.record(z.string(), z.unknown()).default({}),
     workload: WorkloadSchema.default(WorkloadSchema.parse({ kind: 'zipf' })),
-    warmup: duration().default(5000),
-    duration: duration().default(15_000),
+    warmup: WarmupSchema.default('steady'),
+    /** The steady warm-up's request cap and window. */
+    warmupMaxRequests: z.number().int().min(1).default(DEFAULT_WARMUP_MAX_REQUESTS),
+    warmupWindow: z.number().int().min(100).default(DEFAULT_WARMUP_WINDOW),
+    measure: requestsOrDuration('the measured phase').default({ kind: 'requests', requests: DEFAULT_MEASURED_REQUESTS }),
+    load: LoadSchema.default('closed'),
     connections: z.number().int().min(1).max(1000).default(32),
-    /** Fresh-lab runs per variant, each with a different workload seed. */
+    /** Fresh-lab runs per variant, each with its own request streams. */
     repetitions: z.number().int().min(1).max(20).default(3),
     variants: z.array(VariantSchema).min(1, 'at least one variant is needed'),
   })
@@ -35,11 +85,51 @@ export interface Comparison {
   name: string;
   description: string;
   workload: WorkloadSpec;
-  warmupMs: number;
-  durationMs: number;
+  warmup: WarmupPlan;
+  measure: MeasurePlan;
+  load: LoadPlan;
   connections: number;
   repetitions: number;
   variants: { name: string; topology: Topology }[];
+}
+
+/** One line saying how a run is phased and loaded, for progress lines and reports. */
+export function describePhases(c: Pick<Comparison, 'warmup' | 'measure' | 'load' | 'connections'>): string {
+  const warmup =
+    c.warmup.kind === 'steady'
+      ? `warm-up to steady state (windows of ${c.warmup.windowRequests.toLocaleString('en-US')}, at most ${c.warmup.maxRequests.toLocaleString('en-US')} requests)`
+      : c.warmup.kind === 'requests'
+        ? `${c.warmup.requests.toLocaleString('en-US')}-request warm-up`
+        : `${c.warmup.ms / 1000}s warm-up (time-based)`;
+  const measure = c.measure.kind === 'requests' ? `${c.measure.requests.toLocaleString('en-US')} measured requests` : `${c.measure.ms / 1000}s measured (time-based: throughput only)`;
+  const load = c.load.mode === 'open' ? `open loop at ${c.load.rate.toLocaleString('en-US')} req/s (at most ${c.connections} connections)` : `closed loop, ${c.connections} connections`;
+  return `${warmup}, ${measure}, ${load}`;
+}
+
+/**
+ * Settings that would make a comparison say nothing, named before anything starts: a measured
+ * phase too short to resolve a hit ratio, a warm-up cap below what fills the smallest cache.
+ */
+export function phaseIssues(c: Comparison, meanObjectBytes: (topology: Topology) => number): string[] {
+  const issues: string[] = [];
+  if (c.measure.kind === 'requests' && c.measure.requests < MIN_MEASURED_REQUESTS) {
+    issues.push(`measure: ${c.measure.requests} requests is too short to say anything (a hit ratio over fewer than ${MIN_MEASURED_REQUESTS.toLocaleString('en-US')} requests has a standard error above 1.6 points); use at least ${MIN_MEASURED_REQUESTS}`);
+  }
+  if (c.warmup.kind === 'steady') {
+    for (const variant of c.variants) {
+      const { cacheBytes, count } = variant.topology.edges;
+      const mean = meanObjectBytes(variant.topology);
+      // What fills the caches: their budget in objects, or every object the workload has (it fits).
+      const distinct = c.workload.kind === 'one-hit-wonders' || c.workload.kind === 'scan' ? Infinity : catalogueIdsNeeded(c.workload, 0);
+      const fill = Math.ceil(Math.min((cacheBytes / mean) * count, distinct));
+      if (c.warmup.maxRequests < fill) {
+        issues.push(
+          `warmupMaxRequests: ${c.warmup.maxRequests} is below what fills variant "${variant.name}"'s caches (about ${fill.toLocaleString('en-US')} objects: ${Math.round(mean).toLocaleString('en-US')} B on average, ${count} edge(s)); raise it to at least ${fill}`,
+        );
+      }
+    }
+  }
+  return issues;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -87,12 +177,16 @@ export function parseComparison(input: unknown, source = 'comparison'): Comparis
     }
   }
   if (issues.length) throw new ConfigError(source, issues);
+  const warmup: WarmupPlan =
+    spec.warmup === 'steady' ? { kind: 'steady', windowRequests: spec.warmupWindow, maxRequests: spec.warmupMaxRequests } : spec.warmup;
+  const load: LoadPlan = spec.load === 'closed' ? { mode: 'closed' } : { mode: 'open', rate: spec.load.rate };
   return {
     name: spec.name,
     description: spec.description,
     workload: spec.workload,
-    warmupMs: spec.warmup,
-    durationMs: spec.duration,
+    warmup,
+    measure: spec.measure,
+    load,
     connections: spec.connections,
     repetitions: spec.repetitions,
     variants,
@@ -114,8 +208,13 @@ export async function readDataFile(file: string): Promise<unknown> {
   }
 }
 
-export async function loadComparison(file: string): Promise<Comparison> {
-  const comparison = parseComparison(await readDataFile(file), file);
+/**
+ * Reads, validates and checks a comparison file. `overrides` (from command-line flags) replace the
+ * file's top-level fields before validation, so they are checked the same way.
+ */
+export async function loadComparison(file: string, overrides: Record<string, unknown> = {}): Promise<Comparison> {
+  const data = await readDataFile(file);
+  const comparison = parseComparison(isPlainObject(data) ? { ...data, ...overrides } : data, file);
   if (comparison.workload.kind === 'trace') {
     try {
       comparison.workload = await loadTraceWorkload(comparison.workload, path.dirname(file));
@@ -131,5 +230,7 @@ export async function loadComparison(file: string): Promise<Comparison> {
       );
     }
   }
+  const issues = phaseIssues(comparison, (topology) => meanObjectBytes(topology, comparison.workload));
+  if (issues.length) throw new ConfigError(file, issues);
   return comparison;
 }

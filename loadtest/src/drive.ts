@@ -1,13 +1,22 @@
-// Drives a workload through a URL with autocannon's programmatic API and records every response's
-// latency in an HDR histogram (autocannon's own summary has no p95).
+// Drives a workload through a URL and records every response's latency in an HDR histogram.
+// Closed loop through autocannon's programmatic API (its own summary has no p95); open loop through
+// a scheduler of our own (open-loop.ts), which times each request from when it was due.
 import autocannon from 'autocannon';
-import * as hdr from 'hdr-histogram-js';
+import { latencyFigures, latencyHistogram, servedFromCache, type DriveResult } from './client-figures.ts';
+import { driveOpenLoop } from './open-loop.ts';
+
+export type { DriveResult } from './client-figures.ts';
+
+/** How long a phase is: a number of requests, or (throughput-only runs) a time. */
+export type PhaseLength = { requests: number } | { durationMs: number };
 
 export interface DriveOptions {
   url: string;
   nextPath: () => string;
-  durationMs: number;
+  length: PhaseLength;
   connections: number;
+  /** Open loop: send at this rate whatever the answers do; latency from each intended send time. */
+  openLoopRate?: number;
   /** Called about once a second with the requests completed so far. */
   onTick?: (completed: number) => void;
   /** Requests per second across all connections (absent: as fast as the lab answers). */
@@ -19,39 +28,20 @@ export interface DriveOptions {
   observeCacheStatus?: boolean;
 }
 
-export interface DriveResult {
-  requests: number;
-  durationSeconds: number;
-  requestsPerSecond: number;
-  bytes: number;
-  /** Responses with a status outside 2xx/3xx plus connection errors and timeouts. */
-  errors: number;
-  statusClasses: Record<'2xx' | '3xx' | '4xx' | '5xx', number>;
-  latencyMs: { p50: number; p95: number; p99: number; max: number; mean: number };
-  /** Latency distribution: [percentile, ms] points for a CDF chart. */
-  latencyCdf: [number, number][];
-  /** With observeCacheStatus: responses by what their Cache-Status header said. */
-  cacheStatus?: { hit: number; other: number };
-}
-
-/** Percentiles sampled for the latency CDF: dense in the tail, where caching shows. */
-export const CDF_PERCENTILES = [1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 85, 90, 93, 95, 97, 98, 99, 99.5, 99.9, 100];
-
 export async function drive(options: DriveOptions): Promise<DriveResult> {
-  const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  if (options.openLoopRate) return driveOpenLoop({ ...options, rate: options.openLoopRate });
+  const histogram = latencyHistogram();
   let completed = 0;
   const cacheStatus = { hit: 0, other: 0 };
   const onResponse = (_status: number, _body: string, _context: object, headers: Record<string, string | string[] | undefined> | undefined) => {
-    // RFC 9211: one member per cache, the one nearest the client last ("shield; hit, cdn-lab; fwd=miss");
-    // the client-facing edge answered without its own fetch when its member says "hit" or "collapsed".
-    const nearest = String(headers?.['cache-status'] ?? '').split(',').at(-1) ?? '';
-    if (/;\s*(hit|collapsed)\s*(;|$)/.test(nearest)) cacheStatus.hit++;
+    if (servedFromCache(String(headers?.['cache-status'] ?? ''))) cacheStatus.hit++;
     else cacheStatus.other++;
   };
   const instance = autocannon({
     url: options.url,
     connections: options.connections,
-    duration: options.durationMs / 1000,
+    // `amount` ends the run after exactly that many requests, however fast the machine is.
+    ...('requests' in options.length ? { amount: options.length.requests } : { duration: options.length.durationMs / 1000 }),
     ...(options.overallRate ? { overallRate: options.overallRate } : {}),
     // One request template whose path is drawn from the workload for every request.
     requests: [{ setupRequest: (request) => ({ ...request, path: options.nextPath() }), ...(options.observeCacheStatus ? { onResponse } : {}) }],
@@ -65,7 +55,6 @@ export async function drive(options: DriveOptions): Promise<DriveResult> {
   try {
     const result = await instance;
     const statusClasses = { '2xx': result['2xx'], '3xx': result['3xx'], '4xx': result['4xx'], '5xx': result['5xx'] };
-    const toMs = (us: number) => us / 1000;
     return {
       requests: completed,
       durationSeconds: result.duration,
@@ -73,15 +62,9 @@ export async function drive(options: DriveOptions): Promise<DriveResult> {
       bytes: result.throughput.total,
       errors: result['4xx'] + result['5xx'] + result.errors + result.timeouts,
       statusClasses,
-      latencyMs: {
-        p50: toMs(histogram.getValueAtPercentile(50)),
-        p95: toMs(histogram.getValueAtPercentile(95)),
-        p99: toMs(histogram.getValueAtPercentile(99)),
-        max: toMs(histogram.maxValue),
-        mean: toMs(histogram.mean),
-      },
-      latencyCdf: CDF_PERCENTILES.map((p) => [p, toMs(histogram.getValueAtPercentile(p))]),
+      ...latencyFigures(histogram),
       ...(options.observeCacheStatus ? { cacheStatus } : {}),
+      latencyMode: 'closed-loop',
     };
   } finally {
     if (ticker) clearInterval(ticker);

@@ -2,18 +2,20 @@
 // the notes), written beside results.json.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { columnBars, lines, renderSvg, type BarDatum, type LineDatum } from './charts.ts';
+import { columnBars, lines, renderSvg, type BarDatum, type LineDatum, type Marker } from './charts.ts';
+import { describePhases } from './comparison.ts';
+import { INTERVAL_WORDS } from './stats.ts';
 import { LIVE_SIM_TOLERANCE } from './live-vs-sim.ts';
-import type { ComparisonReport, VariantSummary } from './report.ts';
+import { rankingNotes, type ComparisonReport, type VariantSummary } from './report.ts';
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 function ratioBars(variants: VariantSummary[]): BarDatum[] {
   return variants.flatMap((v) => [
-    { group: v.name, series: 'hit ratio', value: v.figures.hitRatio.mean, error: v.figures.hitRatio.ci95 },
+    { group: v.name, series: 'hit ratio', value: v.figures.hitRatio.mean, interval: v.figures.hitRatio },
     ...(v.liveMinusSimulated === null ? [] : [{ group: v.name, series: 'simulated hit ratio', value: v.figures.simulatedHitRatio.mean }]),
-    { group: v.name, series: 'byte hit ratio', value: v.figures.byteHitRatio.mean, error: v.figures.byteHitRatio.ci95 },
-    { group: v.name, series: 'origin offload', value: v.figures.originOffload.mean, error: v.figures.originOffload.ci95 },
+    { group: v.name, series: 'byte hit ratio', value: v.figures.byteHitRatio.mean, interval: v.figures.byteHitRatio },
+    { group: v.name, series: 'origin offload', value: v.figures.originOffload.mean, interval: v.figures.originOffload },
   ]);
 }
 
@@ -23,7 +25,7 @@ function latencyBars(variants: VariantSummary[]): BarDatum[] {
       group: v.name,
       series: figure.replace('Ms', ''),
       value: v.figures[figure].mean,
-      error: v.figures[figure].ci95,
+      interval: v.figures[figure],
     })),
   );
 }
@@ -49,16 +51,20 @@ function edgeShares(variants: VariantSummary[]): BarDatum[] {
   });
 }
 
-function timeline(variants: VariantSummary[]): LineDatum[] {
-  return variants.flatMap((v) => (v.runs[0]?.timeline ?? []).map((p) => ({ series: v.name, x: p.t, y: p.hitRatio })));
+/** Hit ratio through warm-up and measurement against requests served (run 1), and where measurement began. */
+function timeline(variants: VariantSummary[]): { data: LineDatum[]; markers: Marker[] } {
+  const data = variants.flatMap((v) => (v.runs[0]?.timeline ?? []).map((p) => ({ series: v.name, x: p.cumulativeRequests, y: p.hitRatio })));
+  const starts = [...new Set(variants.map((v) => v.runs[0]?.warmupRequests ?? 0))];
+  const markers = starts.length === 1 ? [{ x: starts[0]!, label: 'measurement starts' }] : variants.map((v) => ({ x: v.runs[0]?.warmupRequests ?? 0, label: `${v.name}: measuring` }));
+  return { data, markers };
 }
 
 function tableHtml(report: ComparisonReport): string {
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   const rows = report.variants.map((v) => {
     const f = v.figures;
-    const ci = (s: { mean: number; ci95: number; n: number }, fmt: (x: number) => string) =>
-      `${fmt(s.mean)}${s.n > 1 ? ` <small>±${fmt(s.ci95)}</small>` : ''}`;
+    const ci = (s: { mean: number; low: number; high: number; method: string }, fmt: (x: number) => string) =>
+      `${fmt(s.mean)}${s.method === 'none' ? '' : ` <small>(${fmt(s.low)}–${fmt(s.high)})</small>`}`;
     return `<tr${v.unstable.length ? ' class="unstable"' : ''}><th>${escapeHtml(v.name)}${v.unstable.length ? ` <small title="runs disagree on ${v.unstable.join(', ')}">(!)</small>` : ''}</th>
 <td>${ci(f.requestsPerSecond, (x) => Math.round(x).toLocaleString('en-US'))}</td><td>${ci(f.hitRatio, pct)}</td>
 <td>${v.liveMinusSimulated === null ? 'n/a' : `${pct(f.simulatedHitRatio.mean)}${v.liveAgreesWithSimulated ? '' : ' <b title="differs from live by more than the tolerance">(!)</b>'}`}</td><td>${ci(f.byteHitRatio, pct)}</td>
@@ -77,14 +83,22 @@ export async function renderCharts(report: ComparisonReport): Promise<{ file: st
     renderSvg(
       columnBars(
         'Throughput through the balancer',
-        variants.map((v) => ({ group: v.name, series: 'requests/s', value: v.figures.requestsPerSecond.mean, error: v.figures.requestsPerSecond.ci95 })),
+        variants.map((v) => ({ group: v.name, series: 'requests/s', value: v.figures.requestsPerSecond.mean, interval: v.figures.requestsPerSecond })),
         { yTitle: 'requests/s', format: ',.0f' },
       ),
     ),
     renderSvg(columnBars('Client latency percentiles', latencyBars(variants), { yTitle: 'ms', format: ',~g' })),
     renderSvg(lines('Client latency CDF', latencyCdf(variants), { xTitle: 'latency (ms, log scale)', yTitle: 'share of requests', xScale: 'log', yFormat: '.0%' })),
     renderSvg(columnBars('Load balance: each edge\'s share of requests (run 1)', edgeShares(variants), { yTitle: 'share', format: '.0%' })),
-    renderSvg(lines('Hit ratio over time, measured phase (run 1)', timeline(variants), { xTitle: 'seconds', yTitle: 'hit ratio', yFormat: '.0%' })),
+    renderSvg(
+      lines('Hit ratio through warm-up and measurement (run 1)', timeline(variants).data, {
+        xTitle: 'requests served',
+        yTitle: 'hit ratio',
+        yFormat: '.0%',
+        xFormat: ',.0f',
+        markers: timeline(variants).markers,
+      }),
+    ),
   ]);
   return CHART_FILES.map((file, i) => ({ file, svg: svgs[i]! }));
 }
@@ -108,10 +122,12 @@ code{background:#f4f4f4;padding:0 .2rem}small{color:#666}
 <h1>cdn-lab comparison: ${escapeHtml(comparison.name)}</h1>
 <p>${escapeHtml(comparison.description)}</p>
 <p><small>Workload <code>${escapeHtml(JSON.stringify(w))}</code>; ${comparison.variants.length} variants × ${comparison.repetitions} run(s),
-each on a fresh lab: ${comparison.warmupMs / 1000}s warm-up, ${comparison.durationMs / 1000}s measured, ${comparison.connections} connections.
+each on a fresh lab: ${escapeHtml(describePhases(comparison))}.
 Started ${escapeHtml(report.startedAt)}; Node ${escapeHtml(env.node)} on ${escapeHtml(env.platform)}, ${env.cpus} CPUs, commit ${escapeHtml(env.commit ?? 'unknown')}.</small></p>
 ${tableHtml(report)}
-<p><small>± is the 95% confidence interval of the mean over runs. Hit ratio counts responses the edges answered from cache without a fetch of their own (hit, stale, revalidated, or collapsed onto another request's fetch);
+<p><small>Brackets: ${escapeHtml([...new Set(report.variants.map((v) => INTERVAL_WORDS[v.figures.hitRatio.method]))].join('; '))}.
+Latency: ${report.variants[0]?.runs[0]?.client.latencyMode === 'open-loop' ? 'open loop, timed from each request\'s intended send time' : 'closed loop, timed from each send'}.
+${escapeHtml(rankingNotes(report).join('. '))}${rankingNotes(report).length ? '.' : ''} Hit ratio counts responses the edges answered from cache without a fetch of their own (hit, stale, revalidated, or collapsed onto another request's fetch);
 origin offload is 1 − origin requests ÷ client requests, from the origin's own counter. (!) marks a variant whose runs disagree beyond tolerance.
 Simulated hit ratio: the same request streams replayed offline through the same policy code, one cache per edge, split across edges as the balancer does;
 (!) when it differs from the live figure by more than ${LIVE_SIM_TOLERANCE * 100} points.

@@ -86,6 +86,20 @@ export function simulateLiveRun(run: LiveRunShape): SimulatedFigures {
   };
 }
 
+/**
+ * The mean body size of the distinct objects a workload asks for in its first 20,000 requests: what
+ * a cache of a given budget holds, in objects (header bytes aside).
+ */
+export function meanObjectBytes(topology: Topology, workload: WorkloadSpec): number {
+  const catalogue = catalogueSpecOf(originConfig({ catalogueObjects: topology.origin.objects, catalogueSeed: topology.origin.seed }));
+  const source = requestSource(workload, topology.origin.objects, 0);
+  const distinct = new Set<number>();
+  for (let i = 0; i < 20_000; i++) distinct.add(source.warmup());
+  let total = 0;
+  for (const id of distinct) total += source.sizeOf(id) ?? objectSize(catalogue, id);
+  return total / Math.max(1, distinct.size);
+}
+
 /** Headers an edge adds per response rather than storing (they are not part of an entry's size). */
 const PER_RESPONSE_HEADERS = new Set(['age', 'cache-status', 'connection', 'keep-alive', 'transfer-encoding', 'x-served-by']);
 

@@ -8,7 +8,8 @@ import type { Comparison } from './comparison.ts';
 import { writeHtmlReport } from './html-report.ts';
 import { LIVE_SIM_TOLERANCE } from './live-vs-sim.ts';
 import type { VariantResult } from './run-variant.ts';
-import { disagree, summarize, type Summary } from './stats.ts';
+import { describePhases } from './comparison.ts';
+import { disagree, distinct, INTERVAL_WORDS, summarize, type Domain, type Summary } from './stats.ts';
 
 /** The figures summarised across repetitions, with how each is read off a run. */
 export const FIGURES = {
@@ -24,6 +25,27 @@ export const FIGURES = {
   simulatedHitRatio: (r: VariantResult) => r.simulated.hitRatio,
 } as const;
 export type Figure = keyof typeof FIGURES;
+
+/** What each figure can be, which decides how its interval is made (stats.ts). */
+const DOMAINS: Record<Figure, Domain> = {
+  requestsPerSecond: 'positive',
+  hitRatio: 'ratio',
+  byteHitRatio: 'ratio',
+  originOffload: 'ratio',
+  originRequests: 'positive',
+  p50Ms: 'positive',
+  p95Ms: 'positive',
+  p99Ms: 'positive',
+  errors: 'positive',
+  simulatedHitRatio: 'ratio',
+};
+
+/** Figures the summary ranks, and which way is better. */
+const RANKED: { figure: Figure; words: string; better: 'higher' | 'lower'; format: (x: number) => string }[] = [
+  { figure: 'hitRatio', words: 'hit ratio', better: 'higher', format: (x) => `${(x * 100).toFixed(1)}%` },
+  { figure: 'byteHitRatio', words: 'byte hit ratio', better: 'higher', format: (x) => `${(x * 100).toFixed(1)}%` },
+  { figure: 'p99Ms', words: 'p99 latency', better: 'lower', format: (x) => `${x.toFixed(1)} ms` },
+];
 
 /**
  * When a variant's runs disagree: the spread between its best and worst run exceeds this
@@ -55,7 +77,7 @@ export interface ComparisonReport {
 }
 
 export function summarizeVariant(name: string, runs: VariantResult[]): VariantSummary {
-  const figures = Object.fromEntries(Object.entries(FIGURES).map(([figure, read]) => [figure, summarize(runs.map(read))])) as Record<Figure, Summary>;
+  const figures = Object.fromEntries(Object.entries(FIGURES).map(([figure, read]) => [figure, summarize(runs.map(read), DOMAINS[figure as Figure])])) as Record<Figure, Summary>;
   const unstableFigures = (Object.entries(INSTABILITY) as [Figure, readonly [number, number]][])
     .filter(([figure, [relative, absolute]]) => disagree(figures[figure], relative, absolute))
     .map(([figure]) => figure);
@@ -74,7 +96,28 @@ export function summarizeVariant(name: string, runs: VariantResult[]): VariantSu
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const ms = (x: number) => (x < 10 ? x.toFixed(2) : x.toFixed(1));
-const withCi = (s: Summary, format: (x: number) => string) => (s.n > 1 ? `${format(s.mean)} ±${format(s.ci95).replace('%', '')}` : format(s.mean));
+/** The mean with its interval in brackets (none for one run). */
+export const withInterval = (s: Summary, format: (x: number) => string) =>
+  s.method === 'none' ? format(s.mean) : `${format(s.mean)} (${format(s.low).replace('%', '')}–${format(s.high)})`;
+const withCi = withInterval;
+
+/**
+ * For each ranked figure: the best variant, and which others are or are not distinguishable from
+ * it. Variants whose intervals overlap the best's are "not significantly different", not ranked.
+ */
+export function rankingNotes(report: ComparisonReport): string[] {
+  if (report.variants.length < 2) return [];
+  return RANKED.map(({ figure, words, better, format }) => {
+    const sorted = [...report.variants].sort((a, b) => (better === 'higher' ? b.figures[figure].mean - a.figures[figure].mean : a.figures[figure].mean - b.figures[figure].mean));
+    const best = sorted[0]!;
+    const tied = sorted.slice(1).filter((v) => !distinct(best.figures[figure], v.figures[figure]));
+    const head = `${words}: ${better === 'higher' ? 'highest' : 'lowest'} ${best.name} (${format(best.figures[figure].mean)})`;
+    if (best.figures[figure].method === 'none') return `${head}; one run per variant, so no difference is shown to be significant`;
+    if (tied.length === 0) return `${head}, ahead of every other variant (intervals do not overlap)`;
+    if (tied.length === sorted.length - 1) return `${head}, but no variant differs significantly from it (intervals overlap)`;
+    return `${head}; not significantly different from ${tied.map((v) => v.name).join(', ')} (intervals overlap)`;
+  });
+}
 
 export function summaryTable(report: ComparisonReport): string {
   const table = new Table({
@@ -98,9 +141,20 @@ export function summaryTable(report: ComparisonReport): string {
       v.countsAgree ? 'agree' : 'DISAGREE',
     ]);
   }
-  const runs = report.variants[0]?.figures.hitRatio.n ?? 0;
+  const first = report.variants[0];
+  const runs = first?.figures.hitRatio.n ?? 0;
+  const latencyMode = first?.runs[0]?.client.latencyMode ?? 'closed-loop';
+  const capped = report.variants.filter((v) => v.runs.some((r) => r.warmup.ended === 'cap'));
+  const methods = [...new Set(report.variants.flatMap((v) => [v.figures.hitRatio.method, v.figures.p99Ms.method]))];
   const notes = [
-    `${runs} run(s) per variant; ± is the 95% confidence interval of the mean. latency is measured at the client, through the balancer.`,
+    `${runs} run(s) per variant; ${describePhases(report.comparison)}.`,
+    `brackets: ${methods.map((m) => INTERVAL_WORDS[m]).join('; ')}.`,
+    latencyMode === 'open-loop'
+      ? 'latency is measured at the client, through the balancer, from each request\'s intended send time (open loop: no coordinated omission).'
+      : 'latency is measured at the client, through the balancer, closed loop (each connection waits for its answer: a slow variant is sent less, which flatters its percentiles; use load: { rate } for open loop).',
+    ...report.variants.map((v) => `${v.name}: warm-up ${v.runs.map((r) => `${r.warmup.requests.toLocaleString('en-US')}${r.warmup.ended === 'cap' ? ' (cap)' : ''}`).join(', ')} requests; measured ${v.runs.map((r) => r.measuredRequests.toLocaleString('en-US')).join(', ')}`),
+    ...capped.map((v) => `(!) ${v.name}: the warm-up reached its cap (warmupMaxRequests) before the hit ratio stopped rising: the cache may not have been warm`),
+    ...rankingNotes(report),
     'hit ratio and byte hit ratio come from the edges\' /metrics; origin reqs from the origin\'s own /metrics ("counts" checks they match).',
     `sim hit: the same request streams replayed offline through the same policy code; (!) when it differs from live by more than ${LIVE_SIM_TOLERANCE * 100} points.`,
     ...report.variants.filter((v) => v.unstable.length).map((v) => `(!) ${v.name}: runs disagree on ${v.unstable.join(', ')}`),

@@ -2,18 +2,20 @@
 import path from 'node:path';
 import { startLab, type Lab } from '@cdn-lab/infra/local/lab';
 import type { Topology } from '@cdn-lab/infra/topology';
-import { drive, type DriveResult } from './drive.ts';
+import type { LoadPlan, MeasurePlan, WarmupPlan } from './comparison.ts';
+import { drive, type DriveResult, type PhaseLength } from './drive.ts';
 import { measureHeaderBytes, simulateLiveRun, type SimulatedFigures } from './live-vs-sim.ts';
 import { CATALOGUE_ROUTES, cacheFigures, servedCounts, type CacheFigures, type LabScrapes } from './measure.ts';
-import { scrapeMetrics, sumAcross } from './scrape.ts';
+import { scrapeMetrics, sumAcross, sumMetric, type Scrape } from './scrape.ts';
 import { requestSource, type WorkloadSpec } from './workload.ts';
 
 export interface VariantPlan {
   name: string;
   topology: Topology;
   workload: WorkloadSpec;
-  warmupMs: number;
-  durationMs: number;
+  warmup: WarmupPlan;
+  measure: MeasurePlan;
+  load: LoadPlan;
   connections: number;
   /** Repetition number: each draws its own request streams from the same popularity. */
   run?: number;
@@ -21,12 +23,27 @@ export interface VariantPlan {
 
 export type Phase = 'starting' | 'warm-up' | 'measuring' | 'stopping';
 
-/** One second of the measured phase, from the edges' counters. */
+/** A stretch of the run (a warm-up window, or a second of the measured phase), from the edges' counters. */
 export interface TimePoint {
-  /** Seconds since the measured phase began. */
+  phase: 'warm-up' | 'measure';
+  /** Seconds since the warm-up began, at the end of the stretch. */
   t: number;
+  /** Requests the edges served since the warm-up began, at the end of the stretch. */
+  cumulativeRequests: number;
+  /** Requests in the stretch. */
   requests: number;
   hitRatio: number;
+  /** Fill of the fullest-to-least-full edge cache: the least full one's bytes ÷ its budget. */
+  cacheFill?: number;
+}
+
+/** How the warm-up went: how long it was and why it ended. */
+export interface WarmupOutcome {
+  requests: number;
+  windows: number;
+  /** `steady`: the test passed; `cap`: warmupMaxRequests was reached first (the run says so); `fixed`: a set length. */
+  ended: 'steady' | 'cap' | 'fixed';
+  ms: number;
 }
 
 export interface VariantResult {
@@ -35,12 +52,15 @@ export interface VariantResult {
   workload: WorkloadSpec;
   client: DriveResult;
   cache: CacheFigures;
-  /** Hit ratio second by second during the measured phase. */
+  /** Hit ratio through the warm-up (per window) and the measured phase (per second). */
   timeline: TimePoint[];
   /** Repetition number (selects the request streams). */
   run: number;
+  warmup: WarmupOutcome;
   /** Requests the warm-up asked for (the offline replay needs them). */
   warmupRequests: number;
+  /** Requests the measured phase asked for. */
+  measuredRequests: number;
   /** The same request streams replayed offline through the same policy code. */
   simulated: SimulatedFigures;
   services: { id: string; role: string; url: string }[];
@@ -84,24 +104,57 @@ async function scrapeSettled(lab: Lab, timeoutMs = 5000): Promise<LabScrapes> {
   }
 }
 
-/** Scrapes the edges once a second and turns consecutive scrapes into per-second hit ratios. */
-function sampleTimeline(lab: Lab): { stop(): Promise<TimePoint[]> } {
-  const started = Date.now();
+/** Scrapes the given edges until their request counters stop moving (fetches under way finish). */
+async function scrapeSettledEdges(urls: string[], timeoutMs = 5000): Promise<Scrape[]> {
+  const deadline = Date.now() + timeoutMs;
+  let previous = '';
+  for (;;) {
+    const scrapes = await Promise.all(urls.map(scrapeMetrics));
+    const counts = [sumAcross(scrapes, 'edge_requests_total'), sumAcross(scrapes, 'edge_cache_bytes')].join('/');
+    if (counts === previous || Date.now() > deadline) return scrapes;
+    previous = counts;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * The steady-state test: the hit ratio of the latest window is not above the one before by more
+ * than two standard errors of their difference (a one-sided two-proportion z-test at about 97.7%).
+ */
+export function stoppedRising(previous: { requests: number; hitRatio: number }, latest: { requests: number; hitRatio: number }): boolean {
+  const pooled = (previous.hitRatio * previous.requests + latest.hitRatio * latest.requests) / (previous.requests + latest.requests);
+  const se = Math.sqrt(Math.max(pooled * (1 - pooled), 1e-9) * (1 / previous.requests + 1 / latest.requests));
+  return latest.hitRatio - previous.hitRatio <= 2 * se;
+}
+
+/** Least full cache among the edges (bytes held ÷ budget); a cache that stopped growing counts as full. */
+function cacheFill(scrapes: Scrape[]): number {
+  return Math.min(...scrapes.map((s) => sumMetric(s, 'edge_cache_bytes') / Math.max(1, sumMetric(s, 'edge_cache_capacity_bytes'))));
+}
+
+/** The stretch between two cumulative counts of the edges. */
+function pointBetween(phase: TimePoint['phase'], started: number, origin: number, before: { requests: number; hits: number }, after: { requests: number; hits: number }): TimePoint {
+  const requests = after.requests - before.requests;
+  return {
+    phase,
+    t: Math.round((Date.now() - started) / 100) / 10,
+    cumulativeRequests: after.requests - origin,
+    requests,
+    hitRatio: requests > 0 ? (after.hits - before.hits) / requests : 0,
+  };
+}
+
+/** Scrapes the edges once a second during the measured phase and turns consecutive scrapes into points. */
+function sampleTimeline(lab: Lab, started: number, origin: number): { stop(): Promise<TimePoint[]> } {
   const points: TimePoint[] = [];
   let previous: { requests: number; hits: number } | undefined;
   let pending: Promise<void> = Promise.resolve();
   const sample = async () => {
     const scrapes = await Promise.all(lab.edgeUrls.map(scrapeMetrics)).catch(() => undefined);
     if (!scrapes) return;
-    const { requests, hits } = servedCounts(scrapes);
-    if (previous && requests > previous.requests) {
-      points.push({
-        t: Math.round((Date.now() - started) / 100) / 10,
-        requests: requests - previous.requests,
-        hitRatio: (hits - previous.hits) / (requests - previous.requests),
-      });
-    }
-    previous = { requests, hits };
+    const counts = servedCounts(scrapes);
+    if (previous && counts.requests > previous.requests) points.push(pointBetween('measure', started, origin, previous, counts));
+    previous = counts;
   };
   pending = sample();
   const timer = setInterval(() => {
@@ -111,10 +164,14 @@ function sampleTimeline(lab: Lab): { stop(): Promise<TimePoint[]> } {
     async stop() {
       clearInterval(timer);
       await pending;
+      await sample();
       return points;
     },
   };
 }
+
+const lengthOf = (plan: { kind: 'requests'; requests: number } | { kind: 'time'; ms: number }): PhaseLength =>
+  plan.kind === 'requests' ? { requests: plan.requests } : { durationMs: plan.ms };
 
 export async function runVariant(plan: VariantPlan, options: RunVariantOptions = {}): Promise<VariantResult> {
   options.onPhase?.('starting', 0);
@@ -125,36 +182,68 @@ export async function runVariant(plan: VariantPlan, options: RunVariantOptions =
     const source = requestSource(plan.workload, plan.topology.origin.objects, plan.run ?? 0);
     const sent = { warmup: 0, measure: 0 };
     const rate = plan.workload.kind === 'trace' ? plan.workload.rate : undefined;
-    if (plan.warmupMs > 0) {
-      options.onPhase?.('warm-up', plan.warmupMs);
-      await drive({
-        url: lab.balancerUrl,
-        nextPath: () => {
-          sent.warmup++;
-          return source.pathOf(source.warmup());
-        },
-        ...(rate ? { overallRate: rate } : {}),
-        durationMs: plan.warmupMs,
-        connections: plan.connections,
-        onTick: (n) => options.onTick?.('warm-up', n),
-      });
+    const load = {
+      url: lab.balancerUrl,
+      connections: plan.connections,
+      ...(rate ? { overallRate: rate } : {}),
+      ...(plan.load.mode === 'open' ? { openLoopRate: plan.load.rate } : {}),
+    };
+    const warmupPath = () => {
+      sent.warmup++;
+      return source.pathOf(source.warmup());
+    };
+    const allCaches = [...lab.edgeUrls, ...(lab.shieldUrl ? [lab.shieldUrl] : [])];
+    const started = Date.now();
+    const timeline: TimePoint[] = [];
+    const initial = servedCounts(await Promise.all(lab.edgeUrls.map(scrapeMetrics)));
+    const origin = initial.requests;
+    options.onPhase?.('warm-up', plan.warmup.kind === 'time' ? plan.warmup.ms : 0);
+    let warmup: WarmupOutcome;
+    if (plan.warmup.kind === 'steady') {
+      const { windowRequests, maxRequests } = plan.warmup;
+      let previous: { requests: number; hits: number } = initial;
+      let ended: WarmupOutcome['ended'] = 'cap';
+      let lastFill = 0;
+      while (sent.warmup < maxRequests) {
+        await drive({ ...load, nextPath: warmupPath, length: { requests: Math.min(windowRequests, maxRequests - sent.warmup) }, onTick: (n) => options.onTick?.('warm-up', sent.warmup - windowRequests + n) });
+        const scrapes = await scrapeSettledEdges(allCaches);
+        const counts = servedCounts(scrapes.slice(0, lab.edgeUrls.length));
+        const fill = cacheFill(scrapes);
+        const point = { ...pointBetween('warm-up', started, origin, previous, counts), cacheFill: fill };
+        timeline.push(point);
+        previous = counts;
+        // Full, or no longer filling (the working set fits): then the hit ratio must have stopped rising.
+        const filled = fill >= 0.95 || (timeline.length >= 2 && fill - lastFill < 0.01);
+        lastFill = fill;
+        const before = timeline.at(-2);
+        if (filled && before && stoppedRising(before, point)) {
+          ended = 'steady';
+          break;
+        }
+      }
+      warmup = { requests: sent.warmup, windows: timeline.length, ended, ms: Date.now() - started };
+    } else {
+      if (plan.warmup.kind === 'time' || plan.warmup.requests > 0) {
+        await drive({ ...load, nextPath: warmupPath, length: lengthOf(plan.warmup), onTick: (n) => options.onTick?.('warm-up', n) });
+        const counts = servedCounts(await scrapeSettledEdges(lab.edgeUrls));
+        timeline.push(pointBetween('warm-up', started, origin, initial, counts));
+      }
+      warmup = { requests: sent.warmup, windows: timeline.length, ended: 'fixed', ms: Date.now() - started };
     }
     const before = await scrapeSettled(lab);
-    options.onPhase?.('measuring', plan.durationMs);
-    const sampler = sampleTimeline(lab);
+    options.onPhase?.('measuring', plan.measure.kind === 'time' ? plan.measure.ms : 0);
+    const sampler = sampleTimeline(lab, started, origin);
     const client = await drive({
-      url: lab.balancerUrl,
+      ...load,
       nextPath: () => {
         sent.measure++;
         return source.pathOf(source.measure());
       },
-      ...(rate ? { overallRate: rate } : {}),
-      durationMs: plan.durationMs,
-      connections: plan.connections,
+      length: lengthOf(plan.measure),
       onTick: (n) => options.onTick?.('measuring', n),
       ...(options.observeCacheStatus ? { observeCacheStatus: true } : {}),
     });
-    const timeline = await sampler.stop();
+    timeline.push(...(await sampler.stop()));
     const after = await scrapeSettled(lab);
     const edgeIds = lab.services.filter((s) => s.plan.role === 'edge').map((s) => s.plan.id);
     const headerBytes = await measureHeaderBytes(lab.edgeUrls[0]!, source.pathOf(0));
@@ -166,7 +255,9 @@ export async function runVariant(plan: VariantPlan, options: RunVariantOptions =
       client,
       cache,
       timeline,
+      warmup,
       warmupRequests: sent.warmup,
+      measuredRequests: sent.measure,
       run: plan.run ?? 0,
       simulated: simulateLiveRun({ topology: plan.topology, workload: plan.workload, run: plan.run ?? 0, warmupRequests: sent.warmup, measuredRequests: sent.measure, headerBytes }),
       services: lab.services.map((s) => ({ id: s.plan.id, role: s.plan.role, url: s.url })),

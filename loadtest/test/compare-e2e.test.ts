@@ -13,8 +13,8 @@ test('a two-variant comparison runs, and its figures agree with the clients and 
     name: 'e2e',
     base: { origin: { objects: 2000, latencyMs: 2, jitterMs: 0 }, edges: { count: 2, cacheBytes: '2MiB' } },
     workload: { kind: 'zipf', objects: 2000, alpha: 1, seed: 5 },
-    warmup: '1500ms',
-    duration: '2500ms',
+    warmupWindow: 1000,
+    measure: 3000,
     connections: 8,
     repetitions: 1,
     variants: [
@@ -29,7 +29,10 @@ test('a two-variant comparison runs, and its figures agree with the clients and 
   for (const variant of report.variants) {
     const run = variant.runs[0]!;
     const { cache, client } = run;
-    t.true(client.requests > 100, `${variant.name}: ${client.requests} requests`);
+    t.is(client.requests, 3000, `${variant.name}: the measured phase is exactly its request count`);
+    t.is(run.measuredRequests, 3000);
+    t.is(run.warmup.ended, 'steady', `${variant.name}: warm-up ${JSON.stringify(run.warmup)}`);
+    t.is(run.warmup.requests % 1000, 0, 'the warm-up ends on a window boundary');
     t.is(client.errors, 0);
     // Every client response was counted by an edge; the edges also count the few still in flight at the end.
     t.true(cache.edgeRequests >= client.requests && cache.edgeRequests <= client.requests + comparison.connections, `${cache.edgeRequests} vs ${client.requests}`);
@@ -43,7 +46,8 @@ test('a two-variant comparison runs, and its figures agree with the clients and 
     t.true(cache.hitRatio > 0.2 && cache.hitRatio < 1, `${variant.name}: hit ratio ${cache.hitRatio}`);
     t.is(cache.perEdge.length, 2);
     t.is(cache.perEdge.reduce((sum, e) => sum + e.requests, 0), cache.edgeRequests);
-    t.true(run.timeline.length >= 1);
+    t.true(run.timeline.filter((p) => p.phase === 'warm-up').length >= 2, 'the warm-up curve is kept');
+    t.true(run.timeline.some((p) => p.phase === 'measure'));
     // The offline replay of the same streams lands within the tolerance.
     t.true(variant.liveAgreesWithSimulated === true, `${variant.name}: live ${cache.hitRatio}, simulated ${run.simulated.hitRatio}`);
   }

@@ -10,11 +10,11 @@ test('variants are deep-merged onto the base and validated', (t) => {
     name: 'x',
     base: { edges: { count: 3, cacheBytes: '8MiB' } },
     warmup: '2s',
-    duration: 4000,
+    measure: 4000,
     variants: [{ name: 'a', topology: { edges: { policy: 'lru' } } }, { name: 'b', topology: { balancer: { algorithm: 'consistent-hash' } } }],
   });
-  t.is(comparison.warmupMs, 2000);
-  t.is(comparison.durationMs, 4000);
+  t.deepEqual(comparison.warmup, { kind: 'time', ms: 2000 });
+  t.deepEqual(comparison.measure, { kind: 'requests', requests: 4000 });
   t.is(comparison.variants[0]!.topology.edges.count, 3);
   t.is(comparison.variants[0]!.topology.edges.cacheBytes, 8 * 1024 * 1024);
   t.is(comparison.variants[1]!.topology.balancer.algorithm, 'consistent-hash');
@@ -26,12 +26,12 @@ test('errors name the variant and field', (t) => {
     () =>
       parseComparison({
         name: 'x',
-        duration: 'forever',
+        measure: 'forever',
         variants: [{ name: 'a', topology: { edges: { policy: 'nope' } } }, { name: 'a' }],
       }),
     { instanceOf: ConfigError },
   );
-  t.regex(error.message, /duration: expected a duration/);
+  t.regex(error.message, /measure: expected the measured phase: a number of requests like 20000, or a duration/);
   const second = t.throws(() => parseComparison({ name: 'x', variants: [{ name: 'a', topology: { edges: { policy: 'nope' } } }, { name: 'a' }] }), {
     instanceOf: ConfigError,
   });
@@ -82,4 +82,32 @@ test('a trace comparison checks the trace and the catalogue it needs', async (t)
   await writeFile(path.join(dir, 'broken.csv'), 'key,size\na,10\nb,twenty\n');
   await writeFile(bad, 'name: t\nworkload: { kind: trace, file: broken.csv }\nvariants: [{ name: a }]\n');
   await t.throwsAsync(loadComparison(bad), { message: /workload\.file: .*broken\.csv:3/ });
+});
+
+test('phases default to a steady-state warm-up and 20,000 measured requests, closed loop', (t) => {
+  const comparison = parseComparison({ name: 'x', variants: [{ name: 'a' }] });
+  t.deepEqual(comparison.warmup, { kind: 'steady', windowRequests: 2000, maxRequests: 200_000 });
+  t.deepEqual(comparison.measure, { kind: 'requests', requests: 20_000 });
+  t.deepEqual(comparison.load, { mode: 'closed' });
+  const open = parseComparison({ name: 'x', warmup: 5000, measure: '10s', load: { rate: 1500 }, variants: [{ name: 'a' }] });
+  t.deepEqual(open.warmup, { kind: 'requests', requests: 5000 });
+  t.deepEqual(open.measure, { kind: 'time', ms: 10_000 });
+  t.deepEqual(open.load, { mode: 'open', rate: 1500 });
+  t.throws(() => parseComparison({ name: 'x', load: { rate: -1 }, variants: [{ name: 'a' }] }), { message: /load/ });
+  t.throws(() => parseComparison({ name: 'x', duration: '10s', variants: [{ name: 'a' }] }), { message: /duration/ }, 'the old key is named, not ignored');
+});
+
+test('settings that would say nothing are refused before anything starts', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'cmp-phases-'));
+  const short = path.join(dir, 'short.yaml');
+  await writeFile(short, 'name: t\nmeasure: 200\nvariants: [{ name: a }]\n');
+  await t.throwsAsync(loadComparison(short), { instanceOf: ConfigError, message: /measure: 200 requests is too short to say anything/ });
+  const capped = path.join(dir, 'capped.yaml');
+  await writeFile(capped, 'name: t\nbase: { edges: { cacheBytes: 64MiB } }\nwarmupMaxRequests: 500\nvariants: [{ name: big }]\n');
+  await t.throwsAsync(loadComparison(capped), { instanceOf: ConfigError, message: /warmupMaxRequests: 500 is below what fills variant "big"'s caches/ });
+  // Overrides from the command line are checked the same way.
+  const fine = path.join(dir, 'fine.yaml');
+  await writeFile(fine, 'name: t\nvariants: [{ name: a }]\n');
+  await t.throwsAsync(loadComparison(fine, { measure: 10 }), { message: /measure: 10 requests is too short/ });
+  t.deepEqual((await loadComparison(fine, { measure: '3s', load: { rate: 800 } })).load, { mode: 'open', rate: 800 });
 });

@@ -34,10 +34,10 @@ test('deltaSeconds: absent, valid, malformed and duplicated (§1.2.2, §4.2.1)',
 
 test('CDN-Cache-Control replaces Cache-Control when present and valid (RFC 9213 §2.2)', (t) => {
   const targeted = effectiveResponseDirectives('max-age=10', 'max-age=600');
-  t.true(targeted.targeted);
+  t.is(targeted.source, 'cdn-cache-control');
   t.is(targeted.directives.get('max-age'), '600');
   const fallback = effectiveResponseDirectives('max-age=10', '');
-  t.false(fallback.targeted);
+  t.is(fallback.source, 'cache-control');
   t.is(fallback.directives.get('max-age'), '10');
   t.true(effectiveResponseDirectives('max-age=10', 'no-store').directives.has('no-store'));
 });

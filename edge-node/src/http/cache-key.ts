@@ -60,6 +60,35 @@ export function normalizeVaryValue(value: string | readonly string[] | undefined
   return text.split(',').map((item) => item.trim().replace(/\s+/g, ' ')).join(', ');
 }
 
+const QVALUE = /^\s*q\s*=\s*(0(?:\.\d{0,3})?|1(?:\.0{0,3})?)\s*$/i;
+
+/**
+ * Accept-Language (RFC 9110 §12.5.4) in one form per meaning, so that equal preferences written
+ * differently select the same variant: ranges lowercased (language tags are case-insensitive),
+ * ordered by qvalue, highest first, and alphabetically among equal qvalues (ranges of equal weight
+ * are equally acceptable, so their order is not kept), `q=1` left implicit. A value that does not
+ * parse (a parameter other than a valid q) gets the generic normalisation.
+ */
+export function normalizeAcceptLanguage(value: string | readonly string[] | undefined): string {
+  if (value === undefined) return ABSENT;
+  const text = typeof value === 'string' ? value : value.join(',');
+  const ranges: { tag: string; q: number }[] = [];
+  for (const item of text.split(',')) {
+    const semicolon = item.indexOf(';');
+    const tag = (semicolon === -1 ? item : item.slice(0, semicolon)).trim().toLowerCase();
+    if (tag === '') continue;
+    let q = 1;
+    if (semicolon !== -1) {
+      const match = QVALUE.exec(item.slice(semicolon + 1));
+      if (!match) return normalizeVaryValue(value);
+      q = Number(match[1]);
+    }
+    ranges.push({ tag, q });
+  }
+  ranges.sort((a, b) => b.q - a.q || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
+  return ranges.map(({ tag, q }) => (q === 1 ? tag : `${tag};q=${q}`)).join(', ');
+}
+
 /**
  * The secondary key (§4.1): the primary key plus the normalised values of the request headers the
  * stored response varies on. Without Vary the secondary key is the primary key.
@@ -67,6 +96,9 @@ export function normalizeVaryValue(value: string | readonly string[] | undefined
 export function variantKey(primary: string, varyNames: readonly string[], headers: Record<string, string | string[] | undefined>): string {
   if (varyNames.length === 0) return primary;
   let key = primary;
-  for (const name of varyNames) key += `\u0000${name}=${normalizeVaryValue(headers[name])}`;
+  for (const name of varyNames) {
+    const value = headers[name];
+    key += `\u0000${name}=${name === 'accept-language' ? normalizeAcceptLanguage(value) : normalizeVaryValue(value)}`;
+  }
   return key;
 }

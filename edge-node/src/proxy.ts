@@ -563,10 +563,11 @@ export class EdgeProxy {
         if (local !== undefined) this.store.invalidateUrl(primaryKey(local));
       }
     }
+    const contentLocation = first(upstreamResponse.headers['content-location']);
     const response = buildStoredResponse({
       primaryKey: primaryKey(path),
       requestHeaders: req.headers,
-      requestDirectives: new Map(),
+      requestDirectives: requestDirectives(first(req.headers['cache-control']), first(req.headers.pragma)),
       method,
       status: upstreamResponse.status,
       headers: upstreamResponse.headers,
@@ -575,8 +576,12 @@ export class EdgeProxy {
       responseTime: upstreamResponse.responseTime,
       via: this.deps.edgeId,
       negativeTtlMs: 0,
+      storeSetCookie: this.deps.storeSetCookie,
+      contentLocationIsTarget: method === 'POST' && contentLocation !== undefined && sameHostPath(contentLocation, req.headers.host) === path,
     });
-    const cs = appendCacheStatus(first(upstreamResponse.headers['cache-status']), cacheStatus({ fwd, ...(detail ? { detail } : {}) }));
+    // Only a POST's response can be storable here (RFC 9110 §9.3.3); it then answers later GETs.
+    const stored = route.store && response.storability.storable && this.store.put(response);
+    const cs = appendCacheStatus(first(upstreamResponse.headers['cache-status']), cacheStatus({ fwd, stored, ...(detail ? { detail } : {}) }));
     const out = response.hitHeaders.slice();
     const upstreamAge = first(upstreamResponse.headers.age);
     if (upstreamAge !== undefined) out.push('age', upstreamAge);

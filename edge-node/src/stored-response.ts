@@ -138,6 +138,8 @@ export interface BuildInput {
   negativeTtlMs: number;
   /** STORE_SET_COOKIE: responses with Set-Cookie may be stored. */
   storeSetCookie?: boolean;
+  /** For a POST: the response's Content-Location is the request's target (so it may be stored). */
+  contentLocationIsTarget?: boolean;
 }
 
 function first(value: string | string[] | undefined): string | undefined {
@@ -235,6 +237,7 @@ export function buildStoredResponse(input: BuildInput): StoredResponse {
       hasAuthorization: input.requestHeaders.authorization !== undefined,
       hasSetCookie: h['set-cookie'] !== undefined,
       storeSetCookie: input.storeSetCookie ?? false,
+      contentLocationIsTarget: input.contentLocationIsTarget ?? false,
       varyNames,
       freshness,
       hasValidator: etag !== undefined || lastModified !== undefined,

@@ -230,7 +230,8 @@ test('RFC 9111 §4.3.2, RFC 9110 §13.1.3 If-Modified-Since is answered 304 from
 
 test('RFC 9111 §4.1, RFC 9110 §12.5.4 Vary: Accept-Language matches whatever the order, case and whitespace of equal preferences', async (t) => {
   const { get, upstream } = await rig(t, (req, res) => {
-    res.writeHead(200, { 'cache-control': 'max-age=3600', vary: 'Accept-Language', 'content-language': 'en' });
+    // No Content-Language: only the normalised value can select this variant.
+    res.writeHead(200, { 'cache-control': 'max-age=3600', vary: 'Accept-Language' });
     res.end(`for ${req.headers['accept-language']}`);
   });
   await get('/l', { 'accept-language': 'en, de;q=0.5, fr' });
@@ -240,4 +241,48 @@ test('RFC 9111 §4.1, RFC 9110 §12.5.4 Vary: Accept-Language matches whatever t
   }
   t.is((await get('/l', { 'accept-language': 'en, de, fr' })).headers['cache-status'], 'cdn-lab; fwd=vary-miss; stored', 'other qvalues are another variant');
   t.is(upstream.requests.length, 2);
+});
+
+test('RFC 9110 §9.3.3 a POST response with explicit freshness and Content-Location of its target answers later GETs', async (t) => {
+  const { get, upstream, edge } = await rig(t, (req, res) => {
+    if (req.method === 'POST') {
+      const headers: http.OutgoingHttpHeaders = { 'cache-control': 'max-age=3600' };
+      if (req.url === '/p/same') headers['content-location'] = '/p/same';
+      if (req.url === '/p/other') headers['content-location'] = '/p/elsewhere';
+      res.writeHead(200, headers);
+      res.end(`posted ${req.url}`);
+      return;
+    }
+    res.writeHead(200, { 'cache-control': 'max-age=3600' });
+    res.end(`got ${req.url}`);
+  });
+  for (const path of ['/p/same', '/p/other', '/p/none']) {
+    const post = await request(`${edge.url}${path}`, { method: 'POST', body: 'x' });
+    t.is(post.headers['cache-status'], path === '/p/same' ? 'cdn-lab; fwd=method; stored' : 'cdn-lab; fwd=method', path);
+  }
+  const reused = await get('/p/same');
+  t.is(reused.body, 'posted /p/same');
+  t.true(isHit(reused));
+  t.is((await get('/p/same', {}, 'HEAD')).status, 200);
+  t.is((await get('/p/other')).body, 'got /p/other');
+  t.is((await get('/p/none')).body, 'got /p/none');
+  t.is(upstream.requests.filter((r) => r.method === 'GET').length, 2);
+  t.is(edge.edge.store.count, 3);
+});
+
+test('RFC 9111 §4.1, RFC 9110 §12.5.4 Vary: Accept-Language reuses a variant whose Content-Language the request ranks highest', async (t) => {
+  const { get, upstream } = await rig(t, (req, res) => {
+    res.writeHead(200, { 'cache-control': 'max-age=3600', vary: 'Accept-Language, Accept-Encoding', 'content-language': 'de' });
+    res.end(`for ${req.headers['accept-language']}`);
+  });
+  await get('/n', { 'accept-language': 'en, de', 'accept-encoding': 'gzip' });
+  const best = await get('/n', { 'accept-language': 'fr;q=0.5, de;q=1.0', 'accept-encoding': 'gzip' });
+  t.true(isHit(best), String(best.headers['cache-status']));
+  t.is(best.body, 'for en, de');
+  t.true(isHit(await get('/n', { 'accept-language': 'de-CH;q=0.2, de', 'accept-encoding': 'gzip' })), 'the most specific range decides');
+  for (const [language, encoding] of [['fr, de;q=0.9', 'gzip'], ['de;q=0, *', 'gzip'], ['de', 'br']]) {
+    const answer = await get('/n', { 'accept-language': language as string, 'accept-encoding': encoding as string });
+    t.is(answer.headers['cache-status'], 'cdn-lab; fwd=vary-miss; stored', `${language} / ${encoding}`);
+  }
+  t.is(upstream.requests.length, 4);
 });

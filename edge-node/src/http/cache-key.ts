@@ -71,6 +71,14 @@ const QVALUE = /^\s*q\s*=\s*(0(?:\.\d{0,3})?|1(?:\.0{0,3})?)\s*$/i;
  */
 export function normalizeAcceptLanguage(value: string | readonly string[] | undefined): string {
   if (value === undefined) return ABSENT;
+  const ranges = languageRanges(value);
+  if (ranges === undefined) return normalizeVaryValue(value);
+  ranges.sort((a, b) => b.q - a.q || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
+  return ranges.map(({ tag, q }) => (q === 1 ? tag : `${tag};q=${q}`)).join(', ');
+}
+
+/** Accept-Language's ranges, lowercased, with their qvalues; undefined when a parameter is not a valid q. */
+function languageRanges(value: string | readonly string[]): { tag: string; q: number }[] | undefined {
   const text = typeof value === 'string' ? value : value.join(',');
   const ranges: { tag: string; q: number }[] = [];
   for (const item of text.split(',')) {
@@ -80,13 +88,46 @@ export function normalizeAcceptLanguage(value: string | readonly string[] | unde
     let q = 1;
     if (semicolon !== -1) {
       const match = QVALUE.exec(item.slice(semicolon + 1));
-      if (!match) return normalizeVaryValue(value);
+      if (!match) return undefined;
       q = Number(match[1]);
     }
     ranges.push({ tag, q });
   }
-  ranges.sort((a, b) => b.q - a.q || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
-  return ranges.map(({ tag, q }) => (q === 1 ? tag : `${tag};q=${q}`)).join(', ');
+  return ranges;
+}
+
+/**
+ * Whether a representation in `contentLanguage` is a best choice for a request's Accept-Language
+ * (RFC 9110 §12.5.4): the qvalue of the most specific range matching its tag (RFC 4647 §3.3.1 basic
+ * filtering; `*` matches anything, least specifically) is above 0 and the highest the request gives
+ * any range, so no representation could be preferred to it. A list of languages never qualifies.
+ */
+export function isBestLanguage(acceptLanguage: string | readonly string[], contentLanguage: string | undefined): boolean {
+  if (contentLanguage === undefined || contentLanguage.includes(',')) return false;
+  const tag = contentLanguage.trim().toLowerCase();
+  const ranges = languageRanges(acceptLanguage);
+  if (tag === '' || ranges === undefined || ranges.length === 0) return false;
+  let best = 0;
+  let specificity = -1;
+  let preference = 0;
+  for (const range of ranges) {
+    best = Math.max(best, range.q);
+    const matches = range.tag === '*' || range.tag === tag || tag.startsWith(`${range.tag}-`);
+    const length = range.tag === '*' ? 0 : range.tag.length;
+    if (matches && length > specificity) {
+      specificity = length;
+      preference = range.q;
+    }
+  }
+  return preference > 0 && preference === best;
+}
+
+/** A variant key without one selecting header's part (to compare the others). */
+export function keyWithout(key: string, name: string): string {
+  const start = key.indexOf(`\u0000${name}=`);
+  if (start === -1) return key;
+  const end = key.indexOf('\u0000', start + 1);
+  return end === -1 ? key.slice(0, start) : key.slice(0, start) + key.slice(end);
 }
 
 /**

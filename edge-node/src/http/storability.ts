@@ -26,6 +26,8 @@ export interface StorabilityInput {
   varyNames: readonly string[];
   freshness: Freshness;
   hasValidator: boolean;
+  /** For a POST: its response's Content-Location names the request's own target (RFC 9110 §9.3.3). */
+  contentLocationIsTarget?: boolean;
 }
 
 export type Storability = { storable: true } | { storable: false; reason: NotStorableReason };
@@ -45,7 +47,10 @@ export const UNDERSTOOD_STATUS = new Set([
 
 export function storability(input: StorabilityInput): Storability {
   const res = input.responseDirectives;
-  if (input.method !== 'GET') return { storable: false, reason: 'method' };
+  // RFC 9110 §9.3.3: a POST response with explicit freshness whose Content-Location is the target
+  // URI may answer later GETs of it. No other method's response is stored.
+  const cacheablePost = input.method === 'POST' && input.contentLocationIsTarget === true && input.freshness.explicit;
+  if (input.method !== 'GET' && !cacheablePost) return { storable: false, reason: 'method' };
   // 206 needs partial-content storage (not implemented); 304 and 1xx are not complete responses.
   if (input.status < 200 || input.status === 206 || input.status === 304) return { storable: false, reason: 'status' };
   // §5.2.2.3: with must-understand, only a status whose caching is implemented may be stored, and

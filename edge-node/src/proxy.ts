@@ -579,8 +579,9 @@ export class EdgeProxy {
       storeSetCookie: this.deps.storeSetCookie,
       contentLocationIsTarget: method === 'POST' && contentLocation !== undefined && sameHostPath(contentLocation, req.headers.host) === path,
     });
-    // Only a POST's response can be storable here (RFC 9110 §9.3.3); it then answers later GETs.
-    const stored = route.store && response.storability.storable && this.store.put(response);
+    // A POST's response may answer later GETs (RFC 9110 §9.3.3). A GET passed through for its
+    // preconditions (If-Match: 412 or a 200) is not stored: it answered that condition.
+    const stored = method === 'POST' && route.store && response.storability.storable && this.store.put(response);
     const cs = appendCacheStatus(first(upstreamResponse.headers['cache-status']), cacheStatus({ fwd, stored, ...(detail ? { detail } : {}) }));
     const out = response.hitHeaders.slice();
     const upstreamAge = first(upstreamResponse.headers.age);

@@ -286,3 +286,17 @@ test('RFC 9111 §4.1, RFC 9110 §12.5.4 Vary: Accept-Language reuses a variant w
   }
   t.is(upstream.requests.length, 4);
 });
+
+test('RFC 9110 §13.1.1 a GET passed through for its If-Match precondition is not stored', async (t) => {
+  const { get, upstream } = await rig(t, (req, res) => {
+    const failed = req.headers['if-match'] !== undefined && req.headers['if-match'] !== '"v1"';
+    res.writeHead(failed ? 412 : 200, { 'cache-control': 'max-age=3600', etag: '"v1"' });
+    res.end(failed ? 'precondition failed' : 'current');
+  });
+  t.is((await get('/pm', { 'if-match': '"old"' })).status, 412);
+  t.is((await get('/pm', { 'if-match': '"v1"' })).status, 200);
+  const plain = await get('/pm');
+  t.is(plain.status, 200);
+  t.is(plain.headers['cache-status'], 'cdn-lab; fwd=uri-miss; stored');
+  t.is(upstream.requests.length, 3);
+});

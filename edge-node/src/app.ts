@@ -115,6 +115,7 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
     peers,
     negativeTtlMs: config.negativeTtlS * 1000,
     serveStale: config.serveStale,
+    storeSetCookie: config.storeSetCookie,
     clientDelayMs: config.clientDelayMs,
     keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
     accessLogHitSample: config.accessLogHitSample,

@@ -1,7 +1,8 @@
 // The edge's cache: stored responses in a `CachePolicy` (the eviction policy decides what leaves)
 // under a byte budget, plus the indexes HTTP needs on top: Vary variants per URL and purge tags.
 import type { IncomingHttpHeaders } from 'node:http';
-import { variantKey } from './http/cache-key.ts';
+import { isBestLanguage, keyWithout, variantKey } from './http/cache-key.ts';
+import { flatGet } from './http/headers.ts';
 import { createPolicy } from './policies/registry.ts';
 import type { CachePolicy, RemovalReason } from './policies/types.ts';
 import { isReleasable, ReleasableBodies, type BodyReclaimer } from './reclaim.ts';
@@ -23,6 +24,8 @@ interface VariantSet {
   /** The Vary header names of the latest stored variant; variants keyed by other names are dropped. */
   names: string[];
   keys: Set<string>;
+  /** Vary names Accept-Language: a request that selects no variant exactly may take one by Content-Language. */
+  byLanguage: boolean;
 }
 
 export class CacheStore {
@@ -64,7 +67,26 @@ export class CacheStore {
   lookup(primaryKey: string, headers: IncomingHttpHeaders): StoredResponse | undefined {
     const variants = this.variants.get(primaryKey);
     if (variants === undefined) return this.policy.get(primaryKey);
-    return this.policy.get(variantKey(primaryKey, variants.names, headers));
+    const key = variantKey(primaryKey, variants.names, headers);
+    if (variants.byLanguage && !this.policy.has(key)) return this.bestLanguageVariant(variants, key, headers) ?? this.policy.get(key);
+    return this.policy.get(key);
+  }
+
+  /**
+   * For a request whose Accept-Language selects no stored variant exactly: a variant that differs
+   * from it only in Accept-Language and whose Content-Language the request ranks highest (RFC 9111
+   * §4.1 lets a cache match selecting fields by their semantics). Only on a Vary miss.
+   */
+  private bestLanguageVariant(variants: VariantSet, requestKey: string, headers: IncomingHttpHeaders): StoredResponse | undefined {
+    const acceptLanguage = headers['accept-language'];
+    if (acceptLanguage === undefined) return undefined;
+    const others = keyWithout(requestKey, 'accept-language');
+    for (const key of variants.keys) {
+      if (keyWithout(key, 'accept-language') !== others) continue;
+      const entry = this.policy.peek(key);
+      if (entry !== undefined && isBestLanguage(acceptLanguage, flatGet(entry.hitHeaders, 'content-language'))) return this.policy.get(key);
+    }
+    return undefined;
   }
 
   /** Whether some response for this URL is stored (so a lookup miss is a Vary miss). */
@@ -88,7 +110,7 @@ export class CacheStore {
     if (varies) {
       let set = this.variants.get(entry.primaryKey);
       if (set === undefined) {
-        set = { names: entry.varyNames, keys: new Set() };
+        set = { names: entry.varyNames, keys: new Set(), byLanguage: entry.varyNames.includes('accept-language') };
         this.variants.set(entry.primaryKey, set);
       }
       set.keys.add(entry.key);

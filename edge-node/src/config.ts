@@ -71,6 +71,11 @@ export const edgeConfigSchema = z
      */
     serveStale: env.bool().default(true),
     /**
+     * Whether responses carrying Set-Cookie may be stored and served (with their Set-Cookie) to
+     * everyone. RFC 9111 §7.3 allows it; off by default, as most CDNs, since such a response is usually one user's session.
+     */
+    storeSetCookie: env.bool().default(false),
+    /**
      * One fresh hit in this many gets an access log line (with `"sample":N`); every other answer, and
      * every hit slower than SLOW_HIT_LOG_MS, always gets one. 1 logs every hit.
      */
@@ -115,6 +120,7 @@ export const EDGE_ENV = {
   adminToken: 'ADMIN_TOKEN',
   negativeTtlS: 'NEGATIVE_TTL_S',
   serveStale: 'SERVE_STALE',
+  storeSetCookie: 'STORE_SET_COOKIE',
   accessLogHitSample: 'ACCESS_LOG_HIT_SAMPLE',
   clientDelayMs: 'CLIENT_DELAY_MS',
   upstreamDelayMs: 'UPSTREAM_DELAY_MS',

@@ -17,7 +17,7 @@ import { appendVia, connectionTokens, HOP_BY_HOP } from './http/headers.ts';
 import { acceptsHeadBlock, buildHeadBlock, endWithHead, keepAliveFields } from './http/head-block.ts';
 import { decideRange } from './http/range.ts';
 import type { EdgeMetrics, Result } from './metrics.ts';
-import { buildStoredResponse, refreshStoredResponse, storedFields, type StoredResponse } from './stored-response.ts';
+import { buildStoredResponse, refreshStoredResponse, selectedBy304, storedFields, validatorsOf, type StoredResponse } from './stored-response.ts';
 import { UpstreamError, type Upstream, type UpstreamResponse } from './upstream.ts';
 
 /** Set on requests an edge forwards to the owning peer, so the owner never forwards them again. */
@@ -62,7 +62,7 @@ const ALWAYS_DROPS = new Set([
 /** Request fields that make the fast path step aside (they need the full request logic). */
 const SLOW_REQUEST_FIELDS = ['cache-control', 'pragma', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'range', 'authorization'] as const;
 /** Reasons a response may not be shared with other clients, so coalesced followers refetch. */
-const PRIVATE_REASONS = new Set(['no-store', 'private', 'set-cookie', 'authorization']);
+const PRIVATE_REASONS = new Set(['no-store', 'private', 'set-cookie', 'authorization', 'must-understand']);
 
 /** Per-request state carried from the fast path into express. */
 interface RequestState {
@@ -116,6 +116,8 @@ export interface ProxyDeps {
   upstream: Upstream;
   peers?: PeerRouting | undefined;
   negativeTtlMs: number;
+  /** STORE_SET_COOKIE: responses with Set-Cookie may be stored (and served with it to everyone). */
+  storeSetCookie?: boolean;
   /** SERVE_STALE: false means stale is never served (no max-stale, SWR or SIE), only revalidated. */
   serveStale?: boolean;
   /** CLIENT_DELAY_MS: simulated client round trip, waited before each proxied response is written (not to peers). */
@@ -267,7 +269,6 @@ export class EdgeProxy {
     const method = req.method as string;
     if (method === 'CONNECT' || method === 'TRACE') throw new EdgeError('methodNotAllowed', `${method} is not supported`);
     if (method !== 'GET' && method !== 'HEAD') return this.passThrough(req, res, path, 'method', undefined);
-    if (headers.authorization !== undefined) return this.passThrough(req, res, path, 'bypass', 'authorization');
     if (headers['if-match'] !== undefined || headers['if-unmodified-since'] !== undefined) {
       return this.passThrough(req, res, path, 'bypass', 'precondition');
     }
@@ -431,11 +432,14 @@ export class EdgeProxy {
     // property through V8's runtime, ~10 µs of a miss's CPU (perf, loadtest/BENCH.md).
     const upstreamCacheStatus = first(upstreamResponse.headers['cache-status']);
     if (entry && upstreamResponse.status === 304) {
+      // A 304 about another representation cannot freshen this one (§4.3.4): fetch it in full.
+      if (!selectedBy304(entry, upstreamResponse.headers)) return this.fetchForCache(client, path, primary, directives, undefined, route);
       const refreshed = refreshStoredResponse(entry, upstreamResponse, {
         requestHeaders: client.headers,
         requestDirectives: directives,
         via: this.deps.edgeId,
         negativeTtlMs: this.deps.negativeTtlMs,
+        storeSetCookie: this.deps.storeSetCookie,
       });
       const stored = store && refreshed.storability.storable && this.store.put(refreshed);
       return { kind: 'response', response: refreshed, stored, notModified: true, shareable: true, upstreamCacheStatus };
@@ -452,6 +456,7 @@ export class EdgeProxy {
       responseTime: upstreamResponse.responseTime,
       via: this.deps.edgeId,
       negativeTtlMs: this.deps.negativeTtlMs,
+      storeSetCookie: this.deps.storeSetCookie,
     });
     const stored = store && response.storability.storable && this.store.put(response);
     // A stale entry superseded by a non-error response that could not be stored must not linger.
@@ -486,7 +491,7 @@ export class EdgeProxy {
     const status = entry.status;
     const age = String(ageSeconds(ageMs));
     if (status >= 200 && status < 300 && (h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined)) {
-      if (notModified({ ifNoneMatch: first(h['if-none-match']), ifModifiedSince: first(h['if-modified-since']) }, entry)) {
+      if (notModified({ ifNoneMatch: first(h['if-none-match']), ifModifiedSince: first(h['if-modified-since']) }, validatorsOf(entry))) {
         const headers: string[] = [];
         const fields = entry.hitHeaders;
         for (let i = 0; i < fields.length; i += 2) {
@@ -558,10 +563,11 @@ export class EdgeProxy {
         if (local !== undefined) this.store.invalidateUrl(primaryKey(local));
       }
     }
+    const contentLocation = first(upstreamResponse.headers['content-location']);
     const response = buildStoredResponse({
       primaryKey: primaryKey(path),
       requestHeaders: req.headers,
-      requestDirectives: new Map(),
+      requestDirectives: requestDirectives(first(req.headers['cache-control']), first(req.headers.pragma)),
       method,
       status: upstreamResponse.status,
       headers: upstreamResponse.headers,
@@ -570,8 +576,13 @@ export class EdgeProxy {
       responseTime: upstreamResponse.responseTime,
       via: this.deps.edgeId,
       negativeTtlMs: 0,
+      storeSetCookie: this.deps.storeSetCookie,
+      contentLocationIsTarget: method === 'POST' && contentLocation !== undefined && sameHostPath(contentLocation, req.headers.host) === path,
     });
-    const cs = appendCacheStatus(first(upstreamResponse.headers['cache-status']), cacheStatus({ fwd, ...(detail ? { detail } : {}) }));
+    // A POST's response may answer later GETs (RFC 9110 §9.3.3). A GET passed through for its
+    // preconditions (If-Match: 412 or a 200) is not stored: it answered that condition.
+    const stored = method === 'POST' && route.store && response.storability.storable && this.store.put(response);
+    const cs = appendCacheStatus(first(upstreamResponse.headers['cache-status']), cacheStatus({ fwd, stored, ...(detail ? { detail } : {}) }));
     const out = response.hitHeaders.slice();
     const upstreamAge = first(upstreamResponse.headers.age);
     if (upstreamAge !== undefined) out.push('age', upstreamAge);

@@ -6,14 +6,23 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { deltaSeconds, effectiveResponseDirectives, type Directives } from './http/cache-control.ts';
 import { parseVary, variantKey } from './http/cache-key.ts';
+import { weakMatch, type Validators } from './http/conditional.ts';
 import { correctedInitialAge, freshnessLifetime } from './http/freshness.ts';
-import { appendVia, endToEndHeaders, HOP_BY_HOP } from './http/headers.ts';
+import { appendVia, endToEndHeaders, flatGet, HOP_BY_HOP } from './http/headers.ts';
 import { storability, type Storability } from './http/storability.ts';
 
-/** Fields never copied into the stored header list: recomputed per response, or internal to the CDN. */
-const NOT_STORED = new Set(['content-length', 'age', 'cache-status', 'via', 'surrogate-key', 'cache-tag']);
+/**
+ * Fields never copied into the stored header list: recomputed per response, or addressed to the
+ * CDN itself (tags, and Surrogate-Control, which a surrogate removes before clients see it).
+ */
+const NOT_STORED = new Set(['content-length', 'age', 'cache-status', 'via', 'surrogate-key', 'cache-tag', 'surrogate-control']);
 /** Of those, the ones kept aside (in `sourceExtras`) because a later 304 update rebuilds from them. */
-const KEPT_ASIDE = ['via', 'surrogate-key', 'cache-tag'] as const;
+const KEPT_ASIDE = ['via', 'surrogate-key', 'cache-tag', 'surrogate-control'] as const;
+/**
+ * Stored fields a 304 does not replace (RFC 9111 §3.2): they describe the stored body, which the 304
+ * does not carry (its length, coding, range and digests), or name it (the validator that selected it).
+ */
+const KEPT_ON_UPDATE = new Set(['content-length', 'content-encoding', 'content-range', 'content-md5', 'digest', 'content-digest', 'repr-digest', 'etag']);
 /**
  * Header values repeat across entries (Cache-Control, Content-Type, Via, Date within a second, tags),
  * but the HTTP parser gives every response its own copies: short values are shared through this table,
@@ -127,6 +136,10 @@ export interface BuildInput {
   /** This edge's Via pseudonym. */
   via: string;
   negativeTtlMs: number;
+  /** STORE_SET_COOKIE: responses with Set-Cookie may be stored. */
+  storeSetCookie?: boolean;
+  /** For a POST: the response's Content-Location is the request's target (so it may be stored). */
+  contentLocationIsTarget?: boolean;
 }
 
 function first(value: string | string[] | undefined): string | undefined {
@@ -165,7 +178,7 @@ function hasNoContent(status: number): boolean {
 
 export function buildStoredResponse(input: BuildInput): StoredResponse {
   const h = input.headers;
-  const { directives } = effectiveResponseDirectives(h['cache-control'], h['cdn-cache-control']);
+  const { directives } = effectiveResponseDirectives(h['cache-control'], h['cdn-cache-control'], h['surrogate-control']);
   const date = first(h.date);
   const freshness = freshnessLifetime({
     status: input.status,
@@ -223,6 +236,8 @@ export function buildStoredResponse(input: BuildInput): StoredResponse {
       responseDirectives: directives,
       hasAuthorization: input.requestHeaders.authorization !== undefined,
       hasSetCookie: h['set-cookie'] !== undefined,
+      storeSetCookie: input.storeSetCookie ?? false,
+      contentLocationIsTarget: input.contentLocationIsTarget ?? false,
       varyNames,
       freshness,
       hasValidator: etag !== undefined || lastModified !== undefined,
@@ -233,18 +248,30 @@ export function buildStoredResponse(input: BuildInput): StoredResponse {
 }
 
 /**
+ * Whether a 304 to the edge's conditional request is about this stored response (RFC 9111 §4.3.4):
+ * an entity-tag in the 304 must be the stored one (strong comparison for a strong tag, weak for a
+ * weak one). A 304 without ETag is taken as answering the validators the edge sent.
+ */
+export function selectedBy304(stored: Pick<StoredResponse, 'etag'>, notModifiedHeaders: IncomingHttpHeaders): boolean {
+  const etag = first(notModifiedHeaders.etag);
+  if (etag === undefined) return true;
+  if (stored.etag === undefined) return false;
+  return etag.startsWith('W/') ? weakMatch(etag, stored.etag) : etag === stored.etag;
+}
+
+/**
  * Freshens a stored response with a 304 (RFC 9111 §4.3.4, §3.2): every field of the 304 replaces the
- * stored one, except hop-by-hop fields and Content-Length; the body stays; times and freshness are
+ * stored one, except hop-by-hop fields and KEPT_ON_UPDATE; the body stays; times and freshness are
  * those of the validation exchange.
  */
 export function refreshStoredResponse(
   stored: StoredResponse,
   notModified: { headers: IncomingHttpHeaders; requestTime: number; responseTime: number },
-  input: Pick<BuildInput, 'requestHeaders' | 'requestDirectives' | 'via' | 'negativeTtlMs'>,
+  input: Pick<BuildInput, 'requestHeaders' | 'requestDirectives' | 'via' | 'negativeTtlMs' | 'storeSetCookie'>,
 ): StoredResponse {
   const merged = sourceHeadersOf(stored);
   for (const [name, value] of Object.entries(notModified.headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || name === 'content-length') continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || KEPT_ON_UPDATE.has(name)) continue;
     (merged as Record<string, string | string[]>)[name] = value;
   }
   // The stored response's Age was about the old exchange; the 304 carries its own (or none).
@@ -261,6 +288,7 @@ export function refreshStoredResponse(
     responseTime: notModified.responseTime,
     via: input.via,
     negativeTtlMs: input.negativeTtlMs,
+    storeSetCookie: input.storeSetCookie ?? false,
   });
 }
 
@@ -294,4 +322,14 @@ export function sourceHeadersOf(stored: Pick<StoredResponse, 'hitHeaders' | 'sou
 export function storedFields(stored: Pick<StoredResponse, 'hitHeaders'>): string[] {
   const list = stored.hitHeaders;
   return list[list.length - 2] === 'content-length' ? list.slice(0, -2) : list.slice();
+}
+
+/**
+ * What a client's conditional request is compared with (RFC 9111 §4.3.2, RFC 9110 §13.1.3): the
+ * ETag, and Last-Modified or, without one, the stored Date (or, without that, when the response
+ * arrived), before which the representation was not modified.
+ */
+export function validatorsOf(stored: Pick<StoredResponse, 'etag' | 'lastModified' | 'hitHeaders' | 'responseTime'>): Validators {
+  if (stored.lastModified !== undefined) return stored;
+  return { etag: stored.etag, lastModified: flatGet(stored.hitHeaders, 'date') ?? new Date(stored.responseTime).toUTCString() };
 }

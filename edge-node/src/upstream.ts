@@ -155,6 +155,12 @@ export class Upstream {
           settle(undefined);
         },
         onResponseError(_c, cause) {
+          // A 304 never has content, whatever Content-Length it repeats from the 200 (RFC 9110
+          // §8.6, §15.4.5), but undici counts the missing bytes as a mismatch: the exchange is complete.
+          if (status === 304 && (cause as { code?: unknown }).code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
+            settle(undefined);
+            return;
+          }
           settle(new UpstreamError('failed', kind, `${kind} request failed: ${cause.message}`));
         },
       };

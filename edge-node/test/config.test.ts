@@ -5,7 +5,7 @@ import { EDGE_ENV, edgeConfigFromEnv, edgeEnv } from '../src/config.ts';
 test('defaults per docs/contracts.md', (t) => {
   const config = edgeConfigFromEnv({ UPSTREAM_URLS: 'http://127.0.0.1:3000, http://127.0.0.1:3001' });
   t.like(config, { host: '127.0.0.1', port: 0, edgeId: 'edge-0', cachePolicy: 'lru', cacheBytes: 67108864, coalescing: true, upstreamTimeoutMs: 10000 });
-  t.like(config, { serveStale: true, clientDelayMs: 0, upstreamDelayMs: 0, accessLogHitSample: 10 });
+  t.like(config, { serveStale: true, storeSetCookie: false, clientDelayMs: 0, upstreamDelayMs: 0, accessLogHitSample: 10 });
   t.deepEqual(config.upstreamUrls, ['http://127.0.0.1:3000', 'http://127.0.0.1:3001']);
   t.is(config.adminToken, undefined);
   t.deepEqual(config.peerUrls, []);
@@ -27,12 +27,13 @@ test('edgeEnv is the inverse of edgeConfigFromEnv', (t) => {
 });
 
 test('bad values are ConfigErrors naming the env var', (t) => {
-  const error = t.throws(() => edgeConfigFromEnv({ UPSTREAM_URLS: 'ftp://x', CACHE_POLICY: 'mru', CACHE_BYTES: '0', COALESCING: 'maybe', ACCESS_LOG_HIT_SAMPLE: '0' }), { instanceOf: ConfigError });
+  const error = t.throws(() => edgeConfigFromEnv({ UPSTREAM_URLS: 'ftp://x', CACHE_POLICY: 'mru', CACHE_BYTES: '0', COALESCING: 'maybe', ACCESS_LOG_HIT_SAMPLE: '0', STORE_SET_COOKIE: 'sometimes' }), { instanceOf: ConfigError });
   t.regex(error.message, /UPSTREAM_URLS: /);
   t.regex(error.message, /CACHE_POLICY: unknown cache policy; valid policies: .*lru/);
   t.regex(error.message, /CACHE_BYTES: /);
   t.regex(error.message, /COALESCING: /);
   t.regex(error.message, /ACCESS_LOG_HIT_SAMPLE: /);
+  t.regex(error.message, /STORE_SET_COOKIE: /);
 });
 
 test('CACHE_POLICY accepts every registered policy, also behind the second-hit filter', (t) => {

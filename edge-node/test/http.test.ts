@@ -1,10 +1,10 @@
 // Unit tests of the pure HTTP caching functions in src/http/.
 import test from 'ava';
-import { deltaSeconds, effectiveResponseDirectives, parseCacheControl, requestDirectives } from '../src/http/cache-control.ts';
-import { normalizeVaryValue, originFormTarget, parseVary, variantKey } from '../src/http/cache-key.ts';
+import { deltaSeconds, effectiveResponseDirectives, parseCacheControl, parseSurrogateControl, requestDirectives } from '../src/http/cache-control.ts';
+import { isBestLanguage, keyWithout, normalizeAcceptLanguage, normalizeVaryValue, originFormTarget, parseVary, variantKey } from '../src/http/cache-key.ts';
 import { cacheStatus, appendCacheStatus } from '../src/http/cache-status.ts';
 import { notModified, parseEtagList, weakMatch } from '../src/http/conditional.ts';
-import { ageSeconds, correctedInitialAge, currentAge, freshnessLifetime } from '../src/http/freshness.ts';
+import { ageSeconds, correctedInitialAge, currentAge, freshnessLifetime, parseAge } from '../src/http/freshness.ts';
 import { appendVia, endToEndHeaders } from '../src/http/headers.ts';
 import { decideRange } from '../src/http/range.ts';
 import { storability, type StorabilityInput } from '../src/http/storability.ts';
@@ -34,10 +34,10 @@ test('deltaSeconds: absent, valid, malformed and duplicated (§1.2.2, §4.2.1)',
 
 test('CDN-Cache-Control replaces Cache-Control when present and valid (RFC 9213 §2.2)', (t) => {
   const targeted = effectiveResponseDirectives('max-age=10', 'max-age=600');
-  t.true(targeted.targeted);
+  t.is(targeted.source, 'cdn-cache-control');
   t.is(targeted.directives.get('max-age'), '600');
   const fallback = effectiveResponseDirectives('max-age=10', '');
-  t.false(fallback.targeted);
+  t.is(fallback.source, 'cache-control');
   t.is(fallback.directives.get('max-age'), '10');
   t.true(effectiveResponseDirectives('max-age=10', 'no-store').directives.has('no-store'));
 });
@@ -137,6 +137,12 @@ test('storability: each reason to refuse', (t) => {
   t.is(reason({ hasAuthorization: true }), 'authorization');
   t.is(reason({ hasAuthorization: true, responseDirectives: parseCacheControl('public, max-age=60') }), 'storable');
   t.is(reason({ hasSetCookie: true }), 'set-cookie');
+  t.is(reason({ hasSetCookie: true, storeSetCookie: true }), 'storable');
+  t.is(reason({ status: 599, responseDirectives: parseCacheControl('max-age=60, must-understand') }), 'must-understand');
+  t.is(reason({ responseDirectives: parseCacheControl('max-age=60, no-store, must-understand') }), 'storable');
+  t.is(reason({ requestDirectives: parseCacheControl('no-store'), responseDirectives: parseCacheControl('max-age=60, must-understand') }), 'no-store');
+  t.is(reason({ method: 'POST', contentLocationIsTarget: true }), 'storable');
+  t.is(reason({ method: 'POST', contentLocationIsTarget: true, freshness: { lifetimeMs: 0, explicit: false } }), 'method');
   t.is(reason({ varyNames: ['*'] }), 'vary-star');
   t.is(reason({ status: 302, responseDirectives: new Map(), freshness: { lifetimeMs: 0, explicit: false } }), 'status');
   t.is(reason({ responseDirectives: new Map(), freshness: { lifetimeMs: 0, explicit: false } }), 'no-freshness');
@@ -177,4 +183,41 @@ test('hop-by-hop fields, including those listed in Connection, are dropped; Via 
   t.deepEqual(flat, ['content-type', 'text/plain', 'set-cookie', 'a=1', 'set-cookie', 'b=2']);
   t.is(appendVia(undefined, 'edge-0'), '1.1 edge-0');
   t.is(appendVia('1.1 parent', 'edge-0'), '1.1 parent, 1.1 edge-0');
+});
+
+test('Surrogate-Control: targeted directives override untargeted, others are ignored, names case-insensitive', (t) => {
+  const d = parseSurrogateControl('MAX-AGE=5, max-age=300;cdn-lab, no-store;other, content="ESI/1.0;x", X-Ext=1, stale-if-error=60');
+  t.deepEqual([...d], [['max-age', '300'], ['stale-if-error', '60']]);
+  t.is(parseSurrogateControl('max-age=60+30').get('max-age'), '60');
+  t.true(parseSurrogateControl('no-store-remote').has('no-store'));
+  t.true(Number.isNaN(deltaSeconds(parseSurrogateControl('max-age=1, max-age=2'), 'max-age')), 'a duplicate is invalid, as in Cache-Control');
+  t.is(deltaSeconds(parseSurrogateControl('max-age=1, max-age=2, max-age=9;cdn-lab'), 'max-age'), 9, 'a targeted value replaces a duplicated one');
+  t.is(effectiveResponseDirectives('max-age=600', undefined, 'max-age=60').source, 'surrogate-control');
+  t.is(effectiveResponseDirectives('max-age=600', 'max-age=5', 'max-age=60').source, 'cdn-cache-control');
+  t.is(effectiveResponseDirectives('max-age=600', undefined, 'content="ESI/1.0"').source, 'cache-control');
+});
+
+test('Age (RFC 9111 §5.1, §1.2.2): first list member, invalid ignored, parameters dropped, capped at 2^31', (t) => {
+  t.is(parseAge(undefined), undefined);
+  t.is(parseAge(' 60 '), 60);
+  for (const invalid of ['abc', '-1', '1.5', '', ', 5']) t.is(parseAge(invalid), undefined, invalid);
+  t.is(parseAge('7200, 0'), 7200);
+  t.is(parseAge('0, 7200'), 0);
+  t.is(parseAge('60;foo=bar'), 60);
+  t.is(parseAge('99999999999'), 2 ** 31);
+});
+
+test('Accept-Language: one form per meaning; best-language choice by the most specific range (RFC 9110 §12.5.4)', (t) => {
+  t.is(normalizeAcceptLanguage(' De ;q=0.50, en ,FR'), 'en, fr, de;q=0.5');
+  t.is(normalizeAcceptLanguage('en;level=1'), 'en;level=1', 'an unknown parameter keeps the generic form');
+  t.is(variantKey('/p', ['accept-language'], { 'accept-language': 'fr, en' }), variantKey('/p', ['accept-language'], { 'accept-language': 'EN,fr' }));
+  t.true(isBestLanguage('fr;q=0.5, de', 'de'));
+  t.true(isBestLanguage('de', 'de-CH'));
+  t.false(isBestLanguage('de-CH, de;q=0.5', 'de'), 'de-CH does not match de');
+  t.false(isBestLanguage('de;q=0, *', 'de'));
+  t.true(isBestLanguage('*', 'de'));
+  t.false(isBestLanguage('de, en', 'de, en'), 'a list of languages never qualifies');
+  t.false(isBestLanguage('de', undefined));
+  t.is(keyWithout('/p\u0000accept-encoding=gzip\u0000accept-language=de', 'accept-language'), '/p\u0000accept-encoding=gzip');
+  t.is(keyWithout('/p\u0000accept-language=de\u0000x=1', 'accept-language'), '/p\u0000x=1');
 });

@@ -66,6 +66,7 @@ export function planServices(topology: Topology): ServicePlan[] {
       coalescing: edges.coalescing,
       upstreamTimeoutMs: edges.upstreamTimeoutMs,
       serveStale: edges.serveStale,
+      storeSetCookie: edges.storeSetCookie,
       clientDelayMs: delays.clientDelayMs,
       upstreamDelayMs: delays.upstreamDelayMs,
     });

@@ -77,6 +77,8 @@ export const EdgeSpecSchema = z
     upstreamTimeoutMs: z.number().int().min(1).max(300_000).default(10_000),
     /** Serve stale content under stale-while-revalidate / stale-if-error (RFC 5861). */
     serveStale: z.boolean().default(true),
+    /** Store responses carrying Set-Cookie (RFC 9111 §7.3 allows it; off, as most CDNs). */
+    storeSetCookie: z.boolean().default(false),
     /**
      * Simulated network delays. Without regions every edge gets these; with regions, each region's
      * edges get the region's, and the regions' counts must add up to `count`.

@@ -42,6 +42,7 @@ test('regions give their edges their network delays and a region label', (t) => 
       edges: {
         count: 3,
         serveStale: false,
+        storeSetCookie: true,
         regions: [
           { name: 'near', count: 1, clientDelayMs: 5, upstreamDelayMs: 80 },
           { name: 'far', count: 2, clientDelayMs: 60, upstreamDelayMs: 10 },
@@ -54,6 +55,7 @@ test('regions give their edges their network delays and a region label', (t) => 
   t.is(env('edge-0').UPSTREAM_DELAY_MS, '80');
   t.is(env('edge-2').CLIENT_DELAY_MS, '60');
   t.is(env('edge-2').SERVE_STALE, 'false');
+  t.is(env('edge-2').STORE_SET_COOKIE, 'true');
   t.is(plans.find((p) => p.id === 'edge-1')!.labels.region, 'far');
 });
 

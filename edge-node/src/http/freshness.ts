@@ -50,7 +50,8 @@ export function freshnessLifetime(input: FreshnessInput): Freshness {
     const date = parseHttpDate(input.date) ?? input.responseTime;
     return { lifetimeMs: Math.max(0, expires - date), explicit: true };
   }
-  if (!HEURISTICALLY_CACHEABLE.has(input.status)) return { lifetimeMs: 0, explicit: false };
+  // §4.2.2: heuristics only for heuristically cacheable codes (RFC 9110 §15.1) or responses marked public.
+  if (!HEURISTICALLY_CACHEABLE.has(input.status) && !directives.has('public')) return { lifetimeMs: 0, explicit: false };
   const lastModified = parseHttpDate(input.lastModified);
   if (lastModified !== undefined) {
     const date = parseHttpDate(input.date) ?? input.responseTime;
@@ -62,6 +63,29 @@ export function freshnessLifetime(input: FreshnessInput): Freshness {
   return { lifetimeMs: 0, explicit: false };
 }
 
+/** Largest Age kept (§1.2.2: a delta-seconds beyond 2^31 is taken as 2^31). */
+const AGE_CAP_S = 2 ** 31;
+const DIGITS = /^\d+$/;
+
+/**
+ * The Age field value in seconds (RFC 9111 §5.1), undefined when absent or ignored. A list (a
+ * repeated field arrives joined, or `7200, 0` on one line) counts by its first member, as §5.1 says;
+ * a member that is not a non-negative integer (`abc`, `-1`, `1.5`) makes the field ignored (§5.1:
+ * SHOULD ignore). A parameter (`7200;foo=bar`) is dropped and the integer kept: the RFC leaves this
+ * open, and reading the response as older is the safe side.
+ */
+export function parseAge(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  let member = value;
+  const comma = member.indexOf(',');
+  if (comma !== -1) member = member.slice(0, comma);
+  const semicolon = member.indexOf(';');
+  if (semicolon !== -1) member = member.slice(0, semicolon);
+  member = member.trim();
+  if (!DIGITS.test(member)) return undefined;
+  return Math.min(Number(member), AGE_CAP_S);
+}
+
 /**
  * The age a response already had when it arrived (§4.2.3 `corrected_initial_age`), in ms:
  * the larger of the apparent age (response_time - Date) and the upstream Age plus the round trip.
@@ -69,7 +93,7 @@ export function freshnessLifetime(input: FreshnessInput): Freshness {
 export function correctedInitialAge(input: { date?: string | undefined; age?: string | undefined; requestTime: number; responseTime: number }): number {
   const date = parseHttpDate(input.date);
   const apparentAge = date === undefined ? 0 : Math.max(0, input.responseTime - date);
-  const ageValue = input.age !== undefined && /^\d+$/.test(input.age.trim()) ? Number(input.age.trim()) * 1000 : 0;
+  const ageValue = (parseAge(input.age) ?? 0) * 1000;
   const responseDelay = Math.max(0, input.responseTime - input.requestTime);
   return Math.max(apparentAge, ageValue + responseDelay);
 }

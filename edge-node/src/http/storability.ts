@@ -9,6 +9,7 @@ export type NotStorableReason =
   | 'private'
   | 'authorization'
   | 'set-cookie'
+  | 'must-understand'
   | 'vary-star'
   | 'no-freshness';
 
@@ -20,29 +21,52 @@ export interface StorabilityInput {
   responseDirectives: Directives;
   hasAuthorization: boolean;
   hasSetCookie: boolean;
+  /** STORE_SET_COOKIE: store responses that carry Set-Cookie (RFC 9111 §7.3 allows it; off by default). */
+  storeSetCookie?: boolean;
   varyNames: readonly string[];
   freshness: Freshness;
   hasValidator: boolean;
+  /** For a POST: its response's Content-Location names the request's own target (RFC 9110 §9.3.3). */
+  contentLocationIsTarget?: boolean;
 }
 
 export type Storability = { storable: true } | { storable: false; reason: NotStorableReason };
 
 const STORABLE: Storability = { storable: true };
 
+/**
+ * Status codes whose caching requirements this cache implements, for `must-understand` (§5.2.2.3):
+ * the final codes of RFC 9110 §15 that it stores as complete responses. Not 206 (no partial
+ * storage), 304 (an update, not a response to store) nor 305/306 (deprecated/unused).
+ */
+export const UNDERSTOOD_STATUS = new Set([
+  200, 201, 202, 203, 204, 205, 300, 301, 302, 303, 307, 308,
+  400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 421, 422, 426,
+  500, 501, 502, 503, 504, 505,
+]);
+
 export function storability(input: StorabilityInput): Storability {
   const res = input.responseDirectives;
-  if (input.method !== 'GET') return { storable: false, reason: 'method' };
+  // RFC 9110 §9.3.3: a POST response with explicit freshness whose Content-Location is the target
+  // URI may answer later GETs of it. No other method's response is stored.
+  const cacheablePost = input.method === 'POST' && input.contentLocationIsTarget === true && input.freshness.explicit;
+  if (input.method !== 'GET' && !cacheablePost) return { storable: false, reason: 'method' };
   // 206 needs partial-content storage (not implemented); 304 and 1xx are not complete responses.
   if (input.status < 200 || input.status === 206 || input.status === 304) return { storable: false, reason: 'status' };
-  if (input.requestDirectives.has('no-store') || res.has('no-store')) return { storable: false, reason: 'no-store' };
+  // §5.2.2.3: with must-understand, only a status whose caching is implemented may be stored, and
+  // then the response's no-store (sent for caches that do not know must-understand) is ignored.
+  const mustUnderstand = res.has('must-understand');
+  if (mustUnderstand && !UNDERSTOOD_STATUS.has(input.status)) return { storable: false, reason: 'must-understand' };
+  if (input.requestDirectives.has('no-store') || (res.has('no-store') && !mustUnderstand)) return { storable: false, reason: 'no-store' };
   // A shared cache must not store `private` (§5.2.2.7); field-qualified private is treated as whole.
   if (res.has('private')) return { storable: false, reason: 'private' };
   // §3.5: a response to an authenticated request is shareable only if it says so explicitly.
   if (input.hasAuthorization && !(res.has('public') || res.has('s-maxage') || res.has('must-revalidate'))) {
     return { storable: false, reason: 'authorization' };
   }
-  // A Set-Cookie response is someone's session: never shared (lab rule, as most CDNs do).
-  if (input.hasSetCookie) return { storable: false, reason: 'set-cookie' };
+  // A Set-Cookie response is usually someone's session: not shared unless STORE_SET_COOKIE says so
+  // (§7.3 allows storing it; most CDNs refuse by default).
+  if (input.hasSetCookie && !input.storeSetCookie) return { storable: false, reason: 'set-cookie' };
   // `Vary: *` never matches a later request (§4.1), so storing it is pointless.
   if (input.varyNames.includes('*')) return { storable: false, reason: 'vary-star' };
   if (!(input.freshness.explicit || res.has('public') || HEURISTICALLY_CACHEABLE.has(input.status))) {

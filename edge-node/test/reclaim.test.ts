@@ -168,14 +168,19 @@ test('an evicted large body is written whole to a slow reader, then its pages ar
 test('a background revalidation keeps a large body through its eviction and refreshes the entry with it', async (t) => {
   const size = 256 * 1024;
   const clock = testClock();
+  // The 304 is held until the test has evicted the entry: events, not a timer a slow core can outrun.
+  let arrived!: () => void;
+  const revalidationArrived = new Promise<void>((resolve) => (arrived = resolve));
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
   const upstream = await startUpstream((req, res) => {
     const id = Number(req.url?.split('/').pop());
     if (req.headers['if-none-match'] === '"v1"') {
-      // Answered late, so the entry is evicted while the revalidation waits.
-      setTimeout(() => {
+      arrived();
+      void released.then(() => {
         res.writeHead(304, { etag: '"v1"', 'cache-control': 'max-age=60' });
         res.end();
-      }, 300);
+      });
       return;
     }
     res.writeHead(200, { etag: '"v1"', 'cache-control': 'max-age=1, stale-while-revalidate=60', 'content-length': size });
@@ -190,11 +195,14 @@ test('a background revalidation keeps a large body through its eviction and refr
   clock.advance(2000);
   const stale = await request(`${edge.url}/o/1`);
   t.regex(String(stale.headers['cache-status']), /stale-while-revalidate/);
+  await revalidationArrived;
   // Two more bodies evict /o/1 while its revalidation is in flight.
   await request(`${edge.url}/o/2`);
   await request(`${edge.url}/o/3`);
   t.false(edge.edge.store.hasUrl('/o/1'), 'evicted');
-  for (let i = 0; i < 100 && !edge.edge.store.hasUrl('/o/1'); i++) await new Promise((r) => setTimeout(r, 10));
+  release();
+  // The refreshed entry lands when the 304 has been handled (bounded: 30 s on the slowest machine).
+  for (let i = 0; i < 3000 && !edge.edge.store.hasUrl('/o/1'); i++) await new Promise((r) => setTimeout(r, 10));
   const refreshed = await request(`${edge.url}/o/1`);
   t.regex(String(refreshed.headers['cache-status']), /; hit/, 'the 304 stored the refreshed entry with the kept body');
   t.is(refreshed.body.length, size);

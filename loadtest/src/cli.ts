@@ -8,19 +8,12 @@ import { REPO_ROOT, startLab, stopOnSignal } from '@cdn-lab/infra/local/lab';
 import { scrapeTargets } from '@cdn-lab/grafana/prometheus';
 import { hasPrometheusBinary, startPrometheus } from '@cdn-lab/grafana/prometheus-process';
 import { parseTopology } from '@cdn-lab/infra/topology';
-import { parseDurationMs } from '@cdn-lab/infra/units';
 import { describePhases, loadComparison, readDataFile } from './comparison.ts';
 import { runComparison } from './compare.ts';
 import { summaryTable } from './report.ts';
 import { simulateCommand } from './sim/command.ts';
 import { SimulationInputError } from './sim/simulate.ts';
 import { TraceError } from './sim/trace.ts';
-
-function durationOption(value: string): number {
-  const ms = parseDurationMs(value);
-  if (ms === undefined || ms <= 0) throw new InvalidArgumentError(`expected a duration like "10s" or "500ms", got "${value}"`);
-  return ms;
-}
 
 /** A phase length as the comparison file writes it: a request count, or a duration string. */
 function phaseOption(value: string): number | string {

@@ -28,9 +28,15 @@ test('an invalid comparison is refused before anything starts, naming the field'
 });
 
 test('bad flags are refused with the reason', (t) => {
-  const result = runCli(['compare', '--duration', 'forever']);
-  t.not(result.status, 0);
-  t.regex(result.stderr, /expected a duration like "10s"/);
+  const result = runCli(['compare', '--measure', 'forever']);
+  t.is(result.status, 2);
+  t.regex(result.stderr, /measure: expected the measured phase: a number of requests like 20000, or a duration/);
+  const short = runCli(['compare', '--measure', '50']);
+  t.is(short.status, 2);
+  t.regex(short.stderr, /measure: 50 requests is too short to say anything/);
+  const rate = runCli(['compare', '--rate', '0']);
+  t.not(rate.status, 0);
+  t.regex(rate.stderr, /expected a positive integer/);
   const missing = runCli(['compare', '/nonexistent/comparison.yaml']);
   t.is(missing.status, 2);
   t.regex(missing.stderr, /cannot read/);

@@ -19,8 +19,15 @@ test('the terminal table shows every variant with intervals and the flag', (t) =
   const table = summaryTable(sampleReport());
   t.regex(table, /lru-rr/);
   t.regex(table, /lru-ch \(!\)/);
-  t.regex(table, /61\.0% ±/);
+  // Two runs: the range, not a t interval (which would reach from -2,000 to +5,000 here).
+  t.regex(table, /61\.0% \(60\.0–62\.0%\)/);
+  t.regex(table, /2,050 \(2,000–2,100\)/);
+  t.regex(table, /brackets: two runs: the range of the runs/);
   t.regex(table, /runs disagree on .*hitRatio/);
+  t.regex(table, /closed loop/);
+  t.regex(table, /lru-rr: warm-up 10,000, 10,500 requests; measured 20,000, 21,000/);
+  // lru-ch's runs span 40-80%: its range overlaps lru-rr's, so the two are not ranked.
+  t.regex(table, /hit ratio: highest lru-rr \(61\.0%\), but no variant differs significantly from it/);
 });
 
 test('the HTML report is self-contained with six charts and the table', async (t) => {

@@ -5,6 +5,8 @@ import test from 'ava';
 import { nginxArgs, renderNginxConfig, STATIC_PATH, type NginxBenchOptions } from '../../src/bench/nginx.ts';
 import { findExecutable, runToEnd } from '../../src/bench/processes.ts';
 
+const nginx = await findExecutable('nginx');
+
 const options: NginxBenchOptions = { prefix: '/tmp/bench-x/nginx-1', port: 18080, originPort: 18081, cacheBytes: 256 * 1024 * 1024 };
 
 /** The value(s) of a directive in the rendered text (every occurrence, in order). */
@@ -54,7 +56,6 @@ test('nginx args keep even the early error log in the prefix', (t) => {
   t.deepEqual(nginxArgs('/p', '/p/nginx.conf', { test: true }).slice(0, 2), ['-t', '-q']);
 });
 
-const nginx = await findExecutable('nginx');
 const withNginx = nginx ? test : test.skip;
 if (!nginx) process.stderr.write('nginx.test.ts: nginx is not installed (apt-get install nginx): config not validated\n');
 

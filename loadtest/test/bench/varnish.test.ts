@@ -5,6 +5,8 @@ import test from 'ava';
 import { findExecutable, runToEnd } from '../../src/bench/processes.ts';
 import { renderVcl, varnishdArgs, varnishdCompileArgs } from '../../src/bench/varnish.ts';
 
+const varnishd = await findExecutable('varnishd');
+
 test('the VCL names the origin as its only backend and marks hits', (t) => {
   const vcl = renderVcl(18081);
   t.true(vcl.startsWith('vcl 4.1;'));
@@ -28,7 +30,6 @@ test('varnishd runs in the foreground on loopback with malloc storage and no man
   t.deepEqual(varnishdCompileArgs('/w/bench.vcl', '/w/c'), ['-C', '-f', '/w/bench.vcl', '-n', '/w/c']);
 });
 
-const varnishd = await findExecutable('varnishd');
 const withVarnish = varnishd ? test : test.skip;
 if (!varnishd) process.stderr.write('varnish.test.ts: varnish is not installed (apt-get install varnish): VCL not compiled\n');
 

@@ -9,6 +9,8 @@ import test from 'ava';
 import { findExecutable, runToEnd } from '../../src/bench/processes.ts';
 import { COUNTER_LUA, COUNTER_STRIDE, parseWrkOutput, WrkParseError, wrkArgs, type LoadSpec } from '../../src/bench/wrk.ts';
 
+const wrk = await findExecutable('wrk');
+
 const fixture = (name: string) => readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', name), 'utf8');
 
 // Fixtures are wrk 4.1.0 reports captured on this machine (see the file names for what was run).
@@ -71,7 +73,6 @@ test('wrk arguments for a fixed URL and for the never-repeating counter', (t) =>
   t.throws(() => wrkArgs(counter), { message: /Lua script/ });
 });
 
-const wrk = await findExecutable('wrk');
 const withWrk = wrk ? test : test.skip;
 if (!wrk) process.stderr.write('wrk.test.ts: wrk is not installed (apt-get install wrk): the counter script is not exercised\n');
 

@@ -170,6 +170,28 @@ function sampleTimeline(lab: Lab, started: number, origin: number): { stop(): Pr
   };
 }
 
+/** A point's hit ratio over fewer requests than this is mostly noise: neighbours are merged. */
+const MIN_POINT_REQUESTS = 500;
+
+/** Merges consecutive points until each covers at least `min` requests (the last may hold fewer). */
+export function mergeSmall(points: TimePoint[], min: number): TimePoint[] {
+  const merged: TimePoint[] = [];
+  let open: TimePoint | undefined;
+  for (const point of points) {
+    if (!open) open = { ...point };
+    else {
+      const requests = open.requests + point.requests;
+      open = { ...point, requests, hitRatio: (open.hitRatio * open.requests + point.hitRatio * point.requests) / requests };
+    }
+    if (open.requests >= min) {
+      merged.push(open);
+      open = undefined;
+    }
+  }
+  if (open) merged.push(open);
+  return merged;
+}
+
 const lengthOf = (plan: { kind: 'requests'; requests: number } | { kind: 'time'; ms: number }): PhaseLength =>
   plan.kind === 'requests' ? { requests: plan.requests } : { durationMs: plan.ms };
 
@@ -243,7 +265,7 @@ export async function runVariant(plan: VariantPlan, options: RunVariantOptions =
       onTick: (n) => options.onTick?.('measuring', n),
       ...(options.observeCacheStatus ? { observeCacheStatus: true } : {}),
     });
-    timeline.push(...(await sampler.stop()));
+    timeline.push(...mergeSmall(await sampler.stop(), MIN_POINT_REQUESTS));
     const after = await scrapeSettled(lab);
     const edgeIds = lab.services.filter((s) => s.plan.role === 'edge').map((s) => s.plan.id);
     const headerBytes = await measureHeaderBytes(lab.edgeUrls[0]!, source.pathOf(0));

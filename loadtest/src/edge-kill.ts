@@ -1,6 +1,6 @@
 // Failover under load: a fresh local lab (one origin, two edges, the balancer), autocannon driving
 // one URL through the balancer, and one edge killed with SIGKILL once a set number of responses
-// came back. Counts what the clients saw. The victim is the edge the balancer sends the URL to
+// came back (or, with `signal: 'SIGTERM'`, asked to shut down gracefully). Counts what the clients saw. The victim is the edge the balancer sends the URL to
 // (for hash algorithms the key's owner, the worst case), so every algorithm loses the edge that is
 // carrying traffic. Used by loadtest/test/edge-kill.test.ts and loadtest/scripts/edge-kill.ts.
 import autocannon from 'autocannon';
@@ -16,11 +16,14 @@ export interface EdgeKillOptions {
   amount: number;
   /** The edge is killed when this many responses have come back. */
   killAfter: number;
+  /** SIGKILL (default): the edge dies at once; SIGTERM: it drains (service-kit drainServer). */
+  signal?: 'SIGKILL' | 'SIGTERM';
   path?: string;
 }
 
 export interface EdgeKillResult {
   algorithm: AlgorithmName;
+  signal: 'SIGKILL' | 'SIGTERM';
   /** Responses received (any status). */
   responses: number;
   non2xx: number;
@@ -33,6 +36,7 @@ export interface EdgeKillResult {
 
 export async function edgeKillUnderLoad(options: EdgeKillOptions): Promise<EdgeKillResult> {
   const path = options.path ?? '/obj/1';
+  const signal = options.signal ?? 'SIGKILL';
   const lab = await startLab(
     parseTopology({
       origin: { objects: 100, latencyMs: 0, jitterMs: 0 },
@@ -56,13 +60,14 @@ export async function edgeKillUnderLoad(options: EdgeKillOptions): Promise<EdgeK
       responses++;
       if (killedAt < 0 && responses >= options.killAfter) {
         killedAt = responses;
-        process.kill(service.pid, 'SIGKILL');
+        process.kill(service.pid, signal);
       }
     });
     const result = await instance;
     if (killedAt < 0) throw new Error(`only ${responses} responses: the edge was never killed (killAfter ${options.killAfter})`);
     return {
       algorithm: options.algorithm,
+      signal,
       responses,
       non2xx: result.non2xx,
       errors: result.errors + result.timeouts,

@@ -138,7 +138,7 @@ export const EDGE_ENV = {
 } as const satisfies Record<keyof EdgeConfig, string>;
 
 /** The drain grace in effect: DRAIN_GRACE_MS, or long enough for a miss that takes the whole upstream timeout. */
-export function edgeDrainGraceMs(config: EdgeConfig): number {
+export function edgeDrainGraceMs(config: Pick<EdgeConfig, 'upstreamDelayMs' | 'upstreamTimeoutMs'> & { drainGraceMs?: number | undefined }): number {
   return config.drainGraceMs ?? config.upstreamDelayMs + config.upstreamTimeoutMs + 1000;
 }
 

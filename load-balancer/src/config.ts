@@ -80,7 +80,7 @@ export const LB_ENV = {
 } as const satisfies Record<keyof LbConfig, string>;
 
 /** The drain grace in effect: DRAIN_GRACE_MS, or long enough for a request that takes the whole proxy timeout. */
-export function lbDrainGraceMs(config: LbConfig): number {
+export function lbDrainGraceMs(config: Pick<LbConfig, 'proxyTimeoutMs'> & { drainGraceMs?: number | undefined }): number {
   return config.drainGraceMs ?? config.proxyTimeoutMs + 1000;
 }
 

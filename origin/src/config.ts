@@ -89,7 +89,7 @@ export const ORIGIN_ENV = {
 } as const satisfies Record<keyof OriginConfig, string>;
 
 /** The drain grace in effect: DRAIN_GRACE_MS, or enough for the slowest response the latency model draws. */
-export function originDrainGraceMs(config: OriginConfig): number {
+export function originDrainGraceMs(config: Pick<OriginConfig, 'latencyMaxMs'> & { drainGraceMs?: number | undefined }): number {
   return config.drainGraceMs ?? config.latencyMaxMs + 1000;
 }
 

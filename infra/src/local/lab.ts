@@ -30,7 +30,7 @@ export interface Lab {
   edgeUrls: string[];
   shieldUrl?: string;
   balancerUrl: string;
-  /** Stops every service (SIGTERM, then SIGKILL after a grace period). Safe to call twice. */
+  /** Stops every service (SIGTERM: each drains; SIGKILL if one is still there 5 s after its drain grace). Safe to call twice. */
   stop(): Promise<void>;
 }
 
@@ -92,7 +92,7 @@ export async function startLab(topology: Topology, options: StartLabOptions = {}
   const services: LabService[] = [];
   let stopped: Promise<void> | undefined;
   const stop = () => {
-    stopped ??= Promise.all(children.map((child) => stopChild(child))).then(() => {
+    stopped ??= Promise.all(children.map((child, i) => stopChild(child, (plans[i]?.drainGraceMs ?? 0) + 5000))).then(() => {
       liveLabs.delete(lab);
     });
     return stopped;
@@ -199,7 +199,8 @@ async function waitHealthy(url: string, id: string, attempts = 50): Promise<void
   throw new LabStartError(`${id} is not healthy at ${url}/healthz: ${String(lastError)}`);
 }
 
-function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
+/** SIGTERM (the service drains, then exits), and SIGKILL if it is still there after `graceMs`. */
+function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);

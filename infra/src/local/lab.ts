@@ -21,6 +21,8 @@ export interface LabService {
   port: number;
   pid: number;
   logFile?: string;
+  /** Settles when the process ends: its exit code, or the signal that ended it. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 export interface Lab {
@@ -122,7 +124,11 @@ export async function startLab(topology: Topology, options: StartLabOptions = {}
       children.push(child);
       await waitReady(child, plan, options.readyTimeoutMs ?? 20_000, logFile);
       await waitHealthy(urlOf(plan.id), plan.id);
-      const service: LabService = { plan, url: urlOf(plan.id), port, pid: child.pid!, ...(logFile ? { logFile } : {}) };
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
+        else child.once('exit', (code, signal) => resolve({ code, signal }));
+      });
+      const service: LabService = { plan, url: urlOf(plan.id), port, pid: child.pid!, exited, ...(logFile ? { logFile } : {}) };
       services.push(service);
       options.onServiceReady?.(service);
     }

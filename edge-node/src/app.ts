@@ -84,7 +84,15 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
   const metrics = new EdgeMetrics({ edgeId: config.edgeId, policy: config.cachePolicy, cache: store, defaultMetrics: deps.defaultMetrics ?? true });
   evictions.metrics = metrics;
 
-  const upstreamOptions = { timeoutMs: config.upstreamTimeoutMs, delayMs: config.upstreamDelayMs, metrics, now };
+  const upstreamOptions = {
+    timeoutMs: config.upstreamTimeoutMs,
+    delayMs: config.upstreamDelayMs,
+    maxFails: config.upstreamMaxFails,
+    failTimeoutMs: config.upstreamFailTimeoutMs,
+    metrics,
+    now,
+    logger,
+  };
   const upstream = config.parentUrl
     ? new Upstream({ ...upstreamOptions, kind: 'parent', urls: [config.parentUrl] })
     : new Upstream({ ...upstreamOptions, kind: 'origin', urls: config.upstreamUrls });

@@ -61,6 +61,14 @@ export const edgeConfigSchema = z
     cacheMaxObjects: positiveInt(Number.MAX_SAFE_INTEGER).optional(),
     coalescing: env.bool().default(true),
     upstreamTimeoutMs: positiveInt(3_600_000).default(10_000),
+    /**
+     * Upstream health (nginx max_fails / fail_timeout): after this many consecutive failed or timed-out
+     * exchanges an upstream is marked down for UPSTREAM_FAIL_TIMEOUT_MS; 0 turns the tracking off.
+     */
+    upstreamMaxFails: z.coerce.number().int().min(0).max(1000).default(3),
+    upstreamFailTimeoutMs: positiveInt(3_600_000).default(10_000),
+    /** How long in-flight requests may take to finish after SIGTERM; unset: UPSTREAM_TIMEOUT_MS + 1 s (edgeDrainGraceMs). */
+    drainGraceMs: z.coerce.number().int().min(0).max(3_600_000).optional(),
     /** Bearer token for /_edge/purge; unset disables the admin endpoints. */
     adminToken: z.string().min(8, 'must be at least 8 characters').optional(),
     /** Lifetime given to 404/410 responses without explicit freshness (negative caching); 0 = off. */
@@ -117,6 +125,9 @@ export const EDGE_ENV = {
   cacheMaxObjects: 'CACHE_MAX_OBJECTS',
   coalescing: 'COALESCING',
   upstreamTimeoutMs: 'UPSTREAM_TIMEOUT_MS',
+  upstreamMaxFails: 'UPSTREAM_MAX_FAILS',
+  upstreamFailTimeoutMs: 'UPSTREAM_FAIL_TIMEOUT_MS',
+  drainGraceMs: 'DRAIN_GRACE_MS',
   adminToken: 'ADMIN_TOKEN',
   negativeTtlS: 'NEGATIVE_TTL_S',
   serveStale: 'SERVE_STALE',
@@ -125,6 +136,11 @@ export const EDGE_ENV = {
   clientDelayMs: 'CLIENT_DELAY_MS',
   upstreamDelayMs: 'UPSTREAM_DELAY_MS',
 } as const satisfies Record<keyof EdgeConfig, string>;
+
+/** The drain grace in effect: DRAIN_GRACE_MS, or long enough for a miss that takes the whole upstream timeout. */
+export function edgeDrainGraceMs(config: Pick<EdgeConfig, 'upstreamDelayMs' | 'upstreamTimeoutMs'> & { drainGraceMs?: number | undefined }): number {
+  return config.drainGraceMs ?? config.upstreamDelayMs + config.upstreamTimeoutMs + 1000;
+}
 
 /** Reads and validates the edge's config; a bad value throws a ConfigError naming its env var. */
 export function edgeConfigFromEnv(source: NodeJS.ProcessEnv = process.env): EdgeConfig {

@@ -13,6 +13,7 @@ export const EDGE_ERRORS = {
   uriTooLong: { status: 414, code: 'uri_too_long' },
   headersTooLarge: { status: 431, code: 'request_header_fields_too_large' },
   upstreamFailed: { status: 502, code: 'upstream_failed' },
+  upstreamDown: { status: 502, code: 'upstream_down' },
   onlyIfCached: { status: 504, code: 'only_if_cached_miss' },
   upstreamTimeout: { status: 504, code: 'upstream_timeout' },
   internal: { status: 500, code: 'internal_error' },

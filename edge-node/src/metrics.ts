@@ -57,6 +57,7 @@ export class EdgeMetrics {
   readonly upstreamBytes: Counter<'upstream'>;
   readonly coalesced: Counter;
   readonly evictions: Counter<'reason'>;
+  readonly upstreamUpGauge: Gauge<'upstream' | 'target'>;
   /** Requests since the last scrape, at [resultIndex * CODE_CLASSES.length + codeIndex]. */
   private readonly pendingRequests = new Float64Array(RESULTS.length * CODE_CLASSES.length);
   /** Response body bytes since the last scrape, at [resultIndex]. */
@@ -105,6 +106,12 @@ export class EdgeMetrics {
     this.upstreamBytes = new Counter({ name: 'edge_upstream_bytes_total', help: 'Body bytes received from upstream, by upstream kind.', labelNames: ['upstream'], registers });
     this.coalesced = new Counter({ name: 'edge_coalesced_requests_total', help: 'Client requests that waited for another request\'s upstream fetch instead of making their own.', registers });
     this.evictions = new Counter({ name: 'edge_cache_evictions_total', help: 'Entries that left the cache, by policy removal reason.', labelNames: ['reason'], registers });
+    this.upstreamUpGauge = new Gauge({
+      name: 'edge_upstream_up',
+      help: 'Upstream health per base URL: 1 in use, 0 marked down after UPSTREAM_MAX_FAILS consecutive failures.',
+      labelNames: ['upstream', 'target'],
+      registers,
+    });
     const cache = options.cache;
     new Gauge({ name: 'edge_cache_bytes', help: 'Bytes held in the cache.', registers, collect() { this.set(cache.bytes); } });
     new Gauge({ name: 'edge_cache_objects', help: 'Entries held in the cache.', registers, collect() { this.set(cache.count); } });
@@ -150,6 +157,11 @@ export class EdgeMetrics {
     (bound.codes[status === undefined ? 4 : codeClassIndex(status)] as Counter.Internal).inc();
     bound.duration.observe(seconds);
     if (bodyBytes > 0) bound.bytes.inc(bodyBytes);
+  }
+
+  /** Sets an upstream base URL's health gauge (on every transition, and at start). */
+  upstreamUp(kind: UpstreamKind, target: string, up: boolean): void {
+    this.upstreamUpGauge.labels(kind, target).set(up ? 1 : 0);
   }
 
   eviction(reason: RemovalReason): void {

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { AccessLog, type Logger } from '@cdn-lab/service-kit';
 import type { CacheStore } from './cache-store.ts';
 import type { Coalescer } from './coalescer.ts';
-import { EdgeError } from './errors.ts';
+import { EdgeError, type EdgeErrorKind } from './errors.ts';
 import { deltaSeconds, requestDirectives, type Directives } from './http/cache-control.ts';
 import { originFormTarget, primaryKey, variantKey } from './http/cache-key.ts';
 import { appendCacheStatus, cacheStatus, type ForwardReason } from './http/cache-status.ts';
@@ -18,7 +18,7 @@ import { acceptsHeadBlock, buildHeadBlock, endWithHead, keepAliveFields } from '
 import { decideRange } from './http/range.ts';
 import type { EdgeMetrics, Result } from './metrics.ts';
 import { buildStoredResponse, refreshStoredResponse, selectedBy304, storedFields, validatorsOf, type StoredResponse } from './stored-response.ts';
-import { UpstreamError, type Upstream, type UpstreamResponse } from './upstream.ts';
+import { UpstreamError, type Upstream, type UpstreamErrorReason, type UpstreamResponse } from './upstream.ts';
 
 /** Set on requests an edge forwards to the owning peer, so the owner never forwards them again. */
 export const HOP_HEADER = 'x-cdn-lab-hop';
@@ -63,6 +63,10 @@ const ALWAYS_DROPS = new Set([
 const SLOW_REQUEST_FIELDS = ['cache-control', 'pragma', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'range', 'authorization'] as const;
 /** Reasons a response may not be shared with other clients, so coalesced followers refetch. */
 const PRIVATE_REASONS = new Set(['no-store', 'private', 'set-cookie', 'authorization', 'must-understand']);
+
+/** The edge's own error, and the Cache-Status detail, for each way an upstream fetch can fail. */
+const UPSTREAM_ERROR_KIND = { timeout: 'upstreamTimeout', failed: 'upstreamFailed', down: 'upstreamDown' } as const satisfies Record<UpstreamErrorReason, EdgeErrorKind>;
+const UPSTREAM_ERROR_DETAIL: Record<UpstreamErrorReason, string> = { timeout: 'upstream-timeout', failed: 'upstream-error', down: 'upstream-down' };
 
 /** Per-request state carried from the fast path into express. */
 interface RequestState {
@@ -377,7 +381,8 @@ export class EdgeProxy {
     joined.promise
       .then(
         (outcome) => {
-          if (outcome.kind === 'error') this.logger.warn({ path, err: outcome.error.message }, 'background revalidation failed');
+          // A down upstream was logged once when it went down; not again for every stale hit meanwhile.
+          if (outcome.kind === 'error' && outcome.error.reason !== 'down') this.logger.warn({ path, err: outcome.error.message }, 'background revalidation failed');
         },
         (error: unknown) => this.logger.error({ path, err: String(error) }, 'background revalidation crashed'),
       )
@@ -596,8 +601,8 @@ export class EdgeProxy {
   }
 
   private upstreamFailed(req: IncomingMessage, res: ServerResponse, error: UpstreamError, fwd: ForwardReason, collapsed: boolean): void {
-    const kind = error.reason === 'timeout' ? 'upstreamTimeout' : 'upstreamFailed';
-    const cs = cacheStatus({ fwd, collapsed, detail: error.reason === 'timeout' ? 'upstream-timeout' : 'upstream-error' });
+    const kind = UPSTREAM_ERROR_KIND[error.reason];
+    const cs = cacheStatus({ fwd, collapsed, detail: UPSTREAM_ERROR_DETAIL[error.reason] });
     this.sendError(req, res, new EdgeError(kind, error.message), cs, 'error');
   }
 

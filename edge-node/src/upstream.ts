@@ -1,6 +1,13 @@
 // Fetching from upstream (origins, a parent edge, or a peer): one keep-alive connection pool per
 // upstream, a deadline for the whole exchange, round robin over several base URLs, an optional
 // simulated network delay before each request, and exactly one metric sample per request sent.
+// Passive health per base URL (nginx max_fails / fail_timeout, a circuit breaker): after
+// UPSTREAM_MAX_FAILS consecutive exchanges without a response (refused, reset, timed out) a base is
+// down for UPSTREAM_FAIL_TIMEOUT_MS and requests for it fail at once with reason `down` (the proxy
+// then serves stale-if-error content or a 502 without waiting); after that time one request goes
+// through as a probe (half-open): a response brings the base back, a failure keeps it down for
+// another period. Any response counts as success: a 5xx is the origin answering.
+import type { Logger } from '@cdn-lab/service-kit';
 // The client is undici's dispatcher, not node:http's: a miss costs the edge a third of the CPU
 // (loadtest/BENCH.md), and the miss path is mostly this exchange.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
@@ -29,11 +36,16 @@ export interface UpstreamResponse {
   responseTime: number;
 }
 
-/** No usable response: `timeout` (deadline passed) or `failed` (refused, reset, malformed). */
+/**
+ * No usable response: `timeout` (deadline passed), `failed` (refused, reset, malformed) or `down`
+ * (not sent: the upstream is marked down after consecutive failures).
+ */
+export type UpstreamErrorReason = 'timeout' | 'failed' | 'down';
+
 export class UpstreamError extends Error {
-  readonly reason: 'timeout' | 'failed';
+  readonly reason: UpstreamErrorReason;
   readonly kind: UpstreamKind;
-  constructor(reason: 'timeout' | 'failed', kind: UpstreamKind, message: string) {
+  constructor(reason: UpstreamErrorReason, kind: UpstreamKind, message: string) {
     super(message);
     this.name = 'UpstreamError';
     this.reason = reason;
@@ -49,6 +61,12 @@ export interface UpstreamOptions {
   delayMs?: number;
   metrics: EdgeMetrics;
   now: () => number;
+  /** UPSTREAM_MAX_FAILS: consecutive failures that mark a base down; 0 (the default here) = never. */
+  maxFails?: number;
+  /** UPSTREAM_FAIL_TIMEOUT_MS: how long a base stays down before a probe request is let through. */
+  failTimeoutMs?: number;
+  /** Gets one line per health transition (down, probing, up). */
+  logger?: Logger;
 }
 
 interface Base {
@@ -58,11 +76,19 @@ interface Base {
   host: string;
   /** Base path without a trailing slash, prefixed to every request path. */
   pathPrefix: string;
+  /** Exchanges in a row that got no response. */
+  failures: number;
+  /** Marked down (until a probe gets a response). */
+  down: boolean;
+  /** While down: when (clock ms) the next probe may go. */
+  retryAt: number;
+  /** A probe request is in flight (half-open): others still fail fast. */
+  probing: boolean;
 }
 
 function baseOf(raw: string): Base {
   const url = new URL(raw);
-  return { origin: url.origin, host: url.host, pathPrefix: url.pathname.replace(/\/+$/, '') };
+  return { origin: url.origin, host: url.host, pathPrefix: url.pathname.replace(/\/+$/, ''), failures: 0, down: false, retryAt: 0, probing: false };
 }
 
 export class Upstream {
@@ -72,6 +98,11 @@ export class Upstream {
   private readonly delayMs: number;
   private readonly metrics: EdgeMetrics;
   private readonly now: () => number;
+  private readonly maxFails: number;
+  private readonly failTimeoutMs: number;
+  private readonly logger: Logger | undefined;
+  /** Every base by its URL, so a peer chosen per request shares its health record. */
+  private readonly byUrl = new Map<string, Base>();
   private next = 0;
   /**
    * Keep-alive pools, one per origin (so a peer chosen per request gets its own). The exchange's
@@ -87,18 +118,69 @@ export class Upstream {
     this.delayMs = options.delayMs ?? 0;
     this.metrics = options.metrics;
     this.now = options.now;
+    this.maxFails = options.maxFails ?? 0;
+    this.failTimeoutMs = options.failTimeoutMs ?? 10_000;
+    this.logger = options.logger;
+    options.urls.forEach((url, i) => this.byUrl.set(url, this.bases[i] as Base));
+    for (const base of this.bases) this.metrics.upstreamUp(this.kind, base.origin, true);
   }
 
-  /** Sends to the next base URL in round-robin order, or to `baseUrl` when given (a chosen peer). */
+  /**
+   * Sends to the next base URL in round-robin order that is not down, or to `baseUrl` when given (a
+   * chosen peer). Rejects at once with reason `down` when every candidate is down.
+   */
   fetch(request: UpstreamRequest, baseUrl?: string): Promise<UpstreamResponse> {
-    let base: Base;
+    let base: Base | undefined;
     if (baseUrl !== undefined) {
-      base = baseOf(baseUrl);
+      base = this.byUrl.get(baseUrl);
+      if (base === undefined) this.byUrl.set(baseUrl, (base = baseOf(baseUrl)));
+      if (!this.admits(base)) base = undefined;
     } else {
-      base = this.bases[this.next] as Base;
-      this.next = (this.next + 1) % this.bases.length;
+      const count = this.bases.length;
+      for (let i = 0; i < count && base === undefined; i++) {
+        const candidate = this.bases[this.next] as Base;
+        this.next = (this.next + 1) % count;
+        if (this.admits(candidate)) base = candidate;
+      }
+    }
+    if (base === undefined) {
+      return Promise.reject(new UpstreamError('down', this.kind, `${this.kind} is marked down after ${this.maxFails} consecutive failures`));
     }
     return this.exchange(base, request);
+  }
+
+  /** Whether a request may go to `base` now; a down base past its fail timeout admits one probe. */
+  private admits(base: Base): boolean {
+    if (!base.down) return true;
+    if (base.probing || this.now() < base.retryAt) return false;
+    base.probing = true;
+    this.logger?.info({ upstream: this.kind, target: base.origin }, 'upstream probe: sending one request');
+    return true;
+  }
+
+  /** Health bookkeeping after an exchange: `failed` when no response came back. */
+  private observe(base: Base, failed: boolean, detail: string | undefined): void {
+    if (this.maxFails === 0) return;
+    const wasProbe = base.probing;
+    base.probing = false;
+    if (!failed) {
+      base.failures = 0;
+      if (base.down) {
+        base.down = false;
+        this.metrics.upstreamUp(this.kind, base.origin, true);
+        this.logger?.info({ upstream: this.kind, target: base.origin }, 'upstream up: probe answered');
+      }
+      return;
+    }
+    base.failures++;
+    if (base.down ? !wasProbe : base.failures < this.maxFails) return;
+    base.down = true;
+    base.retryAt = this.now() + this.failTimeoutMs;
+    this.metrics.upstreamUp(this.kind, base.origin, false);
+    this.logger?.warn(
+      { upstream: this.kind, target: base.origin, failures: base.failures, downForMs: this.failTimeoutMs, err: detail },
+      wasProbe ? 'upstream still down: probe failed' : 'upstream down',
+    );
   }
 
   close(): void {
@@ -127,6 +209,7 @@ export class Upstream {
         clearTimeout(timer);
         clearTimeout(delayTimer);
         this.metrics.upstreamExchange(kind, error ? undefined : status, (performance.now() - started) / 1000, received);
+        this.observe(base, error !== undefined, error?.message);
         if (error) {
           reject(error);
           return;

@@ -1,9 +1,9 @@
 // From a topology to the list of services to run, backend-neutral. Each backend (local processes,
 // Docker containers, AWS instances) supplies only addressing: `urlOf(id)` turns a service id into
 // the URL others reach it at. Everything else a service needs is decided here, once.
-import { originEnv } from '@cdn-lab/origin/config';
-import { edgeProcessEnv } from '@cdn-lab/edge-node/config';
-import { LB_ENV } from '@cdn-lab/load-balancer/config';
+import { originConfigSchema, originDrainGraceMs, originEnv } from '@cdn-lab/origin/config';
+import { edgeDrainGraceMs, edgeProcessEnv } from '@cdn-lab/edge-node/config';
+import { configSchema as lbConfigSchema, LB_ENV, lbDrainGraceMs } from '@cdn-lab/load-balancer/config';
 import type { Region, Topology } from './topology.ts';
 import { serviceIds } from './topology.ts';
 
@@ -27,6 +27,11 @@ export interface ServicePlan {
   links: Record<string, string[]>;
   /** Low-cardinality labels for scrape targets and log streams. */
   labels: Record<string, string>;
+  /**
+   * How long the service may take to drain after SIGTERM (its DRAIN_GRACE_MS default for this
+   * config): a backend waits at least this long before it kills the process.
+   */
+  drainGraceMs: number;
 }
 
 /** Services in start order: every service's links point to services before it (sharded peers excepted). */
@@ -55,6 +60,7 @@ export function planServices(topology: Topology): ServicePlan[] {
       }),
       links: {},
       labels: { service: 'origin', origin: id },
+      drainGraceMs: originDrainGraceMs({ latencyMaxMs: originConfigSchema.shape.latencyMaxMs.parse(undefined) }),
     });
   }
   const envOfEdge = (id: string, cacheBytes: number, delays: { clientDelayMs: number; upstreamDelayMs: number }): Record<string, string> =>
@@ -70,6 +76,7 @@ export function planServices(topology: Topology): ServicePlan[] {
       clientDelayMs: delays.clientDelayMs,
       upstreamDelayMs: delays.upstreamDelayMs,
     });
+  const edgeDrain = (delays: { upstreamDelayMs: number }) => edgeDrainGraceMs({ upstreamDelayMs: delays.upstreamDelayMs, upstreamTimeoutMs: edges.upstreamTimeoutMs });
   let edgeUpstream: Record<string, string[]> = { UPSTREAM_URLS: originIds };
   if (edges.tiering === 'shield') {
     const id = serviceIds.shield();
@@ -81,6 +88,7 @@ export function planServices(topology: Topology): ServicePlan[] {
       env: envOfEdge(id, edges.shieldCacheBytes ?? edges.cacheBytes, { clientDelayMs: 0, upstreamDelayMs: edges.upstreamDelayMs }),
       links: { UPSTREAM_URLS: originIds },
       labels: { service: 'edge', edge: id, policy: edges.policy, tier: 'shield' },
+      drainGraceMs: edgeDrain(edges),
     });
     edgeUpstream = { UPSTREAM_URLS: originIds, PARENT_URL: [id] };
   }
@@ -95,6 +103,7 @@ export function planServices(topology: Topology): ServicePlan[] {
       env: envOfEdge(id, edges.cacheBytes, region ?? edges),
       links: edges.tiering === 'sharded' ? { ...edgeUpstream, PEER_URLS: edgeIds, SELF_URL: [id] } : edgeUpstream,
       labels: { service: 'edge', edge: id, policy: edges.policy, tier: 'edge', ...(region ? { region: region.name } : {}) },
+      drainGraceMs: edgeDrain(region ?? edges),
     });
   }
   const balancerId = serviceIds.balancer();
@@ -111,6 +120,7 @@ export function planServices(topology: Topology): ServicePlan[] {
     },
     links: { [LB_ENV.backends]: edgeIds },
     labels: { service: 'balancer', lb: balancerId, algorithm: balancer.algorithm },
+    drainGraceMs: lbDrainGraceMs({ proxyTimeoutMs: lbConfigSchema.shape.proxyTimeoutMs.parse(undefined) }),
   });
   return plans;
 }

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { parseTopology } from '../src/topology.ts';
 import { planServices, resolveEnv } from '../src/plan.ts';
+import { stopTimeoutFor } from '../src/aws/containers.ts';
 
 const urlOf = (id: string) => `http://${id}:8080`;
 
@@ -88,4 +89,12 @@ test('every edge, shield included, gets the edge process settings; other service
     }
   }
   t.is(plans.filter((plan) => plan.kind === 'edge').length, 3);
+});
+
+test('each service\'s drain grace covers its own longest request; stop timeouts give it that and a margin', (t) => {
+  const plans = planServices(parseTopology({ edges: { count: 1, upstreamTimeoutMs: 20_000, upstreamDelayMs: 50 } }));
+  const grace = Object.fromEntries(plans.map((p) => [p.role, p.drainGraceMs]));
+  t.deepEqual(grace, { origin: 11_000, edge: 21_050, balancer: 16_000 }); // LATENCY_MAX_MS, UPSTREAM_*, PROXY_TIMEOUT_MS (+ 1 s each)
+  t.is(stopTimeoutFor(21_050), 27);
+  t.is(stopTimeoutFor(300_000), 120, "Fargate's maximum");
 });

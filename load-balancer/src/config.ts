@@ -51,6 +51,8 @@ export const configSchema = z.object({
   /** Consecutive failed checks before a backend is taken out (1 for the lab: react fast). */
   healthUnhealthyThreshold: z.coerce.number().int().min(1).max(100).default(1),
   proxyTimeoutMs: positiveMs().default(15_000),
+  /** How long in-flight requests may take to finish after SIGTERM; unset: PROXY_TIMEOUT_MS + 1 s (lbDrainGraceMs). */
+  drainGraceMs: z.coerce.number().int().min(0).max(3_600_000).optional(),
   seed: z.coerce.number().int().min(0).max(0xffffffff).default(1),
   boundedLoadEpsilon: z.coerce.number().gt(0).max(100).default(0.25),
   hashVirtualNodes: z.coerce.number().int().min(1).max(10_000).default(160),
@@ -71,10 +73,16 @@ export const LB_ENV = {
   healthTimeoutMs: 'HEALTH_TIMEOUT_MS',
   healthUnhealthyThreshold: 'HEALTH_UNHEALTHY_THRESHOLD',
   proxyTimeoutMs: 'PROXY_TIMEOUT_MS',
+  drainGraceMs: 'DRAIN_GRACE_MS',
   seed: 'LB_SEED',
   boundedLoadEpsilon: 'BOUNDED_LOAD_EPSILON',
   hashVirtualNodes: 'HASH_VIRTUAL_NODES',
 } as const satisfies Record<keyof LbConfig, string>;
+
+/** The drain grace in effect: DRAIN_GRACE_MS, or long enough for a request that takes the whole proxy timeout. */
+export function lbDrainGraceMs(config: Pick<LbConfig, 'proxyTimeoutMs'> & { drainGraceMs?: number | undefined }): number {
+  return config.drainGraceMs ?? config.proxyTimeoutMs + 1000;
+}
 
 /** Reads and validates the environment; throws ConfigError naming each bad variable. */
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): LbConfig {

@@ -2,7 +2,7 @@
 // message, graceful shutdown on SIGTERM/SIGINT or parent exit). Bad config exits 2 naming the variable.
 import { createLogger, runMain, serve } from '@cdn-lab/service-kit';
 import { createBalancer, SERVICE_NAME } from './app.ts';
-import { loadConfig } from './config.ts';
+import { lbDrainGraceMs, loadConfig } from './config.ts';
 
 runMain(async () => {
   const config = loadConfig(process.env);
@@ -14,6 +14,7 @@ runMain(async () => {
     host: config.host,
     port: config.port,
     logger,
+    drainGraceMs: lbDrainGraceMs(config),
     onClose: () => balancer.close(),
   });
   logger.info({ backends: config.backends }, 'balancing');

@@ -5,15 +5,20 @@
 //      X-Forwarded-For / X-Forwarded-Proto added, the client's Host kept, the body streamed.
 //   4. Response: status and end-to-end headers copied, `X-Served-By: <backend id>` added, body streamed.
 //   5. No response because the connection failed (refused, reset): the backend is marked down
-//      (passive health check) and a GET/HEAD without a body is retried once on a newly picked
-//      backend, so a dying edge costs clients nothing; otherwise 502 `backend_unreachable`.
+//      (passive health check; a reset on a reused keep-alive socket, which may be the backend
+//      closing an idle socket, is confirmed first by a health probe on a fresh connection), and
+//      a GET/HEAD without a body is retried on another backend, never one this request already
+//      failed on (hash algorithms: the key's next node on the ring), until every backend was
+//      tried, so a dying edge costs clients nothing; otherwise 502 `backend_unreachable`.
+//      A response carrying the drain marker (service-kit DRAINING_FIELD) takes the backend out
+//      of rotation too: it is shutting down and will refuse new connections.
 //      No response within PROXY_TIMEOUT_MS: 504 `backend_timeout`, not retried (the backend may
 //      still be working on it). Dropped mid-response: the client connection is cut too, because
 //      a truncated body must not look complete.
 //   6. Count it (lb_requests_total, lb_request_duration_seconds) and log one JSON line.
 import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
-import type { Logger } from '@cdn-lab/service-kit';
-import type { LoadBalancingAlgorithm } from './algorithms/types.ts';
+import { DRAINING_FIELD, type Logger } from '@cdn-lab/service-kit';
+import type { LoadBalancingAlgorithm, PickRequest } from './algorithms/types.ts';
 import type { BackendState } from './backends.ts';
 import type { HealthChecker } from './health.ts';
 import { NO_BACKEND, type BackendErrorReason, type BalancerMetrics } from './metrics.ts';
@@ -31,6 +36,8 @@ const HOP_BY_HOP = new Set([
   'upgrade',
   // Node's server already answered `100 Continue` to the client; the backend gets the body anyway.
   'expect',
+  // A draining service's marker (service-kit DRAINING_FIELD): about this connection's server only.
+  DRAINING_FIELD,
 ]);
 
 /** Copies `headers` without hop-by-hop ones, including any the Connection header names. */
@@ -110,6 +117,8 @@ export function createProxy(options: ProxyOptions): (req: IncomingMessage, res: 
     const target = req.url ?? '';
     const method = req.method ?? 'GET';
     let retried = false;
+    /** Backends this request failed on: created on the first failure, so a request that never fails pays nothing. */
+    let tried: Set<string> | undefined;
 
     const complete = (backend: string, status: number, error?: string) => {
       const seconds = (performance.now() - started) / 1000;
@@ -130,14 +139,14 @@ export function createProxy(options: ProxyOptions): (req: IncomingMessage, res: 
     const forwardedFor = req.headers['x-forwarded-for'];
     headers['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${peer}` : peer;
     headers['x-forwarded-proto'] ??= 'http';
-    const request = { key: target };
+    let request: PickRequest = { key: target };
 
     /**
      * Panic mode (as Envoy's panic threshold): when health checks have taken out every backend, a
      * slow health check is likelier than a dead fleet, so route as if all were healthy rather than
      * refuse everything; a backend that is really down still fails the connection and is retried.
      */
-    const panicPick = (pickRequest: { key: string }): BackendState | undefined => {
+    const panicPick = (pickRequest: PickRequest): BackendState | undefined => {
       if (backends.length === 0 || backends.some((b) => b.healthy)) return undefined;
       const view = backends.map((b) => ({ id: b.id, url: b.url, healthy: true, inFlight: b.inFlight }));
       const chosen = algorithm.pick(pickRequest, view);
@@ -203,20 +212,22 @@ export function createProxy(options: ProxyOptions): (req: IncomingMessage, res: 
           return;
         }
         const reason = classify(error);
-        // A reset on a pooled connection is usually the backend closing an idle keep-alive socket
-        // just as we reused it (a race, not a dead backend): retry without marking it down.
+        metrics.backendError(backend.id, reason);
+        // A reset on a pooled connection may be the backend closing an idle keep-alive socket just
+        // as we reused it (a race, not a dead backend), or a dead backend: a probe on a fresh
+        // connection tells which. Either way this request goes elsewhere.
         const staleSocket = reason === 'reset' && upstream.reusedSocket;
-        if (!staleSocket) {
-          metrics.backendError(backend.id, reason);
-          health.markDown(backend, reason, error.code ?? error.message);
-        }
-        if (retriable && !retried) {
+        if (staleSocket) health.confirm(backend, reason, error.code ?? error.message);
+        else health.markDown(backend, reason, error.code ?? error.message);
+        tried ??= new Set();
+        tried.add(backend.id);
+        if (retriable && tried.size < backends.length) {
           retried = true;
+          request = { key: target, exclude: tried };
           logger.debug({ backend: backend.id, code: error.code, staleSocket }, 'retrying on another backend');
           attempt();
           return;
         }
-        if (staleSocket) metrics.backendError(backend.id, reason);
         complete(backend.id, sendError(res, 'backend_unreachable', backend.id), error.code ?? error.message);
       });
 
@@ -224,6 +235,7 @@ export function createProxy(options: ProxyOptions): (req: IncomingMessage, res: 
         responded = true;
         res.off('close', onClientClose);
         const status = upstreamRes.statusCode ?? 502;
+        if (upstreamRes.headers[DRAINING_FIELD] !== undefined) health.markDown(backend, 'draining');
         const responseHeaders = stripHopByHop(upstreamRes.headers);
         responseHeaders['x-served-by'] = backend.id;
         res.writeHead(status, upstreamRes.statusMessage, responseHeaders);

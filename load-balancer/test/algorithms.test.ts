@@ -201,6 +201,27 @@ test('every algorithm returns undefined when no backend is healthy and never pic
   }
 });
 
+test('a retry (request.exclude) never gets a backend it already failed on; the hash algorithms give the key\'s next ring node', (t) => {
+  const backends = fleet(4);
+  for (const name of ALGORITHM_NAMES) {
+    const algorithm = createAlgorithm(name);
+    for (const key of keys(50)) {
+      const first = algorithm.pick({ key }, backends) as Backend;
+      const exclude = new Set([first.id]);
+      const second = algorithm.pick({ key, exclude }, backends) as Backend;
+      t.not(second.id, first.id, `${name} ${key}`);
+      exclude.add(second.id);
+      const third = algorithm.pick({ key, exclude }, backends) as Backend;
+      t.false(exclude.has(third.id), `${name} ${key}`);
+      t.is(algorithm.pick({ key, exclude: new Set(backends.map((b) => b.id)) }, backends), undefined, `${name}: all tried`);
+      if (name === 'consistent-hash' || name === 'bounded-load') {
+        const ring = new HashRing(backends.map((b) => b.id), { virtualNodes: options.virtualNodes });
+        t.deepEqual([first.id, second.id, third.id], ring.lookupN(key, 3), `${name} ${key}: ring order`);
+      }
+    }
+  }
+});
+
 test('the registry rejects an unknown name and lists the valid ones', (t) => {
   const error = t.throws(() => createAlgorithm('random-walk'), { instanceOf: TypeError });
   t.regex(error.message, /random-walk/);

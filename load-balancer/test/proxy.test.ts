@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import type { ExecutionContext } from 'ava';
+import { DRAINING_FIELD } from '@cdn-lab/service-kit';
 import test from 'ava';
 import type { LbConfigInput } from '../src/config.ts';
 import {
@@ -390,4 +391,61 @@ test('a client leaving before the answer frees the backend slot and is counted a
   t.true(await eventually(() => balancer.backends[0]?.inFlight === 0));
   t.is(await metricValue(balancer, 'lb_requests_total', { backend: 'edge-0', code: '4xx' }), 1);
   t.is(balancer.backends[0]?.healthy, true, 'a client leaving says nothing about the backend');
+});
+
+test('a backend that answers with the draining marker is taken out at once; a draining /healthz (503 + marker) takes it out whatever the threshold', async (t) => {
+  let draining = false;
+  const marking: BackendHandler = (req, res, backend) => {
+    req.resume();
+    // As service-kit's drainServer answers: the marker, named in Connection (hop by hop).
+    if (draining) res.setHeader('connection', `close, ${DRAINING_FIELD}`).setHeader(DRAINING_FIELD, '1');
+    res.end(backend.id);
+  };
+  const { url, balancer } = await setup(t, 2, { algorithm: 'round-robin', healthUnhealthyThreshold: 3 }, marking);
+  t.deepEqual(await servedBy(url, paths(2)), ['edge-0', 'edge-1']);
+  draining = true;
+  const reply = await request(url, '/obj/9');
+  t.is(reply.status, 200, 'the request in progress is answered');
+  t.is(reply.headers[DRAINING_FIELD], undefined, 'the marker is not passed on to clients');
+  t.is(balancer.backends[0]?.healthy, false, 'edge-0 said it is draining');
+  draining = false;
+  t.deepEqual(countBy(await servedBy(url, paths(4))), { 'edge-1': 4 });
+
+  // Active check: a 503 with the marker is a drain, not a flaky check: out at the first one.
+  const drainingHealth = http.createServer((_req, res) => {
+    res.writeHead(503, { connection: `close, ${DRAINING_FIELD}`, [DRAINING_FIELD]: '1' }).end('{"status":"draining"}');
+  });
+  await new Promise<void>((resolve) => drainingHealth.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => drainingHealth.close(() => resolve())));
+  const { balancer: checked } = await startBalancer([{ id: 'edge-9', url: `http://127.0.0.1:${(drainingHealth.address() as net.AddressInfo).port}` } as TestBackend], {
+    healthUnhealthyThreshold: 3,
+  });
+  t.teardown(() => checked.close());
+  await checked.health.checkNow();
+  t.is(checked.backends[0]?.healthy, false);
+});
+
+test('a reset on a reused keep-alive socket: retried on the next node of the ring, and the backend is probed and taken out when the probe fails', async (t) => {
+  // Once armed, edge-0 drops the connection of its next request without answering (as a process
+  // dying mid-request would) and stops listening, so the probe fails too.
+  let armed = false;
+  const { url, backends, balancer } = await setup(t, 2, { algorithm: 'consistent-hash' }, (req, res, backend) => {
+    req.resume();
+    if (backend.id === 'edge-0' && armed) {
+      armed = false;
+      void backend.close();
+      req.socket.destroy();
+      return;
+    }
+    res.end(backend.id);
+  });
+  const owners = await servedBy(url, paths(20));
+  const path = paths(20)[owners.indexOf('edge-0')] as string;
+  t.truthy(path, 'edge-0 owns one of 20 keys');
+  armed = true;
+  t.deepEqual(await servedBy(url, [path]), ['edge-1'], 'retried on the next node of the ring');
+  t.false(armed, 'edge-0 got the request first');
+  t.true(await eventually(() => balancer.backends[0]?.healthy === false), 'the probe failed: taken out');
+  t.is(await metricValue(balancer, 'lb_backend_errors_total', { backend: 'edge-0', reason: 'reset' }), 1);
+  t.true((backends[1] as TestBackend).seen.some((seen) => seen.url === path));
 });

@@ -47,6 +47,8 @@ export const originConfigSchema = z
     /** RFC 5861 windows appended to the short class's Cache-Control when > 0 (the lab's stale-serving knobs). */
     staleWhileRevalidateS: int(0, 2 ** 31 - 1).default(0),
     staleIfErrorS: int(0, 2 ** 31 - 1).default(0),
+    /** How long in-flight requests may take to finish after SIGTERM; unset: LATENCY_MAX_MS + 1 s (originDrainGraceMs). */
+    drainGraceMs: int(0, 3_600_000).optional(),
   })
   .superRefine((config, ctx) => {
     if (config.sizeMinBytes > config.sizeMaxBytes) {
@@ -83,7 +85,13 @@ export const ORIGIN_ENV = {
   ttlShortS: 'TTL_SHORT_S',
   staleWhileRevalidateS: 'STALE_WHILE_REVALIDATE_S',
   staleIfErrorS: 'STALE_IF_ERROR_S',
+  drainGraceMs: 'DRAIN_GRACE_MS',
 } as const satisfies Record<keyof OriginConfig, string>;
+
+/** The drain grace in effect: DRAIN_GRACE_MS, or enough for the slowest response the latency model draws. */
+export function originDrainGraceMs(config: Pick<OriginConfig, 'latencyMaxMs'> & { drainGraceMs?: number | undefined }): number {
+  return config.drainGraceMs ?? config.latencyMaxMs + 1000;
+}
 
 /** Reads and validates the origin's config; a bad value throws a ConfigError naming its env var. */
 export function originConfigFromEnv(source: NodeJS.ProcessEnv = process.env): OriginConfig {

@@ -2,7 +2,7 @@
 import http from 'node:http';
 import { createLogger, runMain, serve } from '@cdn-lab/service-kit';
 import { createOriginApp } from './app.ts';
-import { originConfigFromEnv } from './config.ts';
+import { originConfigFromEnv, originDrainGraceMs } from './config.ts';
 
 runMain(async () => {
   const config = originConfigFromEnv();
@@ -13,5 +13,5 @@ runMain(async () => {
   // client never reuses a socket the origin is closing.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
-  await serve({ service: 'origin', server, host: config.host, port: config.port, logger });
+  await serve({ service: 'origin', server, host: config.host, port: config.port, logger, drainGraceMs: originDrainGraceMs(config) });
 });

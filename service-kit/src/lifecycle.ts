@@ -1,5 +1,6 @@
 // Listening, readiness and graceful shutdown, the same for origin, edge and balancer.
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from './logger.ts';
 
@@ -33,18 +34,70 @@ export async function listen(server: Server, host: string, port: number): Promis
   return { server, port: bound, url: `http://${urlHost}:${bound}`, close: () => closeServer(server) };
 }
 
-/** Stops accepting, lets in-flight requests finish for `graceMs`, then drops what remains. */
-export function closeServer(server: Server, graceMs = 2000): Promise<void> {
+/**
+ * Response field every service adds to its answers while it drains (graceful shutdown), named in
+ * its Connection field so that no proxy passes it on or stores it: a balancer that sees it takes
+ * the backend out of rotation at once (load-balancer/src/health.ts).
+ */
+export const DRAINING_FIELD = 'x-cdn-lab-draining';
+
+/** The health route every service answers; 503 while draining. */
+const HEALTH_PATH = '/healthz';
+
+/** How often a draining server closes the keep-alive sockets whose request has finished. */
+const IDLE_SWEEP_MS = 50;
+
+export interface DrainResult {
+  /** True when every in-flight request finished within the grace; false when some were cut. */
+  completed: boolean;
+  ms: number;
+}
+
+/**
+ * Graceful drain: stops accepting connections; a request still arriving on an open connection is
+ * served with `Connection: close` and DRAINING_FIELD (and /healthz answers 503 `draining`), so the
+ * balancer in front takes this backend out; keep-alive sockets are closed as their request
+ * finishes; in-flight requests get up to `graceMs`, then what remains is cut.
+ */
+export function drainServer(server: Server, graceMs: number): Promise<DrainResult> {
+  const started = performance.now();
   return new Promise((resolve) => {
-    if (!server.listening) return resolve();
-    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
-    timer.unref();
-    server.close(() => {
-      clearTimeout(timer);
-      resolve();
+    if (!server.listening) return resolve({ completed: true, ms: 0 });
+    // Every request from now on passes through here first; the service's own handlers still answer it.
+    const handlers = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+    server.removeAllListeners('request');
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      res.setHeader('connection', `close, ${DRAINING_FIELD}`);
+      res.setHeader(DRAINING_FIELD, '1');
+      const path = req.url?.split('?', 1)[0];
+      if (path === HEALTH_PATH) {
+        req.resume();
+        const body = JSON.stringify({ status: 'draining' });
+        res.writeHead(503, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+        res.end(req.method === 'HEAD' ? undefined : body);
+        return;
+      }
+      for (const handler of handlers) handler.call(server, req, res);
     });
-    server.closeIdleConnections();
+    let completed = true;
+    const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+    const deadline = setTimeout(() => {
+      completed = false;
+      server.closeAllConnections();
+    }, graceMs);
+    sweep.unref();
+    deadline.unref();
+    server.close(() => {
+      clearInterval(sweep);
+      clearTimeout(deadline);
+      resolve({ completed, ms: Math.round(performance.now() - started) });
+    });
   });
+}
+
+/** Stops accepting, lets in-flight requests finish for `graceMs` (a drain, see drainServer), then drops what remains. */
+export async function closeServer(server: Server, graceMs = 2000): Promise<void> {
+  await drainServer(server, graceMs);
 }
 
 export interface ServeOptions {
@@ -55,6 +108,11 @@ export interface ServeOptions {
   logger: Logger;
   /** Extra cleanup after the server closed (timers, agents). */
   onClose?: () => Promise<void> | void;
+  /**
+   * How long in-flight requests may take to finish after SIGTERM/SIGINT before they are cut
+   * (the service's DRAIN_GRACE_MS); default 2000.
+   */
+  drainGraceMs?: number;
 }
 
 /**
@@ -69,8 +127,11 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const shutdown = async (reason: string) => {
     if (closing) return;
     closing = true;
-    logger.info({ reason }, 'shutting down');
-    await running.close();
+    const graceMs = options.drainGraceMs ?? 2000;
+    logger.info({ reason, graceMs }, 'shutting down: draining');
+    const drain = await drainServer(server, graceMs);
+    if (drain.completed) logger.info({ ms: drain.ms }, 'drained: every in-flight request finished');
+    else logger.warn({ ms: drain.ms, graceMs }, 'drain grace over: remaining connections cut');
     await options.onClose?.();
     logger.flush?.();
     process.exit(0);

@@ -1,5 +1,6 @@
 // Header plumbing for a proxy: hop-by-hop removal (RFC 9110 §7.6.1) and Via (§7.6.3). Pure functions.
 import type { IncomingHttpHeaders } from 'node:http';
+import { DRAINING_FIELD } from '@cdn-lab/service-kit';
 
 /** Fields that describe one connection, never forwarded (RFC 9110 §7.6.1, plus legacy ones). */
 export const HOP_BY_HOP = new Set([
@@ -12,6 +13,8 @@ export const HOP_BY_HOP = new Set([
   'upgrade',
   'proxy-authenticate',
   'proxy-authorization',
+  // A draining service's marker (service-kit DRAINING_FIELD): about this connection's server only.
+  DRAINING_FIELD,
 ]);
 
 /** The names a sender listed in Connection: they are hop-by-hop too. */

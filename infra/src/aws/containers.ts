@@ -25,6 +25,16 @@ export interface ContainerDefinition {
   firelensConfiguration?: { type: 'fluentbit' };
   user?: string;
   readonlyRootFilesystem?: boolean;
+  /** Seconds between SIGTERM and SIGKILL (ECS default 30, Fargate maximum 120). */
+  stopTimeout?: number;
+}
+
+/** Fargate's ceiling on a container's stopTimeout. */
+const FARGATE_MAX_STOP_TIMEOUT_S = 120;
+
+/** A stop timeout (s) that lets a service drain for `drainGraceMs` before it is killed, within Fargate's limit. */
+export function stopTimeoutFor(drainGraceMs: number): number {
+  return Math.min(FARGATE_MAX_STOP_TIMEOUT_S, Math.ceil(drainGraceMs / 1000) + 5);
 }
 
 const environment = (env: Record<string, string>): KeyValue[] =>
@@ -44,6 +54,8 @@ export interface AppContainerInput {
   entryPoint?: string[];
   command?: string[];
   secrets?: { name: string; valueFrom: string }[];
+  /** The service's drain grace (ServicePlan.drainGraceMs): sets the container's stopTimeout. */
+  drainGraceMs?: number;
 }
 
 /** The image's HEALTHCHECK, repeated for ECS (which ignores Dockerfile HEALTHCHECKs). */
@@ -64,6 +76,7 @@ export function appContainer(input: AppContainerInput): ContainerDefinition {
     environment: environment(input.env),
     ...(input.secrets ? { secrets: input.secrets } : {}),
     portMappings: [{ containerPort: input.port, protocol: 'tcp' }],
+    ...(input.drainGraceMs !== undefined ? { stopTimeout: stopTimeoutFor(input.drainGraceMs) } : {}),
     ...(input.healthCommand ? { healthCheck: { command: input.healthCommand, interval: 10, timeout: 3, retries: 3, startPeriod: 15 } } : {}),
     ...(input.loki
       ? {

@@ -159,6 +159,7 @@ export function awsStack({ project, stack, topology, aws: settings, grafanaAdmin
             env,
             port: SERVICE_PORT,
             healthCommand: nodeHealthCommand(),
+            drainGraceMs: plan.drainGraceMs,
             loki: { host: awsHostOf(namespace)('loki'), port: PORTS.loki, labels: plan.labels },
           }),
         ),

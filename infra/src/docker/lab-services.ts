@@ -91,6 +91,8 @@ export class DockerLabServices extends pulumi.ComponentResource {
             // The image's own HEALTHCHECK applies; `wait` makes `pulumi up` wait until it passes.
             wait: true,
             waitTimeout: 60,
+            // `docker stop` waits this long after SIGTERM before SIGKILL (default 10 s): the drain's grace and a margin.
+            stopTimeout: Math.ceil(plan.drainGraceMs / 1000) + 5,
             restart: 'unless-stopped',
           },
           { parent: this, dependsOn },

@@ -21,6 +21,8 @@ export interface LabService {
   port: number;
   pid: number;
   logFile?: string;
+  /** Settles when the process ends: its exit code, or the signal that ended it. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 export interface Lab {
@@ -30,7 +32,7 @@ export interface Lab {
   edgeUrls: string[];
   shieldUrl?: string;
   balancerUrl: string;
-  /** Stops every service (SIGTERM, then SIGKILL after a grace period). Safe to call twice. */
+  /** Stops every service (SIGTERM: each drains; SIGKILL if one is still there 5 s after its drain grace). Safe to call twice. */
   stop(): Promise<void>;
 }
 
@@ -92,7 +94,7 @@ export async function startLab(topology: Topology, options: StartLabOptions = {}
   const services: LabService[] = [];
   let stopped: Promise<void> | undefined;
   const stop = () => {
-    stopped ??= Promise.all(children.map((child) => stopChild(child))).then(() => {
+    stopped ??= Promise.all(children.map((child, i) => stopChild(child, (plans[i]?.drainGraceMs ?? 0) + 5000))).then(() => {
       liveLabs.delete(lab);
     });
     return stopped;
@@ -122,7 +124,11 @@ export async function startLab(topology: Topology, options: StartLabOptions = {}
       children.push(child);
       await waitReady(child, plan, options.readyTimeoutMs ?? 20_000, logFile);
       await waitHealthy(urlOf(plan.id), plan.id);
-      const service: LabService = { plan, url: urlOf(plan.id), port, pid: child.pid!, ...(logFile ? { logFile } : {}) };
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
+        else child.once('exit', (code, signal) => resolve({ code, signal }));
+      });
+      const service: LabService = { plan, url: urlOf(plan.id), port, pid: child.pid!, exited, ...(logFile ? { logFile } : {}) };
       services.push(service);
       options.onServiceReady?.(service);
     }
@@ -199,7 +205,8 @@ async function waitHealthy(url: string, id: string, attempts = 50): Promise<void
   throw new LabStartError(`${id} is not healthy at ${url}/healthz: ${String(lastError)}`);
 }
 
-function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
+/** SIGTERM (the service drains, then exits), and SIGKILL if it is still there after `graceMs`. */
+function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);

@@ -40,7 +40,7 @@ export interface AppliedStack {
 }
 
 const COMPONENT = /^cdn-lab:/;
-const CONTAINER_INPUTS = new Set(['name', 'image', 'envs', 'command', 'networksAdvanced', 'ports', 'labels', 'healthcheck', 'wait', 'waitTimeout', 'restart', 'uploads', 'volumes']);
+const CONTAINER_INPUTS = new Set(['name', 'image', 'envs', 'command', 'networksAdvanced', 'ports', 'labels', 'healthcheck', 'wait', 'waitTimeout', 'restart', 'uploads', 'volumes', 'stopTimeout']);
 
 /** Docker's duration strings as the provider takes them ("10s", "3s", "1m30s") in nanoseconds. */
 export function durationNs(text: string): number {
@@ -68,6 +68,7 @@ export function containerSpec(inputs: Record<string, any>): Docker.ContainerCrea
     ...(inputs.command ? { Cmd: inputs.command } : {}),
     Labels: Object.fromEntries(((inputs.labels ?? []) as { label: string; value: string }[]).map((l) => [l.label, l.value])),
     ExposedPorts: Object.fromEntries(ports.map((p) => [key(p), {}])),
+    ...(inputs.stopTimeout !== undefined ? { StopTimeout: inputs.stopTimeout } : {}),
     ...(health
       ? {
           Healthcheck: {

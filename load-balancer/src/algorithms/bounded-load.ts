@@ -8,7 +8,7 @@
 // video caches. It wins when keys are skewed (a hot object would swamp its one edge otherwise):
 // affinity for the many, spill-over for the few.
 import { BackendRing } from './consistent-hash.ts';
-import type { AlgorithmFactory, Backend } from './types.ts';
+import { isCandidate, type AlgorithmFactory, type Backend } from './types.ts';
 
 /** The most requests one backend may have in flight after taking one more request. */
 export function boundedLoadCapacity(backends: readonly Backend[], epsilon: number): number {
@@ -30,8 +30,12 @@ export const createBoundedLoad: AlgorithmFactory = (options) => {
     name: 'bounded-load',
     pick(request, backends) {
       const capacity = boundedLoadCapacity(backends, options.epsilon);
-      // Since capacity >= the mean load including this request, some healthy backend always has room.
-      return ring.find(request.key, backends, (backend) => backend.healthy && backend.inFlight + 1 <= capacity);
+      // Since capacity >= the mean load including this request, some healthy backend always has room;
+      // a retry may have excluded the ones that had, and then takes the next candidate on the ring.
+      return (
+        ring.find(request.key, backends, (backend) => isCandidate(backend, request) && backend.inFlight + 1 <= capacity) ??
+        (request.exclude === undefined ? undefined : ring.find(request.key, backends, (backend) => isCandidate(backend, request)))
+      );
     },
   };
 };

@@ -7,7 +7,7 @@
 //
 // `HashRing` is reusable on its own: the edge node's fleet sharding imports it as
 // `@cdn-lab/load-balancer/algorithms/consistent-hash`.
-import type { AlgorithmFactory, Backend } from './types.ts';
+import { isCandidate, type AlgorithmFactory, type Backend } from './types.ts';
 
 /**
  * 32-bit FNV-1a over the string's UTF-16 code units, finished with murmur3's fmix32 avalanche
@@ -203,6 +203,8 @@ export const createConsistentHash: AlgorithmFactory = (options) => {
   const isHealthy = (backend: Backend) => backend.healthy;
   return {
     name: 'consistent-hash',
-    pick: (request, backends) => ring.find(request.key, backends, isHealthy),
+    // A retry walks on along the ring past the backends it failed on: the key's next owner.
+    pick: (request, backends) =>
+      ring.find(request.key, backends, request.exclude === undefined ? isHealthy : (backend) => isCandidate(backend, request)),
   };
 };

@@ -2,20 +2,20 @@
 // As in nginx `least_conn` and HAProxy `balance leastconn`. Ties rotate (round robin among the
 // least loaded), otherwise an idle fleet would send everything to the first backend.
 // It wins when request costs vary a lot or a backend is slow: load follows actual capacity.
-import type { AlgorithmFactory, Backend } from './types.ts';
+import { isCandidate, type AlgorithmFactory, type Backend } from './types.ts';
 
 export const createLeastConnections: AlgorithmFactory = () => {
   let start = 0;
   return {
     name: 'least-connections',
-    pick(_request, backends) {
+    pick(request, backends) {
       const n = backends.length;
       let best: Backend | undefined;
       let bestIndex = 0;
       for (let i = 0; i < n; i++) {
         const index = (start + i) % n;
         const backend = backends[index] as Backend;
-        if (backend.healthy && (best === undefined || backend.inFlight < best.inFlight)) {
+        if (isCandidate(backend, request) && (best === undefined || backend.inFlight < best.inFlight)) {
           best = backend;
           bestIndex = index;
         }

@@ -5,16 +5,16 @@
 // with stale load information, so it wins with many backends or many balancers sharing a fleet.
 // The PRNG is seeded (LB_SEED) so a run is reproducible.
 import { mulberry32 } from '@cdn-lab/service-kit/random';
-import type { AlgorithmFactory, Backend } from './types.ts';
+import { isCandidate, type AlgorithmFactory, type Backend } from './types.ts';
 
 export const createPowerOfTwo: AlgorithmFactory = (options) => {
   const random = mulberry32(options.seed);
   const healthy: Backend[] = [];
   return {
     name: 'power-of-two',
-    pick(_request, backends) {
+    pick(request, backends) {
       healthy.length = 0;
-      for (const backend of backends) if (backend.healthy) healthy.push(backend);
+      for (const backend of backends) if (isCandidate(backend, request)) healthy.push(backend);
       const n = healthy.length;
       if (n <= 1) return healthy[0];
       const a = Math.floor(random() * n);

@@ -17,12 +17,20 @@ export interface Backend {
 export interface PickRequest {
   /** What key-affine algorithms hash: the request's path and query (`/obj/42?x=1`). */
   readonly key: string;
+  /** Ids of backends this request already failed on (a retry): never picked again for it. */
+  readonly exclude?: ReadonlySet<string> | undefined;
+}
+
+/** Whether `backend` may take `request`: healthy, and not one the request already failed on. */
+export function isCandidate(backend: Backend, request: PickRequest): boolean {
+  return backend.healthy && (request.exclude === undefined || !request.exclude.has(backend.id));
 }
 
 export interface LoadBalancingAlgorithm {
   readonly name: string;
   /**
-   * Chooses a healthy backend for the request, or undefined when none is healthy.
+   * Chooses a healthy backend for the request (never one in `request.exclude`), or undefined when
+   * there is none.
    * `backends` is the balancer's full, stably ordered list (healthy or not), so hash-based
    * algorithms keep their placement when a backend goes down and comes back.
    */

@@ -82,20 +82,15 @@ export function lines(
     },
   };
   const markers = options.markers ?? [];
+  const frame = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title, width: 520, height: 240, ...FONT };
+  // A single view unless there are markers (callers may adjust a single view's encoding).
+  if (markers.length === 0) return { ...frame, ...line } as unknown as TopLevelSpec;
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title,
-    width: 520,
-    height: 240,
+    ...frame,
     layer: [
       line,
-      ...(markers.length
-        ? [
-            { data: { values: markers }, mark: { type: 'rule', strokeDash: [4, 3], color: '#555' }, encoding: { x: { field: 'x', type: 'quantitative' } } },
-            { data: { values: markers }, mark: { type: 'text', align: 'left', dx: 3, dy: -110, color: '#555' }, encoding: { x: { field: 'x', type: 'quantitative' }, text: { field: 'label' } } },
-          ]
-        : []),
+      { data: { values: markers }, mark: { type: 'rule', strokeDash: [4, 3], color: '#555' }, encoding: { x: { field: 'x', type: 'quantitative' } } },
+      { data: { values: markers }, mark: { type: 'text', align: 'left', dx: 3, dy: -110, color: '#555' }, encoding: { x: { field: 'x', type: 'quantitative' }, text: { field: 'label' } } },
     ],
-    ...FONT,
   } as unknown as TopLevelSpec;
 }

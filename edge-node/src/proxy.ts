@@ -61,8 +61,14 @@ const ALWAYS_DROPS = new Set([
 ]);
 /** Request fields that make the fast path step aside (they need the full request logic). */
 const SLOW_REQUEST_FIELDS = ['cache-control', 'pragma', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'range', 'authorization'] as const;
-/** Reasons a response may not be shared with other clients, so coalesced followers refetch. */
+/** Reasons a response is for one client only (or one the cache may not interpret): answered as a bypass. */
 const PRIVATE_REASONS = new Set(['no-store', 'private', 'set-cookie', 'authorization', 'must-understand']);
+/**
+ * Reasons a successful response is not stored that hold for everyone who asks (the response itself
+ * says so): such a response supersedes a stale entry. Others (`private`, `set-cookie`, a request's
+ * `no-store`) may come from the one client's request, which must not remove what others are served.
+ */
+const EVERYONES_REASONS = new Set(['no-store', 'vary-star', 'no-freshness', 'status', 'must-understand']);
 
 /** The edge's own error, and the Cache-Status detail, for each way an upstream fetch can fail. */
 const UPSTREAM_ERROR_KIND = { timeout: 'upstreamTimeout', failed: 'upstreamFailed', down: 'upstreamDown' } as const satisfies Record<UpstreamErrorReason, EdgeErrorKind>;
@@ -92,7 +98,7 @@ interface Route {
 }
 
 type Outcome =
-  | { kind: 'response'; response: StoredResponse; stored: boolean; notModified: boolean; shareable: boolean; upstreamCacheStatus: string | undefined }
+  | { kind: 'response'; response: StoredResponse; stored: boolean; notModified: boolean; upstreamCacheStatus: string | undefined }
   | { kind: 'error'; error: UpstreamError };
 
 export interface PeerRouting {
@@ -355,20 +361,22 @@ export class EdgeProxy {
   }
 
   /**
-   * Runs `fetch` through the coalescer. A follower reuses the leader's outcome only if it may:
-   * the response is shareable and its Vary selects the same variant for the follower's headers.
+   * Runs `fetch` through the coalescer. A follower takes the leader's outcome only if it could have
+   * been served to it from the cache (outcomeFor); otherwise the leader's own request may have caused
+   * it (an error for its headers, a response for its cookies), so the follower asks again: once more
+   * through the coalescer (the first such follower leads, the others wait for it), then on its own.
    */
   private async fetchShared(req: IncomingMessage, key: string, fetch: () => Promise<Outcome>): Promise<{ outcome: Outcome; collapsed: boolean }> {
-    const joined = this.deps.coalescer.run(key, fetch);
-    const outcome = await joined.promise;
-    if (joined.leader) return { outcome, collapsed: false };
-    if (outcome.kind === 'response') {
-      const response = outcome.response;
-      const sameVariant = response.varyNames[0] !== '*' && variantKey(response.primaryKey, response.varyNames, req.headers) === response.key;
-      if (!outcome.shareable || !sameVariant) return { outcome: await fetch(), collapsed: false };
+    for (let round = 0; round < 2; round++) {
+      const joined = this.deps.coalescer.run(key, fetch);
+      const outcome = await joined.promise;
+      if (joined.leader) return { outcome, collapsed: false };
+      if (servesFollower(outcome, req)) {
+        this.metrics.coalesced.inc();
+        return { outcome, collapsed: true };
+      }
     }
-    this.metrics.coalesced.inc();
-    return { outcome, collapsed: true };
+    return { outcome: await fetch(), collapsed: false };
   }
 
   private revalidateInBackground(req: IncomingMessage, path: string, entry: StoredResponse): void {
@@ -447,7 +455,7 @@ export class EdgeProxy {
         storeSetCookie: this.deps.storeSetCookie,
       });
       const stored = store && refreshed.storability.storable && this.store.put(refreshed);
-      return { kind: 'response', response: refreshed, stored, notModified: true, shareable: true, upstreamCacheStatus };
+      return { kind: 'response', response: refreshed, stored, notModified: true, upstreamCacheStatus };
     }
     const response = buildStoredResponse({
       primaryKey: primary,
@@ -464,10 +472,8 @@ export class EdgeProxy {
       storeSetCookie: this.deps.storeSetCookie,
     });
     const stored = store && response.storability.storable && this.store.put(response);
-    // A stale entry superseded by a non-error response that could not be stored must not linger.
-    if (entry && !stored && response.status < 500) this.store.policy.delete(entry.key);
-    const shareable = response.storability.storable || !PRIVATE_REASONS.has(response.storability.reason);
-    return { kind: 'response', response, stored, notModified: false, shareable, upstreamCacheStatus };
+    if (entry && !stored && supersedes(response, directives)) this.store.policy.delete(entry.key);
+    return { kind: 'response', response, stored, notModified: false, upstreamCacheStatus };
   }
 
   private serveOutcome(req: IncomingMessage, res: ServerResponse, outcome: Extract<Outcome, { kind: 'response' }>, fwd: ForwardReason, collapsed: boolean): void {
@@ -641,6 +647,34 @@ export class EdgeProxy {
     if (toPeer) out[HOP_HEADER] = this.deps.edgeId;
     return out;
   }
+}
+
+/**
+ * Whether a coalesced follower may take the leader's outcome: a response the cache would store and
+ * serve to anyone (storable, and the variant the follower's own headers select), or a timeout (the
+ * follower already waited the whole deadline; asking again would double it while the origin hangs).
+ * Anything else (an error status, no-store, private, Set-Cookie, a connection failure) may be the
+ * leader's own: nginx's cache lock and Varnish's waiting list do not hand those to waiting requests.
+ */
+function servesFollower(outcome: Outcome, req: IncomingMessage): boolean {
+  if (outcome.kind === 'error') return outcome.error.reason === 'timeout';
+  const response = outcome.response;
+  if (!response.storability.storable) return false;
+  return response.varyNames[0] !== '*' && variantKey(response.primaryKey, response.varyNames, req.headers) === response.key;
+}
+
+/**
+ * Whether a response that was not stored replaces the stale entry it revalidated: a non-error answer
+ * that nobody may store (the resource changed, or no longer allows caching), or a storable one the
+ * policy did not admit. A failed revalidation (4xx/5xx, perhaps caused by the one client's request
+ * headers) or a response only this client may not share never deletes a good stored object.
+ */
+function supersedes(response: StoredResponse, requestDirectives: Directives): boolean {
+  if (response.status >= 400) return false;
+  const storability = response.storability;
+  if (storability.storable) return true;
+  if (storability.reason === 'no-store' && requestDirectives.has('no-store')) return false;
+  return EVERYONES_REASONS.has(storability.reason);
 }
 
 /** The origin-form path of a Location/Content-Location value if it points at this host (§4.4). */

@@ -399,8 +399,7 @@ export class Upstream {
         },
         onResponseStart: (_c, statusCode, responseHeaders) => {
           status = statusCode;
-          clearTimeout(timer);
-          timer = setTimeout(expire, this.timeoutMs);
+          timer.refresh(); // the deadline starts over for the body (between bytes)
           body = new ResponseBody(flow);
           resolve({ kind, method: request.method, status, headers: nodeStyleHeaders(responseHeaders), requestTime, body });
         },

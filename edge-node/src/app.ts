@@ -127,6 +127,9 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
     clientDelayMs: config.clientDelayMs,
     keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
     accessLogHitSample: config.accessLogHitSample,
+    // An object larger than the budget would be refused by the policy anyway: never kept in memory.
+    maxObjectBytes: Math.min(config.maxObjectBytes, config.cacheBytes),
+    maxRequestBodyBytes: config.maxRequestBodyBytes,
   });
 
   const abortAfterError = (error: unknown, req: http.IncomingMessage, res: http.ServerResponse) => {

@@ -59,6 +59,14 @@ export const edgeConfigSchema = z
       .default('lru'),
     cacheBytes: positiveInt(Number.MAX_SAFE_INTEGER).default(64 * 1024 * 1024),
     cacheMaxObjects: positiveInt(Number.MAX_SAFE_INTEGER).optional(),
+    /**
+     * Largest response kept in the cache, bytes: larger ones are passed on as they arrive and not
+     * stored. 4 MiB: Squid's default maximum_object_size, above the origin catalogue's largest object
+     * (2 MiB), and 1/16 of the default cache, so every body being filled costs at most that much memory.
+     */
+    maxObjectBytes: positiveInt(Number.MAX_SAFE_INTEGER).default(4 * 1024 * 1024),
+    /** Largest request body forwarded, bytes (413 above it); streamed, so it bounds what passes, not memory. */
+    maxRequestBodyBytes: positiveInt(Number.MAX_SAFE_INTEGER).default(16 * 1024 * 1024),
     coalescing: env.bool().default(true),
     upstreamTimeoutMs: positiveInt(3_600_000).default(10_000),
     /**
@@ -123,6 +131,8 @@ export const EDGE_ENV = {
   cachePolicy: 'CACHE_POLICY',
   cacheBytes: 'CACHE_BYTES',
   cacheMaxObjects: 'CACHE_MAX_OBJECTS',
+  maxObjectBytes: 'MAX_OBJECT_BYTES',
+  maxRequestBodyBytes: 'MAX_REQUEST_BODY_BYTES',
   coalescing: 'COALESCING',
   upstreamTimeoutMs: 'UPSTREAM_TIMEOUT_MS',
   upstreamMaxFails: 'UPSTREAM_MAX_FAILS',

@@ -4,6 +4,7 @@
 // uncacheable methods, and unsafe-method invalidation.
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import { AccessLog, type Logger } from '@cdn-lab/service-kit';
 import type { CacheStore } from './cache-store.ts';
 import type { Coalescer } from './coalescer.ts';
@@ -18,7 +19,8 @@ import { acceptsHeadBlock, buildHeadBlock, endWithHead, keepAliveFields } from '
 import { decideRange } from './http/range.ts';
 import type { EdgeMetrics, Result } from './metrics.ts';
 import { buildStoredResponse, refreshStoredResponse, selectedBy304, storedFields, validatorsOf, type StoredResponse } from './stored-response.ts';
-import { UpstreamError, type Upstream, type UpstreamErrorReason, type UpstreamResponse } from './upstream.ts';
+import { BodyRelay } from './relay.ts';
+import { UpstreamError, type Upstream, type UpstreamErrorReason, type UpstreamHead } from './upstream.ts';
 
 /** Set on requests an edge forwards to the owning peer, so the owner never forwards them again. */
 export const HOP_HEADER = 'x-cdn-lab-hop';
@@ -30,7 +32,6 @@ export function isLocalPath(url: string): boolean {
   return path === '/healthz' || path === '/metrics' || path.startsWith('/_edge/');
 }
 
-const MAX_REQUEST_BODY_BYTES = 16 * 1024 * 1024;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 /** Request fields the edge handles itself on a cache fill (it fetches the full, unconditional response). */
 const FILL_DROPS = new Set(['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range', 'content-length', 'expect']);
@@ -61,8 +62,14 @@ const ALWAYS_DROPS = new Set([
 ]);
 /** Request fields that make the fast path step aside (they need the full request logic). */
 const SLOW_REQUEST_FIELDS = ['cache-control', 'pragma', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'range', 'authorization'] as const;
-/** Reasons a response may not be shared with other clients, so coalesced followers refetch. */
+/** Reasons a response is for one client only (or one the cache may not interpret): answered as a bypass. */
 const PRIVATE_REASONS = new Set(['no-store', 'private', 'set-cookie', 'authorization', 'must-understand']);
+/**
+ * Reasons a successful response is not stored that hold for everyone who asks (the response itself
+ * says so): such a response supersedes a stale entry. Others (`private`, `set-cookie`, a request's
+ * `no-store`) may come from the one client's request, which must not remove what others are served.
+ */
+const EVERYONES_REASONS = new Set(['no-store', 'vary-star', 'no-freshness', 'status', 'must-understand']);
 
 /** The edge's own error, and the Cache-Status detail, for each way an upstream fetch can fail. */
 const UPSTREAM_ERROR_KIND = { timeout: 'upstreamTimeout', failed: 'upstreamFailed', down: 'upstreamDown' } as const satisfies Record<UpstreamErrorReason, EdgeErrorKind>;
@@ -91,9 +98,25 @@ interface Route {
   peer: boolean;
 }
 
+/** `passed`: the response was streamed to the client that asked and not kept; nobody else may take it. */
 type Outcome =
-  | { kind: 'response'; response: StoredResponse; stored: boolean; notModified: boolean; shareable: boolean; upstreamCacheStatus: string | undefined }
-  | { kind: 'error'; error: UpstreamError };
+  | { kind: 'response'; response: StoredResponse; stored: boolean; notModified: boolean; upstreamCacheStatus: string | undefined }
+  | { kind: 'error'; error: UpstreamError }
+  | { kind: 'passed' };
+
+/** A response handed to its client as its body arrives (`response` is described from its head, body empty). */
+interface Streamed {
+  response: StoredResponse;
+  relay: BodyRelay;
+  /** Being kept for the cache, with a known length within MAX_OBJECT_BYTES (Cache-Status `stored`). */
+  stored: boolean;
+  /** Its Content-Length is over MAX_OBJECT_BYTES: passed on, never kept. */
+  tooLarge: boolean;
+  upstreamCacheStatus: string | undefined;
+}
+
+/** The body of a response described before its body arrived. */
+const NO_BODY = Buffer.alloc(0);
 
 export interface PeerRouting {
   upstream: Upstream;
@@ -130,6 +153,10 @@ export interface ProxyDeps {
   keepAliveTimeoutMs: number;
   /** ACCESS_LOG_HIT_SAMPLE: one fresh hit in this many gets an access log line (default 1: all). */
   accessLogHitSample?: number;
+  /** MAX_OBJECT_BYTES: larger responses are passed on as they arrive and not stored. */
+  maxObjectBytes: number;
+  /** MAX_REQUEST_BODY_BYTES: larger request bodies get 413. */
+  maxRequestBodyBytes: number;
 }
 
 /** What an upstream fetch needs from the client request (kept past the response, for background work). */
@@ -161,6 +188,7 @@ export class EdgeProxy {
   /** `connection` and `keep-alive` lines of a precomputed hit head, as node:http would write them. */
   private readonly keepAliveFields: string;
   private readonly hitSample: number;
+  private readonly maxObjectBytes: number;
   /** Fresh hits since the last one logged; starts so that the first hit is logged. */
   private hitsSinceLine: number;
 
@@ -175,6 +203,7 @@ export class EdgeProxy {
     this.clientDelayMs = deps.clientDelayMs ?? 0;
     this.keepAliveFields = keepAliveFields(deps.keepAliveTimeoutMs);
     this.hitSample = deps.accessLogHitSample ?? 1;
+    this.maxObjectBytes = deps.maxObjectBytes;
     this.hitsSinceLine = this.hitSample - 1;
   }
 
@@ -327,9 +356,16 @@ export class EdgeProxy {
     // A no-cache response counts as stale for every reuse; otherwise the client's directives forced this.
     const fwd: ForwardReason = stale || entry.noCache ? 'stale' : 'request';
     const route = this.routeFor(entry.primaryKey, req);
+    let streamed = false;
+    const streamTo = (response: Streamed) => {
+      streamed = true;
+      this.serveStreamed(req, res, response, fwd);
+    };
     const { outcome, collapsed } = await this.fetchShared(req, entry.key, () =>
-      this.holdingBody(entry, () => this.fetchForCache(clientOf(req), path, entry.primaryKey, directives, entry, route)),
+      this.holdingBody(entry, () => this.fetchForCache(clientOf(req), path, entry.primaryKey, directives, entry, route, streamTo)),
     );
+    if (streamed) return;
+    if (outcome.kind === 'passed') return this.upstreamFailed(req, res, tooLargeError(route), fwd, collapsed);
     const failed = outcome.kind === 'error' || outcome.response.status >= 500;
     if (failed) {
       const requestSie = deltaSeconds(directives, 'stale-if-error');
@@ -347,28 +383,37 @@ export class EdgeProxy {
   private async miss(req: IncomingMessage, res: ServerResponse, path: string, directives: Directives, fwd: ForwardReason): Promise<void> {
     const primary = primaryKey(path);
     const route = this.routeFor(primary, req);
-    const fetch = () => this.fetchForCache(clientOf(req), path, primary, directives, undefined, route);
+    let streamed = false;
+    const streamTo = (response: Streamed) => {
+      streamed = true;
+      this.serveStreamed(req, res, response, fwd);
+    };
+    const fetch = () => this.fetchForCache(clientOf(req), path, primary, directives, undefined, route, streamTo);
     // A no-store request's response is not stored, so nobody else could use it: no coalescing.
     const { outcome, collapsed } = directives.has('no-store') ? { outcome: await fetch(), collapsed: false } : await this.fetchShared(req, primary, fetch);
+    if (streamed) return;
     if (outcome.kind === 'error') return this.upstreamFailed(req, res, outcome.error, fwd, collapsed);
+    if (outcome.kind === 'passed') return this.upstreamFailed(req, res, tooLargeError(route), fwd, collapsed);
     return this.serveOutcome(req, res, outcome, fwd, collapsed);
   }
 
   /**
-   * Runs `fetch` through the coalescer. A follower reuses the leader's outcome only if it may:
-   * the response is shareable and its Vary selects the same variant for the follower's headers.
+   * Runs `fetch` through the coalescer. A follower takes the leader's outcome only if it could have
+   * been served to it from the cache (outcomeFor); otherwise the leader's own request may have caused
+   * it (an error for its headers, a response for its cookies), so the follower asks again: once more
+   * through the coalescer (the first such follower leads, the others wait for it), then on its own.
    */
   private async fetchShared(req: IncomingMessage, key: string, fetch: () => Promise<Outcome>): Promise<{ outcome: Outcome; collapsed: boolean }> {
-    const joined = this.deps.coalescer.run(key, fetch);
-    const outcome = await joined.promise;
-    if (joined.leader) return { outcome, collapsed: false };
-    if (outcome.kind === 'response') {
-      const response = outcome.response;
-      const sameVariant = response.varyNames[0] !== '*' && variantKey(response.primaryKey, response.varyNames, req.headers) === response.key;
-      if (!outcome.shareable || !sameVariant) return { outcome: await fetch(), collapsed: false };
+    for (let round = 0; round < 2; round++) {
+      const joined = this.deps.coalescer.run(key, fetch);
+      const outcome = await joined.promise;
+      if (joined.leader) return { outcome, collapsed: false };
+      if (servesFollower(outcome, req)) {
+        this.metrics.coalesced.inc();
+        return { outcome, collapsed: true };
+      }
     }
-    this.metrics.coalesced.inc();
-    return { outcome, collapsed: true };
+    return { outcome: await fetch(), collapsed: false };
   }
 
   private revalidateInBackground(req: IncomingMessage, path: string, entry: StoredResponse): void {
@@ -403,7 +448,14 @@ export class EdgeProxy {
     }
   }
 
-  /** One upstream exchange for the cache: conditional when `entry` is given; stores what may be stored. */
+  /**
+   * One upstream exchange for the cache: conditional when `entry` is given; stores what may be stored.
+   * A body that came with its head (most) is handled whole. Any other is streamed to `streamTo`'s
+   * client as it arrives (when given, and unless a 5xx may yet be replaced by the stale entry) while
+   * it is kept for the cache up to MAX_OBJECT_BYTES; without a client it is read whole up to that
+   * limit. The promise settles when the outcome is final for followers: at the head for a response
+   * nobody else may take, else when the kept body is complete.
+   */
   private async fetchForCache(
     client: ClientInfo,
     path: string,
@@ -411,14 +463,15 @@ export class EdgeProxy {
     directives: Directives,
     entry: StoredResponse | undefined,
     route: Route,
+    streamTo?: (streamed: Streamed) => void,
   ): Promise<Outcome> {
     const headers = this.forwardHeaders(client, true, route.peer);
     if (entry?.etag !== undefined) headers['if-none-match'] = entry.etag;
     if (entry?.lastModified !== undefined) headers['if-modified-since'] = entry.lastModified;
-    let upstreamResponse: UpstreamResponse;
+    let head: UpstreamHead;
     let store = route.store;
     try {
-      upstreamResponse = await route.upstream.fetch({ method: 'GET', path, headers }, route.url);
+      head = await route.upstream.open({ method: 'GET', path, headers }, route.url);
     } catch (error) {
       if (!(error instanceof UpstreamError)) throw error;
       if (!route.peer) return { kind: 'error', error };
@@ -426,20 +479,34 @@ export class EdgeProxy {
       this.logger.warn({ path, err: error.message }, 'peer failed, falling back to own upstream');
       delete headers[HOP_HEADER];
       try {
-        upstreamResponse = await this.deps.upstream.fetch({ method: 'GET', path, headers });
+        head = await this.deps.upstream.open({ method: 'GET', path, headers });
         store = false;
       } catch (fallbackError) {
         if (fallbackError instanceof UpstreamError) return { kind: 'error', error: fallbackError };
         throw fallbackError;
       }
     }
-    // Literals written out in full: a spread (`{ ...context, primaryKey }`) sends every added
-    // property through V8's runtime, ~10 µs of a miss's CPU (perf, loadtest/BENCH.md).
-    const upstreamCacheStatus = first(upstreamResponse.headers['cache-status']);
-    if (entry && upstreamResponse.status === 304) {
+    const upstreamCacheStatus = first(head.headers['cache-status']);
+    let body = head.body.takeComplete();
+    if (body === undefined && (streamTo === undefined || (entry !== undefined && head.status >= 500) || head.status === 304)) {
+      try {
+        body = await head.body.whole(this.maxObjectBytes);
+      } catch (error) {
+        if (error instanceof UpstreamError) return { kind: 'error', error };
+        throw error;
+      }
+      if (body === undefined) {
+        // Too large to keep, and nobody to stream it to (a background revalidation), or an error
+        // response the stale entry may stand in for: not worth its bytes.
+        if (entry !== undefined && head.status >= 500) return { kind: 'error', error: new UpstreamError('failed', head.kind, `${head.kind} answered ${head.status} with a body over ${this.maxObjectBytes} bytes`) };
+        if (entry && supersedes(this.described(head, primary, client, directives), directives)) this.store.policy.delete(entry.key);
+        return { kind: 'passed' };
+      }
+    }
+    if (entry && head.status === 304) {
       // A 304 about another representation cannot freshen this one (§4.3.4): fetch it in full.
-      if (!selectedBy304(entry, upstreamResponse.headers)) return this.fetchForCache(client, path, primary, directives, undefined, route);
-      const refreshed = refreshStoredResponse(entry, upstreamResponse, {
+      if (!selectedBy304(entry, head.headers)) return this.fetchForCache(client, path, primary, directives, undefined, route, streamTo);
+      const refreshed = refreshStoredResponse(entry, { headers: head.headers, requestTime: head.requestTime, responseTime: head.body.responseTime }, {
         requestHeaders: client.headers,
         requestDirectives: directives,
         via: this.deps.edgeId,
@@ -447,27 +514,75 @@ export class EdgeProxy {
         storeSetCookie: this.deps.storeSetCookie,
       });
       const stored = store && refreshed.storability.storable && this.store.put(refreshed);
-      return { kind: 'response', response: refreshed, stored, notModified: true, shareable: true, upstreamCacheStatus };
+      return { kind: 'response', response: refreshed, stored, notModified: true, upstreamCacheStatus };
     }
+    if (body !== undefined) return this.keep(head, body, head.body.responseTime, primary, client, directives, entry, store, upstreamCacheStatus);
+    // Streamed: the client gets the head now and the body as it arrives.
+    const described = this.described(head, primary, client, directives);
+    const declared = Number(first(head.headers['content-length']) ?? Number.NaN);
+    const tooLarge = declared > this.maxObjectBytes;
+    const keeping = store && described.storability.storable && !tooLarge;
+    const relay = new BodyRelay(head.body, keeping ? this.maxObjectBytes : 0);
+    (streamTo as (streamed: Streamed) => void)({ response: described, relay, stored: keeping && !Number.isNaN(declared), tooLarge, upstreamCacheStatus });
+    const kept = await relay.kept;
+    if (kept === undefined) {
+      if (entry && !relay.failed && supersedes(described, directives)) this.store.policy.delete(entry.key);
+      return { kind: 'passed' };
+    }
+    return this.keep(head, kept, head.body.responseTime, primary, client, directives, entry, store, upstreamCacheStatus);
+  }
+
+  /** A complete response: built, stored if it may be, and replacing a stale entry it supersedes. */
+  private keep(
+    head: UpstreamHead,
+    body: Buffer,
+    responseTime: number,
+    primary: string,
+    client: ClientInfo,
+    directives: Directives,
+    entry: StoredResponse | undefined,
+    store: boolean,
+    upstreamCacheStatus: string | undefined,
+  ): Outcome {
+    // Literals written out in full: a spread (`{ ...context, primaryKey }`) sends every added
+    // property through V8's runtime, ~10 µs of a miss's CPU (perf, loadtest/BENCH.md).
     const response = buildStoredResponse({
       primaryKey: primary,
       requestHeaders: client.headers,
       requestDirectives: directives,
       method: 'GET',
-      status: upstreamResponse.status,
-      headers: upstreamResponse.headers,
-      body: upstreamResponse.body,
-      requestTime: upstreamResponse.requestTime,
-      responseTime: upstreamResponse.responseTime,
+      status: head.status,
+      headers: head.headers,
+      body,
+      requestTime: head.requestTime,
+      responseTime,
       via: this.deps.edgeId,
       negativeTtlMs: this.deps.negativeTtlMs,
       storeSetCookie: this.deps.storeSetCookie,
     });
     const stored = store && response.storability.storable && this.store.put(response);
-    // A stale entry superseded by a non-error response that could not be stored must not linger.
-    if (entry && !stored && response.status < 500) this.store.policy.delete(entry.key);
-    const shareable = response.storability.storable || !PRIVATE_REASONS.has(response.storability.reason);
-    return { kind: 'response', response, stored, notModified: false, shareable, upstreamCacheStatus };
+    if (entry && !stored && supersedes(response, directives)) this.store.policy.delete(entry.key);
+    return { kind: 'response', response, stored, notModified: false, upstreamCacheStatus };
+  }
+
+  /** A response described from its head alone (its body still arriving): fields, freshness, storability. */
+  private described(head: UpstreamHead, primary: string, client: ClientInfo, directives: Directives): StoredResponse {
+    const now = this.now();
+    return buildStoredResponse({
+      primaryKey: primary,
+      requestHeaders: client.headers,
+      requestDirectives: directives,
+      method: 'GET',
+      status: head.status,
+      headers: head.headers,
+      body: NO_BODY,
+      bodyPending: true,
+      requestTime: head.requestTime,
+      responseTime: now,
+      via: this.deps.edgeId,
+      negativeTtlMs: this.deps.negativeTtlMs,
+      storeSetCookie: this.deps.storeSetCookie,
+    });
   }
 
   private serveOutcome(req: IncomingMessage, res: ServerResponse, outcome: Extract<Outcome, { kind: 'response' }>, fwd: ForwardReason, collapsed: boolean): void {
@@ -477,14 +592,36 @@ export class EdgeProxy {
       const cs = cacheStatus({ fwd, fwdStatus: 304, stored: outcome.stored, collapsed });
       return this.serveStored(req, res, response, ageMs, cs, 'revalidated');
     }
-    const storability = response.storability;
-    if (!storability.storable && PRIVATE_REASONS.has(storability.reason)) {
-      // The response forbids shared caching: report it as a bypass (the cache could not take part).
-      const cs = appendCacheStatus(outcome.upstreamCacheStatus, cacheStatus({ fwd: 'bypass', collapsed, detail: storability.reason }));
-      return this.serveStored(req, res, response, ageMs, cs, 'bypass');
+    const { cs, result } = fetchedStatus(response, outcome.upstreamCacheStatus, { fwd, stored: outcome.stored, collapsed });
+    return this.serveStored(req, res, response, ageMs, cs, result);
+  }
+
+  /**
+   * Answers with a response whose body is still arriving: the head now (after the client delay), the
+   * body as the relay passes it on. Range and conditional requests get the full 200 (RFC 9110 §14.2
+   * lets a server ignore Range; a 200 is a valid answer to a conditional GET): the bytes to compare
+   * or slice are not there yet. Its Cache-Status is written before the body: see Streamed.stored.
+   */
+  private serveStreamed(req: IncomingMessage, res: ServerResponse, streamed: Streamed, fwd: ForwardReason, passedHeaders?: string[]): void {
+    const response = streamed.response;
+    let headers = passedHeaders;
+    let result: Result = 'bypass';
+    if (headers === undefined) {
+      const fetched = fetchedStatus(response, streamed.upstreamCacheStatus, { fwd, stored: streamed.stored, detail: streamed.tooLarge ? 'too-large' : undefined });
+      headers = response.hitHeaders.concat('age', String(ageSeconds(currentAge(response, this.now()))), 'cache-status', fetched.cs);
+      result = fetched.result;
     }
-    const cs = appendCacheStatus(outcome.upstreamCacheStatus, cacheStatus({ fwd, stored: outcome.stored, collapsed }));
-    return this.serveStored(req, res, response, ageMs, cs, collapsed ? 'collapsed' : 'miss');
+    const head = headers;
+    const status = response.status;
+    const start = () => {
+      res.writeHead(status, head);
+      streamed.relay.attach(res, req.method !== 'HEAD' && status !== 204 && status !== 304, (sent, end) => {
+        if (end === 'upstream-failed') this.logger.warn({ path: req.url, status, sent }, 'upstream body failed after the head was sent: response cut short');
+        this.finish(req, end === 'upstream-failed' ? 'error' : result, status, sent);
+      });
+    };
+    if (this.clientDelayMs === 0 || req.headers[HOP_HEADER] !== undefined) start();
+    else setTimeout(start, this.clientDelayMs);
   }
 
   /**
@@ -547,52 +684,62 @@ export class EdgeProxy {
     this.finish(req, result, status, sendBody ? (body as Buffer).length : 0);
   }
 
-  /** Forwards a request the cache takes no part in (other methods, Authorization, preconditions). */
+  /**
+   * Forwards a request the cache takes no part in (other methods, Authorization, preconditions). The
+   * request body streams to the upstream (413 past MAX_REQUEST_BODY_BYTES: at once for a declared
+   * length, else when the count passes it, which cuts the upstream request short), and the response
+   * streams back unless it came whole with its head.
+   */
   private async passThrough(req: IncomingMessage, res: ServerResponse, path: string, fwd: 'method' | 'bypass', detail: string | undefined): Promise<void> {
     const method = req.method as string;
-    const body = method === 'GET' || method === 'HEAD' ? undefined : await readBody(req);
+    const upload = method === 'GET' || method === 'HEAD' ? undefined : requestBody(req, this.deps.maxRequestBodyBytes);
     // In a sharded fleet the owner gets it, so an unsafe method invalidates the one copy there is.
     const route = this.routeFor(primaryKey(path), req);
     const headers = this.forwardHeaders(clientOf(req), false, route.peer);
-    let upstreamResponse: UpstreamResponse;
+    let head: UpstreamHead;
     try {
-      upstreamResponse = await route.upstream.fetch({ method, path, headers, body }, route.url);
+      head = await route.upstream.open({ method, path, headers, body: upload?.body, bodyLength: upload?.length }, route.url);
     } catch (error) {
+      upload?.check();
       if (error instanceof UpstreamError) return this.upstreamFailed(req, res, error, fwd, false);
       throw error;
     }
     // §4.4: a non-error response to an unsafe method invalidates the target and same-host Location/Content-Location.
-    if (!SAFE_METHODS.has(method) && upstreamResponse.status < 400) {
-      for (const target of [path, first(upstreamResponse.headers.location), first(upstreamResponse.headers['content-location'])]) {
+    if (!SAFE_METHODS.has(method) && head.status < 400) {
+      for (const target of [path, first(head.headers.location), first(head.headers['content-location'])]) {
         const local = target === undefined ? undefined : sameHostPath(target, req.headers.host);
         if (local !== undefined) this.store.invalidateUrl(primaryKey(local));
       }
     }
-    const contentLocation = first(upstreamResponse.headers['content-location']);
+    const contentLocation = first(head.headers['content-location']);
+    const whole = head.body.takeComplete();
     const response = buildStoredResponse({
       primaryKey: primaryKey(path),
       requestHeaders: req.headers,
       requestDirectives: requestDirectives(first(req.headers['cache-control']), first(req.headers.pragma)),
       method,
-      status: upstreamResponse.status,
-      headers: upstreamResponse.headers,
-      body: upstreamResponse.body,
-      requestTime: upstreamResponse.requestTime,
-      responseTime: upstreamResponse.responseTime,
+      status: head.status,
+      headers: head.headers,
+      body: whole ?? NO_BODY,
+      bodyPending: whole === undefined,
+      requestTime: head.requestTime,
+      responseTime: whole === undefined ? this.now() : head.body.responseTime,
       via: this.deps.edgeId,
       negativeTtlMs: 0,
       storeSetCookie: this.deps.storeSetCookie,
       contentLocationIsTarget: method === 'POST' && contentLocation !== undefined && sameHostPath(contentLocation, req.headers.host) === path,
     });
-    // A POST's response may answer later GETs (RFC 9110 §9.3.3). A GET passed through for its
-    // preconditions (If-Match: 412 or a 200) is not stored: it answered that condition.
-    const stored = method === 'POST' && route.store && response.storability.storable && this.store.put(response);
-    const cs = appendCacheStatus(first(upstreamResponse.headers['cache-status']), cacheStatus({ fwd, stored, ...(detail ? { detail } : {}) }));
+    // A POST's response may answer later GETs (RFC 9110 §9.3.3), when it came whole with its head
+    // (a streamed one is passed on only). A GET passed through for its preconditions (If-Match: 412
+    // or a 200) is not stored: it answered that condition.
+    const stored = method === 'POST' && whole !== undefined && route.store && response.storability.storable && this.store.put(response);
+    const cs = appendCacheStatus(first(head.headers['cache-status']), cacheStatus({ fwd, stored, ...(detail ? { detail } : {}) }));
     const out = response.hitHeaders.slice();
-    const upstreamAge = first(upstreamResponse.headers.age);
+    const upstreamAge = first(head.headers.age);
     if (upstreamAge !== undefined) out.push('age', upstreamAge);
     out.push('cache-status', cs);
-    this.write(req, res, response.status, out, response.body, 'bypass');
+    if (whole !== undefined) return this.write(req, res, response.status, out, whole, 'bypass');
+    this.serveStreamed(req, res, { response, relay: new BodyRelay(head.body, 0), stored: false, tooLarge: false, upstreamCacheStatus: undefined }, fwd, out);
   }
 
   private onlyIfCachedMiss(req: IncomingMessage, res: ServerResponse): void {
@@ -610,7 +757,8 @@ export class EdgeProxy {
   sendError(req: IncomingMessage, res: ServerResponse, error: EdgeError, cs: string, result: Result): void {
     const body = Buffer.from(JSON.stringify({ error: error.code, message: error.message }));
     const headers = ['content-type', 'application/json', 'cache-control', 'no-store', 'content-length', String(body.length), 'cache-status', cs];
-    if (error.status === 400 || error.status === 431) headers.push('connection', 'close');
+    // The rest of the request (a refused body) is not read: the connection cannot be reused.
+    if (error.status === 400 || error.status === 413 || error.status === 431) headers.push('connection', 'close');
     this.write(req, res, error.status, headers, body, result);
   }
 
@@ -643,6 +791,59 @@ export class EdgeProxy {
   }
 }
 
+/**
+ * Whether a coalesced follower may take the leader's outcome: a response the cache would store and
+ * serve to anyone (storable, and the variant the follower's own headers select), or a timeout (the
+ * follower already waited the whole deadline; asking again would double it while the origin hangs).
+ * Anything else (an error status, no-store, private, Set-Cookie, a connection failure) may be the
+ * leader's own: nginx's cache lock and Varnish's waiting list do not hand those to waiting requests.
+ */
+function servesFollower(outcome: Outcome, req: IncomingMessage): boolean {
+  if (outcome.kind === 'error') return outcome.error.reason === 'timeout';
+  if (outcome.kind === 'passed') return false;
+  const response = outcome.response;
+  if (!response.storability.storable) return false;
+  return response.varyNames[0] !== '*' && variantKey(response.primaryKey, response.varyNames, req.headers) === response.key;
+}
+
+/**
+ * Whether a response that was not stored replaces the stale entry it revalidated: a non-error answer
+ * that nobody may store (the resource changed, or no longer allows caching), or a storable one the
+ * policy did not admit. A failed revalidation (4xx/5xx, perhaps caused by the one client's request
+ * headers) or a response only this client may not share never deletes a good stored object.
+ */
+function supersedes(response: StoredResponse, requestDirectives: Directives): boolean {
+  if (response.status >= 400) return false;
+  const storability = response.storability;
+  if (storability.storable) return true;
+  if (storability.reason === 'no-store' && requestDirectives.has('no-store')) return false;
+  return EVERYONES_REASONS.has(storability.reason);
+}
+
+/**
+ * Cache-Status and result of a fetched response: a bypass when the response is for one client only
+ * (no-store, private, Set-Cookie, Authorization), else a miss (`stored` when kept).
+ */
+function fetchedStatus(
+  response: StoredResponse,
+  upstreamCacheStatus: string | undefined,
+  params: { fwd: ForwardReason; stored: boolean; collapsed?: boolean; detail?: string | undefined },
+): { cs: string; result: Result } {
+  const storability = response.storability;
+  const collapsed = params.collapsed === true;
+  if (!storability.storable && PRIVATE_REASONS.has(storability.reason)) {
+    // The response forbids shared caching: report it as a bypass (the cache could not take part).
+    return { cs: appendCacheStatus(upstreamCacheStatus, cacheStatus({ fwd: 'bypass', collapsed, detail: storability.reason })), result: 'bypass' };
+  }
+  const ours = cacheStatus({ fwd: params.fwd, stored: params.stored, collapsed, ...(params.detail ? { detail: params.detail } : {}) });
+  return { cs: appendCacheStatus(upstreamCacheStatus, ours), result: collapsed ? 'collapsed' : 'miss' };
+}
+
+/** A response that was neither kept nor streamed (cannot happen with a client to stream to): a 502. */
+function tooLargeError(route: Route): UpstreamError {
+  return new UpstreamError('failed', route.upstream.kind, 'response too large to buffer');
+}
+
 /** The origin-form path of a Location/Content-Location value if it points at this host (§4.4). */
 function sameHostPath(target: string, host: string | undefined): string | undefined {
   if (target.startsWith('/') && !target.startsWith('//')) return target;
@@ -655,13 +856,41 @@ function sameHostPath(target: string, host: string | undefined): string | undefi
   return undefined;
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
+/**
+ * The client's request body as a stream for the upstream, counted: a declared Content-Length over
+ * `limit` is refused before anything is sent (413); a body that passes `limit` as it streams fails
+ * the upstream request (cut short, never complete), and `check()` then throws the 413. No body
+ * (neither Content-Length nor Transfer-Encoding) is sent as an empty one, with its length.
+ */
+function requestBody(req: IncomingMessage, limit: number): { body: Buffer | Readable; length: number | undefined; check(): void } {
+  const tooLarge = () => new EdgeError('bodyTooLarge', `request body larger than ${limit} bytes`);
+  const declared = req.headers['content-length'];
+  const length = declared === undefined ? undefined : Number(declared);
+  if (length !== undefined && length > limit) throw tooLarge();
+  if (length === 0 || (length === undefined && req.headers['transfer-encoding'] === undefined)) return { body: NO_BODY, length: 0, check() {} };
   let total = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > MAX_REQUEST_BODY_BYTES) throw new EdgeError('bodyTooLarge', `request body larger than ${MAX_REQUEST_BODY_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, total);
+  let exceeded = false;
+  let clientFailed: Error | undefined;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      total += chunk.length;
+      if (total > limit) {
+        exceeded = true;
+        callback(tooLarge());
+      } else {
+        callback(null, chunk);
+      }
+    },
+  });
+  pipeline(req, counter, (error) => {
+    if (error && !exceeded) clientFailed = error;
+  });
+  return {
+    body: counter,
+    length,
+    check() {
+      if (exceeded) throw tooLarge();
+      if (clientFailed) throw new EdgeError('badBody', `request body failed: ${clientFailed.message}`);
+    },
+  };
 }

@@ -131,6 +131,11 @@ export interface BuildInput {
   status: number;
   headers: IncomingHttpHeaders;
   body: Buffer;
+  /**
+   * The body is still arriving (a streamed response, described before its body: `body` is empty):
+   * Content-Length is the upstream's, when it sent one.
+   */
+  bodyPending?: boolean;
   requestTime: number;
   responseTime: number;
   /** This edge's Via pseudonym. */
@@ -195,7 +200,7 @@ export function buildStoredResponse(input: BuildInput): StoredResponse {
   const hitHeaders = endToEndHeaders(h, NOT_STORED);
   hitHeaders.push('via', appendVia(h.via, input.via));
   if (!hasNoContent(input.status)) {
-    const length = input.method === 'HEAD' ? first(h['content-length']) : String(input.body.length);
+    const length = input.method === 'HEAD' || input.bodyPending === true ? first(h['content-length']) : String(input.body.length);
     if (length !== undefined) hitHeaders.push('content-length', length);
   }
   let headerBytes = 0;

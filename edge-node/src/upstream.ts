@@ -1,6 +1,7 @@
 // Fetching from upstream (origins, a parent edge, or a peer): one keep-alive connection pool per
-// upstream, a deadline for the whole exchange, round robin over several base URLs, an optional
-// simulated network delay before each request, and exactly one metric sample per request sent.
+// upstream, a deadline to the response head and then between body reads, round robin over several
+// base URLs, an optional simulated network delay before each request, exactly one metric sample per
+// request sent, and bodies streamed both ways.
 // Passive health per base URL (nginx max_fails / fail_timeout, a circuit breaker): after
 // UPSTREAM_MAX_FAILS consecutive exchanges without a response (refused, reset, timed out) a base is
 // down for UPSTREAM_FAIL_TIMEOUT_MS and requests for it fail at once with reason `down` (the proxy
@@ -11,6 +12,7 @@ import type { Logger } from '@cdn-lab/service-kit';
 // The client is undici's dispatcher, not node:http's: a miss costs the edge a third of the CPU
 // (loadtest/BENCH.md), and the miss path is mostly this exchange.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { Agent, type Dispatcher } from 'undici';
 import type { EdgeMetrics, UpstreamKind } from './metrics.ts';
@@ -21,7 +23,143 @@ export interface UpstreamRequest {
   /** Origin-form target, appended to the base URL's path. */
   path: string;
   headers: OutgoingHttpHeaders;
-  body?: Buffer | undefined;
+  /** A whole body, or one streamed from the client (`bodyLength` its Content-Length, else chunked). */
+  body?: Buffer | Readable | undefined;
+  bodyLength?: number | undefined;
+}
+
+/** An upstream response whose head arrived; its body is still arriving (or has, see `body.complete`). */
+export interface UpstreamHead {
+  kind: UpstreamKind;
+  method: string;
+  status: number;
+  /** As node:http would present them (duplicates joined or dropped the same way). */
+  headers: IncomingHttpHeaders;
+  /** Clock reading (ms) when the request was sent (§4.2.3). */
+  requestTime: number;
+  body: ResponseBody;
+}
+
+/** Where a response body goes as it arrives (ResponseBody.pipe). */
+export interface BodySink {
+  data(chunk: Buffer): void;
+  end(): void;
+  /** The exchange failed after the head (reset, timeout, or aborted by the edge): the body is incomplete. */
+  error(error: UpstreamError): void;
+}
+
+/** How the exchange lets its body's reader control the flow. */
+interface BodyFlow {
+  pause(): void;
+  resume(): void;
+  abort(reason: string): void;
+}
+
+/**
+ * A response body as it arrives. Chunks that arrive before a sink is attached are queued, so a body
+ * that came in the same read as its head (most responses) is `complete` when the head is handed out.
+ */
+export class ResponseBody {
+  /** Bytes received so far. */
+  received = 0;
+  /** Clock reading (ms) when the last byte arrived (§4.2.3 response_time); NaN until then. */
+  responseTime = Number.NaN;
+  private queued: Buffer[] = [];
+  private sink: BodySink | undefined;
+  private state: 'open' | 'ended' | 'failed' = 'open';
+  private failure: UpstreamError | undefined;
+  private readonly flow: BodyFlow;
+
+  constructor(flow: BodyFlow) {
+    this.flow = flow;
+  }
+
+  /** Whether the whole body has arrived. */
+  get complete(): boolean {
+    return this.state === 'ended';
+  }
+
+  /** The whole body, when it has arrived and nothing was piped yet (no promise, no sink: most misses). */
+  takeComplete(): Buffer | undefined {
+    if (this.state !== 'ended' || this.sink !== undefined) return undefined;
+    const body = exactBody(this.queued, this.received);
+    this.queued = [];
+    return body;
+  }
+
+  /** Delivers what arrived so far, then every later chunk, to `sink`. */
+  pipe(sink: BodySink): void {
+    this.sink = sink;
+    const queued = this.queued;
+    this.queued = [];
+    for (const chunk of queued) sink.data(chunk);
+    if (this.state === 'ended') sink.end();
+    else if (this.state === 'failed') sink.error(this.failure as UpstreamError);
+  }
+
+  /**
+   * The whole body as one exact-size Buffer (exactBody). Past `limit` bytes the exchange is aborted
+   * and the answer is undefined; a failed exchange rejects with its UpstreamError.
+   */
+  whole(limit: number): Promise<Buffer | undefined> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let total = 0;
+      let over = false;
+      this.pipe({
+        data: (chunk) => {
+          if (over) return;
+          total += chunk.length;
+          if (total > limit) {
+            over = true;
+            chunks.length = 0;
+            this.abort('body larger than the limit');
+            resolve(undefined);
+            return;
+          }
+          chunks.push(chunk);
+        },
+        end: () => resolve(exactBody(chunks, total)),
+        error: (error) => (over ? undefined : reject(error)),
+      });
+    });
+  }
+
+  /** Stops reading from the upstream (the client is not taking the bytes as fast). */
+  pause(): void {
+    if (this.state === 'open') this.flow.pause();
+  }
+
+  resume(): void {
+    if (this.state === 'open') this.flow.resume();
+  }
+
+  /** Ends the exchange early: nobody wants the rest. The sink sees error(); the metric keeps the status. */
+  abort(reason: string): void {
+    if (this.state === 'open') this.flow.abort(reason);
+  }
+
+  /** For the exchange. */
+  push(chunk: Buffer): void {
+    this.received += chunk.length;
+    if (this.sink) this.sink.data(chunk);
+    else this.queued.push(chunk);
+  }
+
+  /** For the exchange. */
+  finish(responseTime: number): void {
+    this.state = 'ended';
+    this.responseTime = responseTime;
+    this.sink?.end();
+  }
+
+  /** For the exchange. */
+  fail(error: UpstreamError): void {
+    this.state = 'failed';
+    this.failure = error;
+    this.queued = [];
+    this.sink?.error(error);
+  }
 }
 
 export interface UpstreamResponse {
@@ -127,9 +265,10 @@ export class Upstream {
 
   /**
    * Sends to the next base URL in round-robin order that is not down, or to `baseUrl` when given (a
-   * chosen peer). Rejects at once with reason `down` when every candidate is down.
+   * chosen peer). Rejects at once with reason `down` when every candidate is down. Resolves when
+   * the response head arrives; the body follows through `body`.
    */
-  fetch(request: UpstreamRequest, baseUrl?: string): Promise<UpstreamResponse> {
+  open(request: UpstreamRequest, baseUrl?: string): Promise<UpstreamHead> {
     let base: Base | undefined;
     if (baseUrl !== undefined) {
       base = this.byUrl.get(baseUrl);
@@ -183,6 +322,14 @@ export class Upstream {
     );
   }
 
+  /** `open`, then the whole body (at most `limit` bytes; more is an UpstreamError). */
+  async fetch(request: UpstreamRequest, baseUrl?: string, limit = Number.POSITIVE_INFINITY): Promise<UpstreamResponse> {
+    const head = await this.open(request, baseUrl);
+    const body = await head.body.whole(limit);
+    if (body === undefined) throw new UpstreamError('failed', this.kind, `${this.kind} response larger than ${limit} bytes`);
+    return { kind: head.kind, method: head.method, status: head.status, headers: head.headers, body, requestTime: head.requestTime, responseTime: head.body.responseTime };
+  }
+
   close(): void {
     void this.agent.destroy().catch(() => undefined);
   }
@@ -190,49 +337,76 @@ export class Upstream {
   /**
    * One exchange. The simulated delay sits inside it: the duration metric, the deadline and the
    * request time (hence the Age correction of §4.2.3) all count it, as they would a real round trip.
+   * The deadline runs until the head arrives; then it restarts with every chunk of the body (a
+   * between-bytes timeout, as nginx's proxy_read_timeout and Varnish's between_bytes_timeout), and
+   * not while the edge itself holds the body back (paused for a slow client).
    */
-  private exchange(base: Base, request: UpstreamRequest): Promise<UpstreamResponse> {
+  private exchange(base: Base, request: UpstreamRequest): Promise<UpstreamHead> {
     const kind = this.kind;
     const started = performance.now();
     const requestTime = this.now();
-    return new Promise<UpstreamResponse>((resolve, reject) => {
+    return new Promise<UpstreamHead>((resolve, reject) => {
       let settled = false;
-      let received = 0;
       let status = 502;
-      let headers: IncomingHttpHeaders = {};
-      const chunks: Buffer[] = [];
       let controller: Dispatcher.DispatchController | undefined;
       let delayTimer: NodeJS.Timeout | undefined;
+      let body: ResponseBody | undefined;
+      /** Set when the edge ends the exchange itself: the upstream answered, so the metric keeps its status. */
+      let abortedByEdge = false;
+      let paused = false;
       const settle = (error: UpstreamError | undefined) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         clearTimeout(delayTimer);
-        this.metrics.upstreamExchange(kind, error ? undefined : status, (performance.now() - started) / 1000, received);
-        this.observe(base, error !== undefined, error?.message);
-        if (error) {
-          reject(error);
-          return;
-        }
-        resolve({ kind, method: request.method, status, headers, body: exactBody(chunks, received), requestTime, responseTime: this.now() });
+        const received = body?.received ?? 0;
+        this.metrics.upstreamExchange(kind, error && !abortedByEdge ? undefined : status, (performance.now() - started) / 1000, received);
+        // Health: an exchange the edge ended itself (client gone, body over the limit) got its response.
+        this.observe(base, error !== undefined && !abortedByEdge, error?.message);
+        if (body === undefined) reject(error as UpstreamError);
+        else if (error) body.fail(error);
+        else body.finish(this.now());
       };
-      const timer = setTimeout(() => {
+      const expire = () => {
         const error = new UpstreamError('timeout', kind, `${kind} did not answer within ${this.timeoutMs} ms`);
         settle(error);
         controller?.abort(error);
-      }, this.timeoutMs);
+      };
+      let timer = setTimeout(expire, this.timeoutMs);
+      const flow: BodyFlow = {
+        pause: () => {
+          paused = true;
+          clearTimeout(timer);
+          controller?.pause();
+        },
+        resume: () => {
+          paused = false;
+          clearTimeout(timer);
+          timer = setTimeout(expire, this.timeoutMs);
+          controller?.resume();
+        },
+        abort: (reason) => {
+          abortedByEdge = true;
+          const error = new UpstreamError('failed', kind, `${kind} response abandoned: ${reason}`);
+          settle(error);
+          controller?.abort(error);
+        },
+      };
       const handler: Dispatcher.DispatchHandler = {
         onRequestStart(c) {
           controller = c;
           if (settled) c.abort(new Error('exchange already settled'));
         },
-        onResponseStart(_c, statusCode, responseHeaders) {
+        onResponseStart: (_c, statusCode, responseHeaders) => {
           status = statusCode;
-          headers = nodeStyleHeaders(responseHeaders);
+          timer.refresh(); // the deadline starts over for the body (between bytes)
+          body = new ResponseBody(flow);
+          resolve({ kind, method: request.method, status, headers: nodeStyleHeaders(responseHeaders), requestTime, body });
         },
-        onResponseData(_c, chunk) {
-          chunks.push(chunk);
-          received += chunk.length;
+        onResponseData: (_c, chunk) => {
+          if (settled) return;
+          if (!paused) timer.refresh();
+          (body as ResponseBody).push(chunk);
         },
         onResponseEnd() {
           settle(undefined);
@@ -264,12 +438,13 @@ function requestHeaders(request: UpstreamRequest, host: string): string[] {
   const flat: string[] = ['host', host];
   for (const name in request.headers) {
     const value = request.headers[name];
-    // The edge reads request bodies whole and sends them with their length: no 100-continue upstream.
+    // The edge sends a body's length itself (no 100-continue upstream: the client's body is already coming).
     if (value === undefined || name === 'host' || name === 'content-length' || name === 'expect') continue;
     if (Array.isArray(value)) for (const item of value) flat.push(name, item);
     else flat.push(name, String(value));
   }
-  if (request.body !== undefined) flat.push('content-length', String(request.body.length));
+  if (Buffer.isBuffer(request.body)) flat.push('content-length', String(request.body.length));
+  else if (request.body !== undefined && request.bodyLength !== undefined) flat.push('content-length', String(request.bodyLength));
   return flat;
 }
 

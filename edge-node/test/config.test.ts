@@ -46,3 +46,10 @@ test('PEER_URLS needs SELF_URL, and SELF_URL must be one of them', (t) => {
   t.regex(t.throws(() => edgeConfigFromEnv({ UPSTREAM_URLS: 'http://o', PEER_URLS: 'http://a,http://b', SELF_URL: 'http://c' })).message, /SELF_URL: must be one of/);
   t.notThrows(() => edgeConfigFromEnv({ PARENT_URL: 'http://parent:4000' }));
 });
+
+test('MAX_OBJECT_BYTES and MAX_REQUEST_BODY_BYTES: defaults 4 MiB and 16 MiB, bad values name the variable', (t) => {
+  t.like(edgeConfigFromEnv({ UPSTREAM_URLS: 'http://o' }), { maxObjectBytes: 4 * 1024 * 1024, maxRequestBodyBytes: 16 * 1024 * 1024 });
+  t.like(edgeConfigFromEnv({ UPSTREAM_URLS: 'http://o', MAX_OBJECT_BYTES: '1048576', MAX_REQUEST_BODY_BYTES: '1024' }), { maxObjectBytes: 1048576, maxRequestBodyBytes: 1024 });
+  t.throws(() => edgeConfigFromEnv({ UPSTREAM_URLS: 'http://o', MAX_OBJECT_BYTES: '4MiB' }), { instanceOf: ConfigError, message: /MAX_OBJECT_BYTES/ });
+  t.throws(() => edgeConfigFromEnv({ UPSTREAM_URLS: 'http://o', MAX_REQUEST_BODY_BYTES: '0' }), { instanceOf: ConfigError, message: /MAX_REQUEST_BODY_BYTES/ });
+});

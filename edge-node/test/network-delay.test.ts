@@ -55,6 +55,8 @@ function fastPathRig(clientDelayMs: number, requestHeaders: Record<string, strin
     negativeTtlMs: 0,
     clientDelayMs,
     keepAliveTimeoutMs: 5000,
+    maxObjectBytes: 1024 * 1024,
+    maxRequestBodyBytes: 1024 * 1024,
   });
   const t0 = now();
   store.put(

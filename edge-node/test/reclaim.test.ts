@@ -125,7 +125,7 @@ test('an evicted large body is written whole to a slow reader, then its pages ar
     res.writeHead(200, { 'cache-control': 'max-age=60', 'content-length': size });
     res.end(Buffer.alloc(size, id));
   });
-  const edge = await startEdge({ UPSTREAM_URLS: upstream.url, CACHE_BYTES: String(32 * 1024 * 1024) });
+  const edge = await startEdge({ UPSTREAM_URLS: upstream.url, CACHE_BYTES: String(32 * 1024 * 1024), MAX_OBJECT_BYTES: String(size) });
   t.teardown(async () => {
     await edge.close();
     await upstream.close();

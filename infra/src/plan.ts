@@ -69,6 +69,8 @@ export function planServices(topology: Topology): ServicePlan[] {
       cachePolicy: edges.policy,
       cacheBytes,
       ...(edges.maxObjects ? { cacheMaxObjects: edges.maxObjects } : {}),
+      ...(edges.maxObjectBytes ? { maxObjectBytes: edges.maxObjectBytes } : {}),
+      ...(edges.maxRequestBodyBytes ? { maxRequestBodyBytes: edges.maxRequestBodyBytes } : {}),
       coalescing: edges.coalescing,
       upstreamTimeoutMs: edges.upstreamTimeoutMs,
       serveStale: edges.serveStale,

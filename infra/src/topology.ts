@@ -69,6 +69,10 @@ export const EdgeSpecSchema = z
     cacheBytes: byteSize().default(64 * 1024 * 1024),
     /** Optional cap on objects per edge. */
     maxObjects: z.number().int().positive().optional(),
+    /** Largest response an edge stores (MAX_OBJECT_BYTES); larger ones stream through. Unset: the edge's default, 4 MiB. */
+    maxObjectBytes: byteSize().optional(),
+    /** Largest request body an edge forwards (MAX_REQUEST_BODY_BYTES, 413 above). Unset: the edge's default, 16 MiB. */
+    maxRequestBodyBytes: byteSize().optional(),
     /** One upstream fetch per key at a time. */
     coalescing: z.boolean().default(true),
     tiering: z.enum(TIERINGS).default('none'),

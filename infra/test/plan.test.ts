@@ -98,3 +98,15 @@ test('each service\'s drain grace covers its own longest request; stop timeouts 
   t.is(stopTimeoutFor(21_050), 27);
   t.is(stopTimeoutFor(300_000), 120, "Fargate's maximum");
 });
+
+test('edges.maxObjectBytes and maxRequestBodyBytes reach every edge as MAX_OBJECT_BYTES / MAX_REQUEST_BODY_BYTES; unset leaves the edge default', (t) => {
+  const set = planServices(parseTopology({ edges: { count: 2, maxObjectBytes: '8MiB', maxRequestBodyBytes: '1MiB' } }));
+  for (const id of ['edge-0', 'edge-1']) {
+    const env = resolveEnv(set.find((p) => p.id === id)!, urlOf);
+    t.is(env.MAX_OBJECT_BYTES, String(8 * 1024 * 1024));
+    t.is(env.MAX_REQUEST_BODY_BYTES, String(1024 * 1024));
+  }
+  const unset = resolveEnv(planServices(parseTopology({})).find((p) => p.id === 'edge-0')!, urlOf);
+  t.is(unset.MAX_OBJECT_BYTES, undefined);
+  t.is(unset.MAX_REQUEST_BODY_BYTES, undefined);
+});

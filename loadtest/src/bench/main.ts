@@ -10,6 +10,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { REPO_ROOT } from '@cdn-lab/infra/local/lab';
 import { formatBytes, parseBytes, parseDurationMs } from '@cdn-lab/infra/units';
 import { createLoadGenerator } from './loadgen.ts';
+import { largeObjectsLine, runLargeObjectsScenario, type LargeObjectsResult } from './large-objects.ts';
 import { runMemoryScenario, type MemoryResult } from './memory.ts';
 import { findExecutable } from './processes.ts';
 import { formatProfileSummary, summarizeProfile, type CpuProfile } from './profile.ts';
@@ -40,6 +41,8 @@ const MiB = 1024 * 1024;
  * a fragmented malloc heap), which 1.1x did until issue 8's third session.
  */
 const MEMORY_FILL_FACTOR = 2;
+/** The large-objects scenario: the issue's 4 concurrent 64 MiB responses through a 64 MiB cache, twice. */
+const LARGE_OBJECTS = { cacheBytes: 64 * MiB, objectBytes: 64 * MiB, concurrency: 4, rounds: 2 };
 
 function positiveInt(what: string) {
   return (value: string): number => {
@@ -170,7 +173,7 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
   else if (cores.proxy.cpu === undefined) skipped.push('pinning: fewer than 2 CPUs, running unpinned');
   if (!opts.proxies.includes('nginx') || unavailableReason('nginx', tools)) skipped.push('ratios: nginx not measured, no ratios or goals');
 
-  const httpScenarios = opts.scenarios.filter((s): s is HttpBenchOptions['scenarios'][number] => s !== 'memory');
+  const httpScenarios = opts.scenarios.filter((s): s is HttpBenchOptions['scenarios'][number] => s !== 'memory' && s !== 'large-objects');
   if (httpScenarios.includes('misses')) {
     const targets = targetsFor(HTTP_SCENARIOS.misses, opts.proxies, tools).length;
     const blocks = missBlocksNeeded({ rounds: opts.rounds, threads: opts.threads }, targets);
@@ -221,6 +224,8 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
   let ceiling: GeneratorCeiling | undefined;
   let memory: MemoryResult | undefined;
   let memoryError: string | undefined;
+  let largeObjects: LargeObjectsResult | undefined;
+  let largeObjectsError: string | undefined;
   try {
     if (httpScenarios.length > 0) ceiling = await measureGeneratorCeiling(options, env);
     measurements.push(...(await runHttpBench(options, env)));
@@ -233,6 +238,18 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
         } catch (error) {
           memoryError = (error as Error).message;
           log(`memory: failed: ${memoryError}`);
+        }
+      }
+    }
+    if (opts.scenarios.includes('large-objects')) {
+      const reason = unavailableReason('edge', tools);
+      if (reason) skipped.push(`large-objects: ${reason}`);
+      else {
+        try {
+          largeObjects = await runLargeObjectsScenario({ ...LARGE_OBJECTS, keepEdgeLogs: opts.keepEdgeLogs }, env);
+        } catch (error) {
+          largeObjectsError = (error as Error).message;
+          log(`large-objects: failed: ${largeObjectsError}`);
         }
       }
     }
@@ -263,6 +280,8 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
     ...(ceilingLine ? [ceilingLine] : []),
     ...(memory ? ['', memoryLine(memory)] : []),
     ...(memoryError ? ['', `memory: failed: ${memoryError}`] : []),
+    ...(largeObjects ? ['', largeObjectsLine(largeObjects)] : []),
+    ...(largeObjectsError ? ['', `large-objects: failed: ${largeObjectsError}`] : []),
     '',
   ].join('\n');
   const result = {
@@ -277,6 +296,8 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
     ...(ceiling ? { generatorCeiling: ceiling } : {}),
     ...(memory ? { memory } : {}),
     ...(memoryError ? { memoryError } : {}),
+    ...(largeObjects ? { largeObjects } : {}),
+    ...(largeObjectsError ? { largeObjectsError } : {}),
   };
   await writeFile(path.join(outDir, 'bench.json'), `${JSON.stringify(result, null, 2)}\n`);
   await writeFile(path.join(outDir, 'summary.txt'), summaryText);
@@ -284,6 +305,7 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
   if (floorLine) process.stdout.write(`${floorLine}\n`);
   if (ceilingLine) process.stdout.write(`${ceilingLine}\n`);
   if (memory) process.stdout.write(`${memoryLine(memory)}\n`);
+  if (largeObjects) process.stdout.write(`${largeObjectsLine(largeObjects)}\n`);
   const where = path.relative(process.cwd(), outDir) || outDir;
   process.stdout.write(`load generator: ${generator.note}\nraw: ${where}/bench.json  summary: ${where}/summary.txt\n`);
   if (opts.profileEdge) await printProfiles(path.join(outDir, 'profiles'));

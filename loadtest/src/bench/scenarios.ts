@@ -1,12 +1,13 @@
 // What the bench measures. Hit scenarios ask for one warmed URL of a fixed size; the miss scenario
-// asks for ids that never repeat; memory fills a 256 MiB edge cache and reads the edge's RSS.
+// asks for ids that never repeat; memory fills a 256 MiB edge cache and reads the edge's RSS;
+// large-objects passes responses far larger than the cache through the edge and reads its peak RSS.
 import { originEnv } from '@cdn-lab/origin/config';
 
-export const SCENARIO_NAMES = ['hits-1k', 'hits-64k', 'misses', 'memory'] as const;
+export const SCENARIO_NAMES = ['hits-1k', 'hits-64k', 'misses', 'memory', 'large-objects'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 export interface HttpScenario {
-  name: Exclude<ScenarioName, 'memory'>;
+  name: Exclude<ScenarioName, 'memory' | 'large-objects'>;
   kind: 'hits' | 'misses';
   /** Every catalogue object has exactly this size (SIZE_MIN_BYTES = SIZE_MAX_BYTES). */
   objectBytes: number;

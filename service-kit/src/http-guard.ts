@@ -12,6 +12,12 @@ import type { IncomingMessage } from 'node:http';
 const RESERVED_SEGMENTS = new Set(['metrics', 'healthz']);
 const LONGEST_RESERVED = Math.max(...[...RESERVED_SEGMENTS].map((segment) => segment.length));
 
+/**
+ * The same reserved paths as wildcard patterns (`*` any characters), for a front door that matches
+ * paths literally (an AWS ALB listener rule): it stops these spellings, the services refuse the rest.
+ */
+export const RESERVED_PATH_PATTERNS: readonly string[] = ['/_*', ...[...RESERVED_SEGMENTS].flatMap((segment) => [`/${segment}`, `/${segment}/*`])];
+
 /** Characters that make a path need normalising before its first segment can be read. */
 const NEEDS_NORMALISING = /[%\\;.]/;
 

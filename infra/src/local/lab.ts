@@ -3,10 +3,12 @@
 // Children are forked with an IPC channel: they report their port when ready and exit by
 // themselves if this process dies, so a lab never leaves processes behind.
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import getPort from 'get-port';
 import type { ReadyMessage } from '@cdn-lab/service-kit';
+import { EDGE_ENV } from '@cdn-lab/edge-node/config';
 import type { Topology } from '../topology.ts';
 import { planServices, resolveEnv, type ServicePlan } from '../plan.ts';
 import { serviceBundle } from './bundle.ts';
@@ -88,6 +90,8 @@ export async function startLab(topology: Topology, options: StartLabOptions = {}
     ports.set(plan.id, port);
   }
   const urlOf = (id: string) => `http://${HOST}:${ports.get(id)}`;
+  // A sharded fleet's edges trust each other's hop header only with this secret, new for every lab.
+  const fleetSecret = randomBytes(24).toString('base64url');
   if (options.logDir) mkdirSync(options.logDir, { recursive: true });
 
   const children: ChildProcess[] = [];
@@ -117,6 +121,7 @@ export async function startLab(topology: Topology, options: StartLabOptions = {}
         ...pickEnv(process.env),
         ...options.env,
         ...resolveEnv(plan, urlOf),
+        ...(plan.links.PEER_URLS ? { [EDGE_ENV.fleetSecret]: fleetSecret } : {}),
         HOST,
         PORT: String(port),
       };

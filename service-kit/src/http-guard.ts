@@ -10,7 +10,8 @@ import type { IncomingMessage } from 'node:http';
  * The catalogue (`/obj`, `/short`, `/nostore`) and any client path are outside this set.
  */
 const RESERVED_SEGMENTS = new Set(['metrics', 'healthz']);
-const LONGEST_RESERVED = Math.max(...[...RESERVED_SEGMENTS].map((segment) => segment.length));
+/** Their lengths: most first segments differ in length from every reserved one, and need no more look. */
+const RESERVED_LENGTHS = new Set([...RESERVED_SEGMENTS].map((segment) => segment.length));
 
 /**
  * The same reserved paths as wildcard patterns (`*` any characters), for a front door that matches
@@ -59,7 +60,7 @@ export function isInternalPath(target: string): boolean {
   let end = path.indexOf('/', start);
   if (end === -1) end = path.length;
   if (path.charCodeAt(start) === 0x5f /* _ */) return true;
-  return end - start <= LONGEST_RESERVED && RESERVED_SEGMENTS.has(path.slice(start, end).toLowerCase());
+  return RESERVED_LENGTHS.has(end - start) && RESERVED_SEGMENTS.has(path.slice(start, end).toLowerCase());
 }
 
 /** `uri-host [ ":" port ]` (RFC 9110 §7.2): an IP literal, or reg-name characters; empty is allowed. */

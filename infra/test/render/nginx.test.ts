@@ -97,8 +97,7 @@ withNginx('nginx -t accepts the rendered config for every algorithm nginx suppor
   }
 });
 
-const nginxMissing = nginxAvailable();
-(nginxMissing ? test.skip : test)(`nginx as the front door answers /metrics, /healthz/ and /_* itself in every spelling it normalises; the edges see none${nginxMissing ? ` (skipped: ${nginxMissing})` : ''}`, async (t) => {
+withNginx('nginx as the front door answers /metrics, /healthz/ and /_* itself in every spelling it normalises; the edges see none', async (t) => {
   const http = await import('node:http');
   const net = await import('node:net');
   const seen: string[] = [];

@@ -6,10 +6,19 @@
 // itself did. No listening here.
 import http, { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { timingSafeEqual, createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { closeServer, createLogger, formatIssues, type Logger } from '@cdn-lab/service-kit';
+import {
+  applyConnectionLimits,
+  bearerToken,
+  closeServer,
+  connectionsCheckingIntervalMs,
+  createLogger,
+  formatIssues,
+  hostProblem,
+  secretCheck,
+  type Logger,
+} from '@cdn-lab/service-kit';
 import { HashRing } from '@cdn-lab/load-balancer/algorithms/consistent-hash';
 import { CacheStore, type PurgeSelector } from './cache-store.ts';
 import { Coalescer } from './coalescer.ts';
@@ -40,9 +49,6 @@ export interface Edge {
   /** Closes the server (if listening) and the upstream connection pools. */
   close(): Promise<void>;
 }
-
-/** How long an idle client connection stays open (node:http's default), set here so hit heads can say it. */
-const KEEP_ALIVE_TIMEOUT_MS = 5000;
 
 /** Evicted bytes worth a major GC: this share of the cache budget, but at least RECLAIM_MIN_BYTES. */
 const RECLAIM_BUDGET_SHARE = 16;
@@ -125,17 +131,25 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
     serveStale: config.serveStale,
     storeSetCookie: config.storeSetCookie,
     clientDelayMs: config.clientDelayMs,
-    keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
+    // Hit heads announce the server's idle timeout in their Keep-Alive field.
+    keepAliveTimeoutMs: config.keepAliveTimeoutMs,
     accessLogHitSample: config.accessLogHitSample,
     // An object larger than the budget would be refused by the policy anyway: never kept in memory.
     maxObjectBytes: Math.min(config.maxObjectBytes, config.cacheBytes),
     maxRequestBodyBytes: config.maxRequestBodyBytes,
+    fleetSecret: config.fleetSecret,
   });
 
   const abortAfterError = (error: unknown, req: http.IncomingMessage, res: http.ServerResponse) => {
     logger.error({ err: String(error), path: req.url }, 'error after response started');
     res.destroy();
   };
+  /**
+   * The client closed its connection before its request was read or answered (e.g. an aborted
+   * upload): nobody to answer, counted once as 499 (nginx's "client closed request", a 4xx), and
+   * not an error of the edge's.
+   */
+  const clientWentAway = (req: http.IncomingMessage, res: http.ServerResponse): boolean => !res.headersSent && req.socket.destroyed;
   /** EdgeError as it is, a client body error as a 4xx, anything else (a bug) as a logged 500. */
   const classifyError = (error: unknown, req: http.IncomingMessage): { edgeError: EdgeError; status: number } => {
     if (error instanceof EdgeError) return { edgeError: error, status: error.status };
@@ -197,6 +211,10 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
   /** Everything but the local routes: the proxy's own logic on plain node:http, never through express. */
   const proxyRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     proxy.handle(req, res).catch((error: unknown) => {
+      if (clientWentAway(req, res)) {
+        logger.info({ method: req.method, path: req.url, err: String(error) }, 'client closed the connection before the answer');
+        return proxy.finish(req, 'error', CLIENT_CLOSED_REQUEST, 0);
+      }
       if (res.headersSent) return abortAfterError(error, req, res);
       const { edgeError } = classifyError(error, req);
       proxy.sendError(req, res, edgeError, cacheStatus({ detail: edgeError.code }), 'error');
@@ -204,7 +222,7 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
   };
 
   // requireHostHeader is off so a missing Host gets our 400 (with Cache-Status), not Node's bare one.
-  const server = http.createServer({ requireHostHeader: false }, (req, res) => {
+  const server = http.createServer({ requireHostHeader: false, connectionsCheckingInterval: connectionsCheckingIntervalMs(config) }, (req, res) => {
     let fast: boolean;
     try {
       fast = proxy.tryFastPath(req, res);
@@ -218,10 +236,22 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
       fast = false;
     }
     if (fast) return;
-    if (isLocalPath(req.url as string)) app(req, res);
+    // A bad Host (RFC 9112 §3.2) goes to the proxy, whose checks answer it 400, local route or not.
+    const hostOk = hostProblem(req) === undefined;
+    let url = req.url as string;
+    if (url.charCodeAt(0) !== 0x2f /* / */ && hostOk) {
+      // Absolute-form (RFC 9112 §3.2.2) is routed by its path, like origin-form: `POST
+      // http://<edge>/_edge/purge` reaches the purge route (and its token check), never the origin.
+      try {
+        url = req.url = originFormTarget(url, req.headers.host);
+      } catch {
+        // Not a target this edge serves: the proxy's own checks answer it with the right 4xx.
+      }
+    }
+    if (hostOk && isLocalPath(url)) app(req, res);
     else proxyRequest(req, res);
   });
-  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  applyConnectionLimits(server, config);
   /** Answers on the raw socket (the request never became an IncomingMessage/ServerResponse pair) and closes. */
   const rejectRaw = (socket: Duplex, status: number, code: string, message: string, detail: string) => {
     const body = JSON.stringify({ error: code, message });
@@ -233,7 +263,9 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
     logger.warn({ status, result: 'error', code, message }, 'request rejected');
   };
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
-    if (error.code === 'ECONNRESET' || !socket.writable) {
+    // The client left (reset, or closed mid-message): nobody to answer. A request already being
+    // handled is counted there, once, as 499.
+    if (error.code === 'ECONNRESET' || error.code === 'HPE_INVALID_EOF_STATE' || !socket.writable) {
       socket.destroy();
       return;
     }
@@ -262,18 +294,18 @@ function isClientHttpError(error: unknown): error is { status: number; message: 
   return typeof status === 'number' && status >= 400 && status < 500;
 }
 
+/** nginx's status for a client that closed the connection before it was answered. */
+const CLIENT_CLOSED_REQUEST = 499;
+
 /** Bearer-token check for admin routes; compared in constant time. No token configured: admin is off (404). */
 function requireAdmin(token: string | undefined) {
-  const expected = token === undefined ? undefined : createHash('sha256').update(token).digest();
+  const matches = token === undefined ? undefined : secretCheck(token);
   return (req: Request, res: Response, next: NextFunction) => {
-    if (expected === undefined) {
+    if (matches === undefined) {
       res.status(404).json({ error: 'admin_disabled', message: 'admin endpoints are disabled: ADMIN_TOKEN is not set' });
       return;
     }
-    const match = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
-    // Hashing first makes both sides the same length, as timingSafeEqual requires.
-    const given = createHash('sha256').update(match?.[1] ?? '').digest();
-    if (!match || !timingSafeEqual(given, expected)) {
+    if (!matches(bearerToken(req.headers.authorization))) {
       res.setHeader('www-authenticate', 'Bearer realm="cdn-lab-edge"');
       res.status(401).json({ error: 'unauthorized', message: 'missing or wrong bearer token' });
       return;

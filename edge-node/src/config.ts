@@ -1,7 +1,7 @@
 // The edge node's configuration: one zod schema, one map from fields to env vars (docs/contracts.md).
 // Whoever starts an edge (the local lab, Docker, AWS) renders env with `edgeEnv`, the inverse of reading it.
 import { z } from 'zod';
-import { configFromEnv, env, renderEnv } from '@cdn-lab/service-kit';
+import { CLIENT_FACING_LIMITS, CONNECTION_ENV, configFromEnv, connectionLimitFields, connectionLimitIssues, env, renderEnv } from '@cdn-lab/service-kit';
 import { isValidPolicySpec, POLICY_NAMES, SECOND_HIT_PREFIX } from './policies/registry.ts';
 
 const positiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
@@ -79,6 +79,12 @@ export const edgeConfigSchema = z
     drainGraceMs: z.coerce.number().int().min(0).max(3_600_000).optional(),
     /** Bearer token for /_edge/purge; unset disables the admin endpoints. */
     adminToken: z.string().min(8, 'must be at least 8 characters').optional(),
+    /**
+     * Shared by the edges of a sharded fleet: a request forwarded to a key's owner carries it in the
+     * hop header, and only a hop header carrying it is trusted. Unset: no hop header is trusted, so
+     * a client cannot pose as a peer (the owner then treats forwarded requests as a client's).
+     */
+    fleetSecret: z.string().min(16, 'must be at least 16 characters').optional(),
     /** Lifetime given to 404/410 responses without explicit freshness (negative caching); 0 = off. */
     negativeTtlS: z.coerce.number().int().min(0).max(2 ** 31 - 1).default(10),
     /**
@@ -100,8 +106,10 @@ export const edgeConfigSchema = z
     clientDelayMs: delayMs,
     /** Simulated edge<->upstream round trip: added before each upstream request (within UPSTREAM_TIMEOUT_MS). */
     upstreamDelayMs: delayMs,
+    ...connectionLimitFields(CLIENT_FACING_LIMITS),
   })
   .superRefine((config, ctx) => {
+    for (const issue of connectionLimitIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
     if (config.upstreamUrls.length === 0 && config.parentUrl === undefined) {
       ctx.addIssue({ code: 'custom', path: ['upstreamUrls'], message: 'required: comma-separated origin URLs (or set PARENT_URL)' });
     }
@@ -139,12 +147,14 @@ export const EDGE_ENV = {
   upstreamFailTimeoutMs: 'UPSTREAM_FAIL_TIMEOUT_MS',
   drainGraceMs: 'DRAIN_GRACE_MS',
   adminToken: 'ADMIN_TOKEN',
+  fleetSecret: 'FLEET_SECRET',
   negativeTtlS: 'NEGATIVE_TTL_S',
   serveStale: 'SERVE_STALE',
   storeSetCookie: 'STORE_SET_COOKIE',
   accessLogHitSample: 'ACCESS_LOG_HIT_SAMPLE',
   clientDelayMs: 'CLIENT_DELAY_MS',
   upstreamDelayMs: 'UPSTREAM_DELAY_MS',
+  ...CONNECTION_ENV,
 } as const satisfies Record<keyof EdgeConfig, string>;
 
 /** The drain grace in effect: DRAIN_GRACE_MS, or long enough for a miss that takes the whole upstream timeout. */

@@ -1,11 +1,11 @@
 // The caching proxy's request logic (RFC 9111). `tryFastPath` answers fresh hits straight from the
-// node:http handler; `handle` (mounted in express) does everything else: validation of the target,
+// node:http handler; `handle` (called by the same node:http handler) does everything else: validation of the target,
 // request directives, stale handling, revalidation, misses through the coalescer, pass-through of
 // uncacheable methods, and unsafe-method invalidation.
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { pipeline, Transform, type Readable } from 'node:stream';
-import { AccessLog, type Logger } from '@cdn-lab/service-kit';
+import { AccessLog, hostProblem, isInternalPath, secretCheck, type Logger } from '@cdn-lab/service-kit';
 import type { CacheStore } from './cache-store.ts';
 import type { Coalescer } from './coalescer.ts';
 import { EdgeError, type EdgeErrorKind } from './errors.ts';
@@ -22,7 +22,11 @@ import { buildStoredResponse, refreshStoredResponse, selectedBy304, storedFields
 import { BodyRelay } from './relay.ts';
 import { UpstreamError, type Upstream, type UpstreamErrorReason, type UpstreamHead } from './upstream.ts';
 
-/** Set on requests an edge forwards to the owning peer, so the owner never forwards them again. */
+/**
+ * Set on requests an edge forwards to the owning peer, so the owner never forwards them again (and
+ * adds no simulated client delay). Its value is the fleet's FLEET_SECRET: a hop header without it
+ * is ignored, so a client cannot make a non-owner keep its own copy by sending one.
+ */
 export const HOP_HEADER = 'x-cdn-lab-hop';
 
 /** Paths the edge answers itself (express routes), never proxied or looked up. */
@@ -157,6 +161,8 @@ export interface ProxyDeps {
   maxObjectBytes: number;
   /** MAX_REQUEST_BODY_BYTES: larger request bodies get 413. */
   maxRequestBodyBytes: number;
+  /** FLEET_SECRET: sent in, and required of, hop headers between peers; unset, none is trusted. */
+  fleetSecret?: string | undefined;
 }
 
 /** What an upstream fetch needs from the client request (kept past the response, for background work). */
@@ -191,6 +197,8 @@ export class EdgeProxy {
   private readonly maxObjectBytes: number;
   /** Fresh hits since the last one logged; starts so that the first hit is logged. */
   private hitsSinceLine: number;
+  /** Whether a hop header value is the fleet's secret (always false without one). */
+  private readonly isFleetSecret: (value: string | undefined) => boolean;
 
   constructor(deps: ProxyDeps) {
     this.deps = deps;
@@ -205,6 +213,13 @@ export class EdgeProxy {
     this.hitSample = deps.accessLogHitSample ?? 1;
     this.maxObjectBytes = deps.maxObjectBytes;
     this.hitsSinceLine = this.hitSample - 1;
+    this.isFleetSecret = deps.fleetSecret === undefined ? () => false : secretCheck(deps.fleetSecret);
+  }
+
+  /** A request a peer edge forwarded (its hop header carries the fleet secret), not a client's. */
+  private fromPeer(headers: IncomingHttpHeaders): boolean {
+    const hop = headers[HOP_HEADER];
+    return hop !== undefined && this.isFleetSecret(first(hop));
   }
 
   /**
@@ -218,7 +233,7 @@ export class EdgeProxy {
     const url = req.url as string;
     if ((method !== 'GET' && method !== 'HEAD') || url.charCodeAt(0) !== 0x2f /* / */ || isLocalPath(url)) return this.handOver(req, start, false, undefined);
     const headers = req.headers;
-    if (headers.host === undefined) return this.handOver(req, start, false, undefined);
+    if (headers.host === undefined || hostProblem(req) !== undefined) return this.handOver(req, start, false, undefined);
     for (const name of SLOW_REQUEST_FIELDS) if (headers[name] !== undefined) return this.handOver(req, start, false, undefined);
     const entry = this.store.lookup(url, headers);
     if (entry === undefined) return this.handOver(req, start, true, entry);
@@ -229,7 +244,7 @@ export class EdgeProxy {
       return this.handOver(req, start, true, entry);
     }
     // Without a client delay the hit pays nothing for the feature: no timer, and no closure here.
-    if (this.clientDelayMs === 0 || headers[HOP_HEADER] !== undefined) {
+    if (this.clientDelayMs === 0 || this.fromPeer(headers)) {
       this.writeHit(req, res, entry, ageMs, start);
       // Usually the kernel took every byte at once; a body still queued for the socket is held until sent.
       if (res.writableLength > 0) this.store.bodies.lease(entry.body, res);
@@ -294,11 +309,16 @@ export class EdgeProxy {
     if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && headers.host === undefined) {
       throw new EdgeError('missingHost', 'HTTP/1.1 request without Host');
     }
+    const badHost = hostProblem(req);
+    if (badHost !== undefined) throw new EdgeError('badHost', badHost);
     // Node's parser rejects most smuggling shapes; this one is checked again so it can never reach upstream.
     if (headers['transfer-encoding'] !== undefined && headers['content-length'] !== undefined) {
       throw new EdgeError('smuggling', 'both Transfer-Encoding and Content-Length');
     }
     const path = originFormTarget(req.url as string, headers.host);
+    // The origin's admin, metrics and health, and any peer's or parent's own routes, in any spelling
+    // (a stored entry never has such a path, so the fast path needs no such check).
+    if (isInternalPath(path)) throw new EdgeError('internalPath', 'this path is reserved for the services\' own use and is not forwarded');
     const method = req.method as string;
     if (method === 'CONNECT' || method === 'TRACE') throw new EdgeError('methodNotAllowed', `${method} is not supported`);
     if (method !== 'GET' && method !== 'HEAD') return this.passThrough(req, res, path, 'method', undefined);
@@ -669,7 +689,7 @@ export class EdgeProxy {
    */
   private write(req: IncomingMessage, res: ServerResponse, status: number, headers: string[], body: Buffer | undefined, result: Result): void {
     if (body !== undefined) this.store.bodies.lease(body, res);
-    if (this.clientDelayMs === 0 || req.headers[HOP_HEADER] !== undefined) this.writeNow(req, res, status, headers, body, result);
+    if (this.clientDelayMs === 0 || this.fromPeer(req.headers)) this.writeNow(req, res, status, headers, body, result);
     else this.writeLater(req, res, status, headers, body, result);
   }
 
@@ -750,7 +770,14 @@ export class EdgeProxy {
   private upstreamFailed(req: IncomingMessage, res: ServerResponse, error: UpstreamError, fwd: ForwardReason, collapsed: boolean): void {
     const kind = UPSTREAM_ERROR_KIND[error.reason];
     const cs = cacheStatus({ fwd, collapsed, detail: UPSTREAM_ERROR_DETAIL[error.reason] });
-    this.sendError(req, res, new EdgeError(kind, error.message), cs, 'error');
+    // A failed exchange's detail (addresses, socket errors) goes to the log; the client learns only
+    // which hop failed. Timeouts and "down" name no address.
+    let message = error.message;
+    if (error.reason === 'failed') {
+      this.logger.warn({ path: req.url, upstream: error.kind, err: error.message }, 'upstream failed');
+      message = `could not get a response from the ${error.kind}`;
+    }
+    this.sendError(req, res, new EdgeError(kind, message), cs, 'error');
   }
 
   /** Answers with an error of the catalogue (JSON body), counting it under `result`. */
@@ -764,7 +791,7 @@ export class EdgeProxy {
 
   private routeFor(primary: string, req: IncomingMessage): Route {
     const peers = this.deps.peers;
-    if (peers && req.headers[HOP_HEADER] === undefined) {
+    if (peers && !this.fromPeer(req.headers)) {
       const owner = peers.ownerOf(primary);
       if (owner !== undefined && owner !== peers.selfId) return { upstream: peers.upstream, url: peers.urlOf.get(owner), store: false, peer: true };
     }
@@ -786,7 +813,7 @@ export class EdgeProxy {
     const forwardedFor = first(source['x-forwarded-for']);
     if (address !== undefined) out['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${address}` : address;
     else if (forwardedFor !== undefined) out['x-forwarded-for'] = forwardedFor;
-    if (toPeer) out[HOP_HEADER] = this.deps.edgeId;
+    if (toPeer) out[HOP_HEADER] = this.deps.fleetSecret ?? this.deps.edgeId;
     return out;
   }
 }

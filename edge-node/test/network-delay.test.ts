@@ -39,7 +39,7 @@ test('CLIENT_DELAY_MS and UPSTREAM_DELAY_MS default to 0, round-trip through edg
 });
 
 /** An EdgeProxy with one fresh entry at `/k`, and a fake request/response pair for its fast path. */
-function fastPathRig(clientDelayMs: number, requestHeaders: Record<string, string> = {}) {
+function fastPathRig(clientDelayMs: number, requestHeaders: Record<string, string> = {}, fleetSecret?: string) {
   const store = new CacheStore({ policy: 'lru', capacityBytes: 1 << 20 });
   const metrics = new EdgeMetrics({ edgeId: 'e', policy: 'lru', cache: store, defaultMetrics: false });
   const now = Date.now;
@@ -57,6 +57,7 @@ function fastPathRig(clientDelayMs: number, requestHeaders: Record<string, strin
     keepAliveTimeoutMs: 5000,
     maxObjectBytes: 1024 * 1024,
     maxRequestBodyBytes: 1024 * 1024,
+    fleetSecret,
   });
   const t0 = now();
   store.put(
@@ -75,7 +76,8 @@ function fastPathRig(clientDelayMs: number, requestHeaders: Record<string, strin
     }),
   );
   const written: { status?: number; body?: Buffer } = {};
-  const req = { method: 'GET', url: '/k', headers: { host: 'edge', ...requestHeaders }, socket: {} } as unknown as IncomingMessage;
+  const headers = { host: 'edge', ...requestHeaders };
+  const req = { method: 'GET', url: '/k', headers, rawHeaders: Object.entries(headers).flat(), socket: {} } as unknown as IncomingMessage;
   const res = {
     writeHead(status: number) {
       written.status = status;
@@ -122,10 +124,17 @@ test('fast path with CLIENT_DELAY_MS>0: the hit is decided at once but written o
 });
 
 test('CLIENT_DELAY_MS is not added for a peer edge (x-cdn-lab-hop): its UPSTREAM_DELAY_MS is that round trip', (t) => {
-  const { proxy, req, res, written } = fastPathRig(30, { [HOP_HEADER]: 'edge-1' });
+  const secret = 'fleet-secret-for-tests';
+  const { proxy, req, res, written } = fastPathRig(30, { [HOP_HEADER]: secret }, secret);
   t.true(proxy.tryFastPath(req, res));
   t.is(written.status, 200, 'written synchronously');
   t.is(written.body?.toString(), 'hello');
+  // A hop header without the fleet's secret is a client's: it gets the delay like any other.
+  for (const [value, fleetSecret] of [['edge-1', secret], [secret, undefined]] as const) {
+    const forged = fastPathRig(30, { [HOP_HEADER]: value }, fleetSecret);
+    t.true(forged.proxy.tryFastPath(forged.req, forged.res));
+    t.is(forged.written.status, undefined, `hop header ${value} with FLEET_SECRET ${fleetSecret}: not written synchronously`);
+  }
 });
 
 test('CLIENT_DELAY_MS=80: hits (fast path), misses and errors each take at least 80 ms, and the duration metric counts it', async (t) => {

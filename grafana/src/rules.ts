@@ -211,7 +211,7 @@ export const ALERT_GROUPS: RuleGroup<AlertingRule>[] = [
           summary: 'Origin {{ $labels.origin }} answers with 5xx',
           description: `{{ $value | humanizePercentage }} of catalogue responses from {{ $labels.origin }} are 5xx (threshold ${pct(THRESHOLDS.origin5xxRatio)}) for 2 minutes.`,
           runbook: [
-            '1. Injected faults? origin_faults_injected_total{kind="error"} or {kind="down"} rising means ERROR_RATE or PUT /_admin/faults is in effect: clear it with PUT /_admin/faults.',
+            '1. Injected faults? origin_faults_injected_total{kind="error"} or {kind="down"} rising means ERROR_RATE or PUT /_admin/faults is in effect: clear it with DELETE /_admin/faults sent to the origin itself (Authorization: Bearer ADMIN_TOKEN).',
             '2. Otherwise read the origin\'s error lines on the "CDN logs" dashboard (service="origin", level="error").',
             '3. Edges shield clients from origin errors only for cached objects: check edge 5xx on "CDN overview" and whether stale-if-error answers (result="stale") rose.',
           ].join('\n'),

@@ -105,6 +105,18 @@ test.serial('a malformed request gets a 4xx, and the services stay up', async (t
   t.is((await fetch(`${lab.balancerUrl}/obj/1`)).status, 200);
 });
 
+test.serial('fault injection needs the lab\'s admin token on the origin itself and is never reachable through the balancer', async (t) => {
+  const origin = lab.originUrls[0]!;
+  const put = (base: string, headers: Record<string, string>) =>
+    fetch(`${base}/_admin/faults`, { method: 'PUT', headers: { 'content-type': 'application/json', ...headers }, body: '{"latencyMs":1}' });
+  const auth = { authorization: `Bearer ${lab.adminToken}` };
+  t.is((await put(lab.balancerUrl, auth)).status, 404, 'the balancer refuses it, token or not');
+  t.is((await put(lab.edgeUrls[0]!, auth)).status, 404, 'so does an edge');
+  t.is((await put(origin, {})).status, 401);
+  t.is((await put(origin, auth)).status, 200);
+  t.is((await fetch(`${origin}/_admin/faults`, { method: 'DELETE', headers: auth })).status, 200);
+});
+
 test('stop leaves no process behind', async (t) => {
   const small = await startLab(parseTopology({ edges: { count: 1 } }));
   const pids = small.services.map((s) => s.pid);

@@ -6,16 +6,29 @@
 //   /healthz        200 {"status":"ok", ...}: the balancer process is up (even with no backend up:
 //                   it then answers 502 itself, which is the truth a client should see)
 //   /metrics        Prometheus text from the balancer's own registry
-//   /_lb/backends   JSON: each backend's id, url, healthy, inFlight (for the lab and for people)
-// Everything else is proxied, including any other path under /_lb/ (reserved for later use).
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { closeServer, createLogger, type Logger } from '@cdn-lab/service-kit';
+//   /_lb/backends   JSON: each backend's id, healthy, inFlight (for the lab and for people; no
+//                   addresses: this listener is the clients')
+// Refused with 404 and never forwarded: every other spelling of the services' own routes
+// (`/metrics/`, `/%6Detrics`, `/_admin/*`, `/_edge/*` ...: service-kit's isInternalPath). That
+// includes an edge's purge: sent here it would reach one edge of the fleet, so operators purge each
+// edge on its own address. A duplicate or invalid Host is a 400 (RFC 9112 §3.2).
+// Everything else is proxied.
+import http, { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  applyConnectionLimits,
+  closeServer,
+  connectionsCheckingIntervalMs,
+  createLogger,
+  hostProblem,
+  isInternalPath,
+  type Logger,
+} from '@cdn-lab/service-kit';
 import { createAlgorithm } from './algorithms/registry.ts';
 import type { LoadBalancingAlgorithm } from './algorithms/types.ts';
 import { createBackends, type BackendState } from './backends.ts';
 import type { LbConfig } from './config.ts';
 import { HealthChecker } from './health.ts';
-import { createMetrics, type BalancerMetrics } from './metrics.ts';
+import { createMetrics, NO_BACKEND, type BalancerMetrics } from './metrics.ts';
 import { createProxy, sendJson } from './proxy.ts';
 
 export const SERVICE_NAME = 'load-balancer';
@@ -85,7 +98,7 @@ export function createBalancer(config: LbConfig, deps: BalancerDeps = {}): Balan
       const up = backends.filter((backend) => backend.healthy).length;
       sendJson(res, 200, { status: 'ok', lb: config.lbId, algorithm: config.algorithm, backendsUp: up, backends: backends.length });
     } else if (path === '/_lb/backends') {
-      sendJson(res, 200, backends.map(({ id, url, healthy, inFlight }) => ({ id, url, healthy, inFlight })));
+      sendJson(res, 200, backends.map(({ id, healthy, inFlight }) => ({ id, healthy, inFlight })));
     } else {
       metrics.registry.metrics().then(
         (text) => {
@@ -101,18 +114,36 @@ export function createBalancer(config: LbConfig, deps: BalancerDeps = {}): Balan
     return true;
   };
 
-  const server = http.createServer((req, res) => {
+  /** Answers a request the balancer will not forward, counted and logged like a proxied one. */
+  const refuse = (req: IncomingMessage, res: ServerResponse, status: 400 | 404, error: string, message: string) => {
+    const started = performance.now();
+    if (status === 400) res.setHeader('connection', 'close');
+    sendJson(res, status, { error, message });
+    metrics.observeRequest(NO_BACKEND, status, (performance.now() - started) / 1000);
+    logger.info({ method: req.method, url: req.url, backend: NO_BACKEND, status, error }, 'refused');
+  };
+
+  const server = http.createServer({ connectionsCheckingInterval: connectionsCheckingIntervalMs(config) }, (req, res) => {
     const url = req.url ?? '';
+    const badHost = hostProblem(req);
+    if (badHost !== undefined) return refuse(req, res, 400, 'bad_host', badHost);
     if ((url.startsWith('/healthz') || url.startsWith('/metrics') || url.startsWith('/_lb/')) && ownRoute(req, res, pathOf(url))) return;
+    if (url.charCodeAt(0) === 0x2f /* / */ && isInternalPath(url)) {
+      return refuse(req, res, 404, 'internal_path', 'this path is reserved for the services\' own use and is not forwarded (purge each edge on its own address)');
+    }
     proxy(req, res);
   });
+  applyConnectionLimits(server, config);
   // Malformed HTTP never reaches a handler: answer 400 and drop the connection, never crash.
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-    if (error.code === 'ECONNRESET' || !socket.writable) {
+    // The client left (reset, or closed mid-message): nobody to answer.
+    if (error.code === 'ECONNRESET' || error.code === 'HPE_INVALID_EOF_STATE' || !socket.writable) {
       socket.destroy();
       return;
     }
-    socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    // A header section not finished within HEADERS_TIMEOUT_MS (or a request within REQUEST_TIMEOUT_MS) is a 408.
+    const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
   });
 
   if (deps.startHealthChecks ?? true) health.start();

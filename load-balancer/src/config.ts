@@ -1,7 +1,7 @@
 // The balancer's configuration: environment variables (docs/contracts.md) validated by zod.
 // `LB_ENV` maps each field to its variable; `lbEnv` renders a config back to variables, so the lab
 // (infra) can start a balancer from a typed config without knowing the names.
-import { configFromEnv, env, renderEnv } from '@cdn-lab/service-kit';
+import { CLIENT_FACING_LIMITS, CONNECTION_ENV, configFromEnv, connectionLimitFields, connectionLimitIssues, env, renderEnv } from '@cdn-lab/service-kit';
 import { z } from 'zod';
 import { ALGORITHM_NAMES } from './algorithms/registry.ts';
 
@@ -37,26 +37,31 @@ export const backendsSchema = z.string().transform((raw, ctx): BackendConfig[] =
 
 const positiveMs = () => z.coerce.number().int().min(1).max(3_600_000);
 
-export const configSchema = z.object({
-  host: env.host().default('127.0.0.1'),
-  port: env.port().default(0),
-  lbId: z.string().regex(BACKEND_ID, 'letters, digits, ".", "_" or "-"').default('lb-0'),
-  backends: backendsSchema,
-  algorithm: z
-    .enum(ALGORITHM_NAMES, { error: (issue) => `unknown algorithm "${String(issue.input)}"; valid algorithms: ${ALGORITHM_NAMES.join(', ')}` })
-    .default('round-robin'),
-  healthIntervalMs: positiveMs().default(1000),
-  healthPath: z.string().startsWith('/', 'must start with "/"').default('/healthz'),
-  healthTimeoutMs: positiveMs().default(500),
-  /** Consecutive failed checks before a backend is taken out (1 for the lab: react fast). */
-  healthUnhealthyThreshold: z.coerce.number().int().min(1).max(100).default(1),
-  proxyTimeoutMs: positiveMs().default(15_000),
-  /** How long in-flight requests may take to finish after SIGTERM; unset: PROXY_TIMEOUT_MS + 1 s (lbDrainGraceMs). */
-  drainGraceMs: z.coerce.number().int().min(0).max(3_600_000).optional(),
-  seed: z.coerce.number().int().min(0).max(0xffffffff).default(1),
-  boundedLoadEpsilon: z.coerce.number().gt(0).max(100).default(0.25),
-  hashVirtualNodes: z.coerce.number().int().min(1).max(10_000).default(160),
-});
+export const configSchema = z
+  .object({
+    host: env.host().default('127.0.0.1'),
+    port: env.port().default(0),
+    lbId: z.string().regex(BACKEND_ID, 'letters, digits, ".", "_" or "-"').default('lb-0'),
+    backends: backendsSchema,
+    algorithm: z
+      .enum(ALGORITHM_NAMES, { error: (issue) => `unknown algorithm "${String(issue.input)}"; valid algorithms: ${ALGORITHM_NAMES.join(', ')}` })
+      .default('round-robin'),
+    healthIntervalMs: positiveMs().default(1000),
+    healthPath: z.string().startsWith('/', 'must start with "/"').default('/healthz'),
+    healthTimeoutMs: positiveMs().default(500),
+    /** Consecutive failed checks before a backend is taken out (1 for the lab: react fast). */
+    healthUnhealthyThreshold: z.coerce.number().int().min(1).max(100).default(1),
+    proxyTimeoutMs: positiveMs().default(15_000),
+    /** How long in-flight requests may take to finish after SIGTERM; unset: PROXY_TIMEOUT_MS + 1 s (lbDrainGraceMs). */
+    drainGraceMs: z.coerce.number().int().min(0).max(3_600_000).optional(),
+    seed: z.coerce.number().int().min(0).max(0xffffffff).default(1),
+    boundedLoadEpsilon: z.coerce.number().gt(0).max(100).default(0.25),
+    hashVirtualNodes: z.coerce.number().int().min(1).max(10_000).default(160),
+    ...connectionLimitFields(CLIENT_FACING_LIMITS),
+  })
+  .superRefine((config, ctx) => {
+    for (const issue of connectionLimitIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
+  });
 
 export type LbConfig = z.output<typeof configSchema>;
 /** What a caller may pass to `lbEnv` or tests may build: defaults filled by the schema. */
@@ -77,6 +82,7 @@ export const LB_ENV = {
   seed: 'LB_SEED',
   boundedLoadEpsilon: 'BOUNDED_LOAD_EPSILON',
   hashVirtualNodes: 'HASH_VIRTUAL_NODES',
+  ...CONNECTION_ENV,
 } as const satisfies Record<keyof LbConfig, string>;
 
 /** The drain grace in effect: DRAIN_GRACE_MS, or long enough for a request that takes the whole proxy timeout. */

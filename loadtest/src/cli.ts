@@ -89,6 +89,10 @@ program
       );
     }
     process.stdout.write(`cdn-lab up: send traffic to ${lab.balancerUrl} (e.g. curl -i ${lab.balancerUrl}/obj/1); Ctrl-C stops everything\n`);
+    process.stdout.write(
+      `  admin on each service's own URL, never through the balancer: Authorization: Bearer ${lab.adminToken} ` +
+        `(e.g. curl -X PUT -H 'Authorization: Bearer ${lab.adminToken}' -H 'content-type: application/json' -d '{"down":true}' ${lab.originUrls[0]}/_admin/faults)\n`,
+    );
     await new Promise(() => {});
   });
 

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { LRUCache } from 'lru-cache';
-import { createLogger, formatIssues, type Logger } from '@cdn-lab/service-kit';
+import { bearerToken, createLogger, formatIssues, secretCheck, type Logger } from '@cdn-lab/service-kit';
 import { mulberry32 } from '@cdn-lab/service-kit';
 import { hashString, hashWords, objectBody, objectMeta, objectSize, type CatalogueSpec } from './catalogue.ts';
 import { isNotModified } from './conditional.ts';
@@ -113,6 +113,19 @@ function methodNotAllowed(allow: string) {
   return (req: Request, res: Response) => {
     res.setHeader('Allow', allow);
     sendError(res, 405, `method ${req.method} not allowed here (allowed: ${allow})`);
+  };
+}
+
+/** Bearer-token gate for /_admin/* (compared in constant time); without a token the routes do not exist (404). */
+function requireAdminToken(token: string | undefined) {
+  const matches = token === undefined ? undefined : secretCheck(token);
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (matches === undefined) return sendError(res, 404, 'admin endpoints are disabled: ADMIN_TOKEN is not set');
+    if (!matches(bearerToken(req.headers.authorization))) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="cdn-lab-origin"');
+      return sendError(res, 401, 'missing or wrong bearer token');
+    }
+    next();
   };
 }
 
@@ -235,6 +248,8 @@ export function createOriginApp(config: OriginConfig, deps: OriginDeps = {}): Or
     res.end(text);
   });
 
+  // Fault injection can take the origin down: only for whoever holds ADMIN_TOKEN.
+  app.use('/_admin', requireAdminToken(config.adminToken));
   app.get('/_admin/faults', (_req, res) => sendJson(res, 200, faults.current()));
   app.put('/_admin/faults', express.json({ limit: '16kb' }), (req, res) => {
     if (req.body === undefined) return sendError(res, 400, 'expected a JSON object body with Content-Type: application/json');

@@ -1,7 +1,7 @@
 // The origin's configuration: one zod schema, one map from fields to env vars. Whoever starts an
 // origin (the local lab, Docker, AWS) renders env with `originEnv`, the inverse of reading it.
 import { z } from 'zod';
-import { configFromEnv, env, renderEnv } from '@cdn-lab/service-kit';
+import { CONNECTION_ENV, configFromEnv, connectionLimitFields, connectionLimitIssues, env, renderEnv } from '@cdn-lab/service-kit';
 import type { CatalogueSpec } from './catalogue.ts';
 import { latencyDistributionSchema } from './latency.ts';
 
@@ -49,8 +49,18 @@ export const originConfigSchema = z
     staleIfErrorS: int(0, 2 ** 31 - 1).default(0),
     /** How long in-flight requests may take to finish after SIGTERM; unset: LATENCY_MAX_MS + 1 s (originDrainGraceMs). */
     drainGraceMs: int(0, 3_600_000).optional(),
+    /**
+     * Bearer token that /_admin/* (fault injection) requires; unset, those routes answer 404. The
+     * edges and the balancer never forward /_admin/* either: this token is what protects the
+     * origin from anyone who reaches its port directly.
+     */
+    adminToken: z.string().min(8, 'must be at least 8 characters').optional(),
+    // Its clients are the edges' connection pools: idle connections outlive theirs (the AWS ALB
+    // idles at 60 s, undici at 4 s), so a pool never reuses a socket the origin is closing.
+    ...connectionLimitFields({ headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 65_000, maxConnections: 4096 }),
   })
   .superRefine((config, ctx) => {
+    for (const issue of connectionLimitIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
     if (config.sizeMinBytes > config.sizeMaxBytes) {
       ctx.addIssue({ code: 'custom', path: ['sizeMinBytes'], message: `must be <= SIZE_MAX_BYTES (${config.sizeMaxBytes})` });
     }
@@ -86,6 +96,8 @@ export const ORIGIN_ENV = {
   staleWhileRevalidateS: 'STALE_WHILE_REVALIDATE_S',
   staleIfErrorS: 'STALE_IF_ERROR_S',
   drainGraceMs: 'DRAIN_GRACE_MS',
+  adminToken: 'ADMIN_TOKEN',
+  ...CONNECTION_ENV,
 } as const satisfies Record<keyof OriginConfig, string>;
 
 /** The drain grace in effect: DRAIN_GRACE_MS, or enough for the slowest response the latency model draws. */

@@ -1,6 +1,6 @@
 // Entry point: env -> config -> app -> listening server (ready IPC message, graceful shutdown).
 import http from 'node:http';
-import { createLogger, runMain, serve } from '@cdn-lab/service-kit';
+import { applyConnectionLimits, connectionsCheckingIntervalMs, createLogger, runMain, serve } from '@cdn-lab/service-kit';
 import { createOriginApp } from './app.ts';
 import { originConfigFromEnv, originDrainGraceMs } from './config.ts';
 
@@ -8,10 +8,7 @@ runMain(async () => {
   const config = originConfigFromEnv();
   const logger = createLogger({ service: 'origin', level: config.logLevel, base: { origin: config.originId } });
   const { app } = createOriginApp(config, { logger });
-  const server = http.createServer(app);
-  // Keep idle upstream connections longer than clients' pools do (AWS ALB idles at 60 s), so a
-  // client never reuses a socket the origin is closing.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
+  const server = http.createServer({ connectionsCheckingInterval: connectionsCheckingIntervalMs(config) }, app);
+  applyConnectionLimits(server, config);
   await serve({ service: 'origin', server, host: config.host, port: config.port, logger, drainGraceMs: originDrainGraceMs(config) });
 });

@@ -18,6 +18,11 @@ test('defaults are the ones docs/contracts.md lists', (t) => {
     staleWhileRevalidateS: 0,
     staleIfErrorS: 0,
     logLevel: 'info',
+    adminToken: undefined,
+    keepAliveTimeoutMs: 65_000,
+    headersTimeoutMs: 10_000,
+    requestTimeoutMs: 60_000,
+    maxConnections: 4096,
   });
 });
 
@@ -55,6 +60,9 @@ const badValues: Array<[string, string]> = [
   ['CATALOGUE_SEED', '1.5'],
   ['STALE_WHILE_REVALIDATE_S', '-5'],
   ['STALE_IF_ERROR_S', 'soon'],
+  ['ADMIN_TOKEN', 'short'],
+  ['HEADERS_TIMEOUT_MS', '0'],
+  ['MAX_CONNECTIONS', 'none'],
 ];
 for (const [variable, value] of badValues) {
   test(`a bad ${variable} (${JSON.stringify(value)}) is a ConfigError naming it`, (t) => {
@@ -67,4 +75,9 @@ for (const [variable, value] of badValues) {
 test('min size above max size names SIZE_MIN_BYTES', (t) => {
   const error = t.throws(() => originConfigFromEnv({ SIZE_MIN_BYTES: '5000', SIZE_MAX_BYTES: '4000' }), { instanceOf: ConfigError });
   t.regex(error.message, /SIZE_MIN_BYTES: .*SIZE_MAX_BYTES/);
+});
+
+test('a header timeout longer than the request timeout names HEADERS_TIMEOUT_MS', (t) => {
+  const error = t.throws(() => originConfigFromEnv({ HEADERS_TIMEOUT_MS: '70000', REQUEST_TIMEOUT_MS: '60000' }), { instanceOf: ConfigError });
+  t.regex(error.message, /HEADERS_TIMEOUT_MS: must be <= REQUEST_TIMEOUT_MS/);
 });

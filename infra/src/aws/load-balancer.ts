@@ -1,8 +1,11 @@
 // The Application Load Balancer in front of the edges (the algorithm from the topology, health
 // checks on /healthz), plus two operator listeners for Grafana and Prometheus, which the security
-// groups open to the configured CIDR only.
+// groups open to the configured CIDR only. The client listener answers the services' own paths
+// (/metrics, /healthz, /_*) itself with 404: edges' metrics are for Prometheus, which scrapes them
+// inside the VPC, and target health checks do not pass through listener rules.
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
+import { RESERVED_PATH_PATTERNS } from '@cdn-lab/service-kit';
 import { SERVICE_PORT } from '../components/stack-config.ts';
 import { PORTS } from './security-groups.ts';
 
@@ -15,6 +18,17 @@ export interface LabLoadBalancerArgs {
   healthCheckIntervalSeconds: number;
   tags: Record<string, string>;
 }
+
+/** How long the ALB keeps an idle connection, client side and target side. */
+export const ALB_IDLE_TIMEOUT_S = 60;
+/**
+ * Idle keep-alive of the edges behind the ALB: longer than the ALB's own, as AWS asks of targets,
+ * so the ALB never reuses a connection the edge is closing (a 502 to the client).
+ */
+export const TARGET_KEEP_ALIVE_TIMEOUT_MS = (ALB_IDLE_TIMEOUT_S + 5) * 1000;
+
+/** The ALB's own answer for a reserved path: the same error the edges and the lab's balancer give. */
+export const INTERNAL_PATH_BODY = JSON.stringify({ error: 'internal_path', message: 'this path is reserved for the services\' own use and is not forwarded' });
 
 export class LabLoadBalancer extends pulumi.ComponentResource {
   readonly alb: aws.lb.LoadBalancer;
@@ -33,8 +47,8 @@ export class LabLoadBalancer extends pulumi.ComponentResource {
         internal: false,
         subnets: args.subnetIds,
         securityGroups: [args.securityGroupId],
-        // Longer than the ALB's 60 s idle timeout is set on the services (origin keepAliveTimeout 65 s).
-        idleTimeout: 60,
+        // The services behind keep idle connections longer (TARGET_KEEP_ALIVE_TIMEOUT_MS).
+        idleTimeout: ALB_IDLE_TIMEOUT_S,
         dropInvalidHeaderFields: true,
         tags: args.tags,
       },
@@ -74,7 +88,24 @@ export class LabLoadBalancer extends pulumi.ComponentResource {
         { loadBalancerArn: this.alb.arn, port, protocol: 'HTTP', defaultActions: [{ type: 'forward', targetGroupArn: targets.arn }], tags: args.tags },
         child,
       );
-    listener('cdn', args.listenerPort, this.edgeTargets);
+    const cdn = listener('cdn', args.listenerPort, this.edgeTargets);
+    new aws.lb.ListenerRule(
+      `${name}-cdn-internal-paths`,
+      {
+        listenerArn: cdn.arn,
+        priority: 1,
+        actions: [
+          {
+            type: 'fixed-response',
+            fixedResponse: { statusCode: '404', contentType: 'application/json', messageBody: INTERNAL_PATH_BODY },
+          },
+        ],
+        // An ALB matches paths literally (case-sensitive, undecoded); the edges refuse every other spelling.
+        conditions: [{ pathPattern: { values: [...RESERVED_PATH_PATTERNS] } }],
+        tags: args.tags,
+      },
+      child,
+    );
     listener('grafana', PORTS.grafana, this.grafanaTargets);
     listener('prometheus', PORTS.prometheus, this.prometheusTargets);
     this.dnsName = this.alb.dnsName;

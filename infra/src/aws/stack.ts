@@ -9,6 +9,7 @@ import * as dockerBuild from '@pulumi/docker-build';
 import { planServices, resolveEnv, SERVICE_PROGRAMS, type ServiceKind } from '../plan.ts';
 import type { Topology } from '../topology.ts';
 import { LB_ENV } from '@cdn-lab/load-balancer/config';
+import { CONNECTION_ENV } from '@cdn-lab/service-kit';
 import { baseTags, SERVICE_PORT, type AwsSettings } from '../components/stack-config.ts';
 import { REPO_ROOT, ServiceImages, SERVICE_KINDS } from '../components/service-images.ts';
 import { OBSERVABILITY_IMAGES } from '../docker/observability.ts';
@@ -16,7 +17,7 @@ import type { StackOutputs } from '../docker/stack.ts';
 import { albAlgorithm, awsHostOf, awsUrlOf, namespaceOf } from './addressing.ts';
 import { appContainer, nodeHealthCommand } from './containers.ts';
 import { FargateService } from './fargate-service.ts';
-import { LabLoadBalancer } from './load-balancer.ts';
+import { LabLoadBalancer, TARGET_KEEP_ALIVE_TIMEOUT_MS } from './load-balancer.ts';
 import { LabVpc } from './network.ts';
 import { AwsObservability } from './observability.ts';
 import { LabSecurityGroups, PORTS } from './security-groups.ts';
@@ -137,7 +138,12 @@ export function awsStack({ project, stack, topology, aws: settings, grafanaAdmin
   });
 
   for (const plan of servicePlans) {
-    const env = { ...resolveEnv(plan, awsUrlOf(namespace)), HOST: '0.0.0.0', PORT: String(SERVICE_PORT) };
+    const env = {
+      ...resolveEnv(plan, awsUrlOf(namespace)),
+      HOST: '0.0.0.0',
+      PORT: String(SERVICE_PORT),
+      ...(behindAlb.has(plan.id) ? { [CONNECTION_ENV.keepAliveTimeoutMs]: String(TARGET_KEEP_ALIVE_TIMEOUT_MS) } : {}),
+    };
     const size = plan.kind === 'origin' ? settings.origin : settings.edge;
     new FargateService(
       `${prefix}-${plan.id}`,

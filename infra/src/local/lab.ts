@@ -3,10 +3,13 @@
 // Children are forked with an IPC channel: they report their port when ready and exit by
 // themselves if this process dies, so a lab never leaves processes behind.
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import getPort from 'get-port';
 import type { ReadyMessage } from '@cdn-lab/service-kit';
+import { EDGE_ENV } from '@cdn-lab/edge-node/config';
+import { ORIGIN_ENV } from '@cdn-lab/origin/config';
 import type { Topology } from '../topology.ts';
 import { planServices, resolveEnv, type ServicePlan } from '../plan.ts';
 import { serviceBundle } from './bundle.ts';
@@ -32,6 +35,11 @@ export interface Lab {
   edgeUrls: string[];
   shieldUrl?: string;
   balancerUrl: string;
+  /**
+   * Bearer token of the origins' `/_admin/faults` and the edges' `/_edge/purge` (ADMIN_TOKEN), new for
+   * every lab: operators call those routes on each service's own URL, never through the balancer.
+   */
+  adminToken: string;
   /** Stops every service (SIGTERM: each drains; SIGKILL if one is still there 5 s after its drain grace). Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -88,6 +96,9 @@ export async function startLab(topology: Topology, options: StartLabOptions = {}
     ports.set(plan.id, port);
   }
   const urlOf = (id: string) => `http://${HOST}:${ports.get(id)}`;
+  // A sharded fleet's edges trust each other's hop header only with this secret, new for every lab.
+  const fleetSecret = randomBytes(24).toString('base64url');
+  const adminToken = randomBytes(24).toString('base64url');
   if (options.logDir) mkdirSync(options.logDir, { recursive: true });
 
   const children: ChildProcess[] = [];
@@ -105,6 +116,7 @@ export async function startLab(topology: Topology, options: StartLabOptions = {}
     originUrls: [],
     edgeUrls: [],
     balancerUrl: '',
+    adminToken,
     stop,
   };
   liveLabs.add(lab);
@@ -117,6 +129,8 @@ export async function startLab(topology: Topology, options: StartLabOptions = {}
         ...pickEnv(process.env),
         ...options.env,
         ...resolveEnv(plan, urlOf),
+        ...(plan.links.PEER_URLS ? { [EDGE_ENV.fleetSecret]: fleetSecret } : {}),
+        ...(plan.kind === 'origin' ? { [ORIGIN_ENV.adminToken]: adminToken } : plan.kind === 'edge' ? { [EDGE_ENV.adminToken]: adminToken } : {}),
         HOST,
         PORT: String(port),
       };

@@ -2,7 +2,8 @@
 // check, enforced on every `pulumi preview/up --policy-pack infra/src/policy`. Rules live here,
 // apart from the PolicyPack (index.ts), because constructing a PolicyPack starts a gRPC server;
 // tests call validateResource directly.
-import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from '@pulumi/policy';
+import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from '@pulumi/policy';
+import { RESERVED_PATH_PATTERNS } from '@cdn-lab/service-kit';
 
 export interface LabPolicyConfig {
   /** Ports that may be open to 0.0.0.0/0 or ::/0 (the ALB's client listener). */
@@ -155,6 +156,60 @@ export const dockerExposure: ResourceValidationPolicy = {
 };
 
 export const LAB_POLICIES: ResourceValidationPolicy[] = [noInternetIngress, targetGroupsHealthChecked, requiredTags, noPlaintextSecrets, dockerExposure];
+
+/** What the stack rules read of a resource (a subset of @pulumi/policy's PolicyResource). */
+export interface StackResource {
+  type: string;
+  name: string;
+  urn: string;
+  props: Record<string, unknown>;
+  /** Resources each input depends on: how a listener rule is tied to its listener before ARNs exist. */
+  propertyDependencies?: Record<string, { urn: string }[]>;
+}
+
+const LISTENER = 'aws:lb/listener:Listener';
+const LISTENER_RULE = 'aws:lb/listenerRule:ListenerRule';
+
+/** Violations of `albRefusesInternalPaths` in a whole stack (for tests and previews without the CLI). */
+export function internalPathViolations(resources: readonly StackResource[], policyConfig: Partial<LabPolicyConfig> = {}): string[] {
+  const { publicPorts } = { ...DEFAULT_POLICY_CONFIG, ...policyConfig };
+  const violations: string[] = [];
+  const rules = resources.filter((r) => r.type === LISTENER_RULE);
+  for (const listener of resources.filter((r) => r.type === LISTENER && publicPorts.includes(Number(r.props.port)))) {
+    const attached = rules.filter(
+      (rule) => rule.propertyDependencies?.listenerArn?.some((dep) => dep.urn === listener.urn) || (listener.props.arn !== undefined && rule.props.listenerArn === listener.props.arn),
+    );
+    const covered = new Set<string>();
+    for (const rule of attached) {
+      const actions = (rule.props.actions ?? []) as { type?: string; fixedResponse?: { statusCode?: string } }[];
+      const refuses = actions.length > 0 && actions.every((a) => a.type === 'fixed-response' && /^4\d\d$/.test(String(a.fixedResponse?.statusCode)));
+      if (!refuses) continue;
+      for (const condition of (rule.props.conditions ?? []) as { pathPattern?: { values?: string[] } }[]) {
+        for (const value of condition.pathPattern?.values ?? []) covered.add(value);
+      }
+    }
+    const missing = RESERVED_PATH_PATTERNS.filter((pattern) => !covered.has(pattern));
+    if (missing.length > 0) violations.push(`${listener.name} (port ${listener.props.port}) forwards ${missing.join(', ')} to its targets; answer them with a fixed 4xx listener rule`);
+  }
+  return violations;
+}
+
+export const albRefusesInternalPaths: StackValidationPolicy = {
+  name: 'cdn-lab-alb-internal-paths',
+  description: 'A public ALB listener answers the services\' own paths (/metrics, /healthz, /_*) itself with a 4xx: metrics are for Prometheus, admin for operators.',
+  enforcementLevel: 'mandatory',
+  validateStack: (args, report) => {
+    let given: Partial<LabPolicyConfig> = {};
+    try {
+      given = args.getConfig<Partial<LabPolicyConfig>>();
+    } catch {
+      // No config for this pack: the defaults apply.
+    }
+    for (const message of internalPathViolations(args.resources as unknown as StackResource[], given)) report(message);
+  },
+};
+
+export const LAB_STACK_POLICIES: StackValidationPolicy[] = [albRefusesInternalPaths];
 
 /** Runs every rule on one resource and returns the violations (for tests and previews without the CLI). */
 export async function violationsOf(resource: { type: string; name: string; props: Record<string, unknown> }, policyConfig: Partial<LabPolicyConfig> = {}): Promise<string[]> {

@@ -38,6 +38,9 @@ export interface NginxConfigInput {
   accessLog?: string;
 }
 
+/** nginx's answer for a reserved path: the same error the edges and the lab's balancer give. */
+const INTERNAL_PATH_BODY = '{"error":"internal_path","message":"this path is reserved for the services own use and is not forwarded"}';
+
 /** Renders nginx.conf; throws a TypeError naming the problem for inputs nginx cannot express. */
 export function renderNginxConfig(input: NginxConfigInput): string {
   const directive = NGINX_ALGORITHM_DIRECTIVES[input.algorithm];
@@ -95,6 +98,13 @@ export function renderNginxConfig(input: NginxConfigInput): string {
     '      access_log off;',
     '      default_type application/json;',
     '      return 200 \'{"status":"ok"}\';',
+    '    }',
+    '',
+    "    # The services' own routes (metrics, health, admin: /metrics, /healthz, /_*) are not for",
+    '    # clients. nginx matches the decoded, merged, dot-resolved URI; the edges refuse other spellings.',
+    '    location ~* ^/(_|(metrics|healthz)(/|$)) {',
+    '      default_type application/json;',
+    `      return 404 '${INTERNAL_PATH_BODY}';`,
     '    }',
     '',
     '    location / {',

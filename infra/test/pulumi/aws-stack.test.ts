@@ -6,7 +6,7 @@ import path from 'node:path';
 import { GRAFANA_DIR } from '@cdn-lab/grafana';
 import { parseTopology } from '../../src/topology.ts';
 import { planServices, resolveEnv } from '../../src/plan.ts';
-import { UNTAGGABLE_AWS_TYPES, violationsOf } from '../../src/policy/rules.ts';
+import { internalPathViolations, UNTAGGABLE_AWS_TYPES, violationsOf, type StackResource } from '../../src/policy/rules.ts';
 import { parentOf, revealSecrets, runProgram, type ProgramRun, type RecordedResource } from './harness.ts';
 
 const TOPOLOGY = { origin: { count: 1 }, edges: { count: 3, policy: 'arc', tiering: 'shield' }, balancer: { algorithm: 'least-connections' } };
@@ -71,7 +71,9 @@ test('each task runs its ECR image with the env from planServices/resolveEnv and
   for (const plan of plans) {
     const [app, router] = containersOf(`cdn-lab-aws-${plan.id}`);
     t.is(app!.name, plan.id);
-    t.deepEqual(envOf(app!), { ...resolveEnv(plan, (id) => `http://${id}.${NS}:8080`), HOST: '0.0.0.0', PORT: '8080' }, plan.id);
+    // Edges behind the ALB keep idle connections longer than its 60 s, as AWS asks of targets.
+    const keepAlive = /^edge-\d$/.test(plan.id) ? { KEEP_ALIVE_TIMEOUT_MS: '65000' } : {};
+    t.deepEqual(envOf(app!), { ...resolveEnv(plan, (id) => `http://${id}.${NS}:8080`), HOST: '0.0.0.0', PORT: '8080', ...keepAlive }, plan.id);
     const workspace = plan.kind === 'origin' ? 'origin' : 'edge-node';
     t.regex(app!.image, new RegExp(`^123456789012\\.dkr\\.ecr\\.eu-west-1\\.amazonaws\\.com/cdn-lab-aws/${workspace}:latest@sha256:[0-9a-f]{64}$`));
     t.deepEqual(app!.portMappings!.map((p) => p.containerPort), [8080]);
@@ -116,6 +118,32 @@ test('the ALB balances the edges with least outstanding requests and health-chec
   t.is(alb!.inputs.loadBalancerType, 'application');
   t.is(alb!.inputs.subnets.length, 2);
   t.deepEqual(run.ofType('aws:lb/listener:Listener').map((l) => l.inputs.port).sort((a, b) => a - b), [80, 3000, 9090]);
+});
+
+/** The recorded resources as the stack policies see them; a listener rule depends on the listener its ARN names. */
+function stackResources(): StackResource[] {
+  const urn = (r: RecordedResource) => `urn:pulumi:aws::cdn-lab::${r.type}::${r.name}`;
+  const listeners = run.ofType('aws:lb/listener:Listener');
+  return run.resources.map((r) => {
+    const listener = typeof r.inputs.listenerArn === 'string' ? listeners.find((l) => r.inputs.listenerArn.endsWith(`/${l.name}`)) : undefined;
+    return { type: r.type, name: r.name, urn: urn(r), props: r.inputs, ...(listener ? { propertyDependencies: { listenerArn: [{ urn: urn(listener) }] } } : {}) };
+  });
+}
+
+test('the CDN listener answers /metrics, /healthz and /_* itself with 404; only Prometheus reaches metrics', (t) => {
+  const cdn = run.ofType('aws:lb/listener:Listener').find((l) => l.inputs.port === 80)!;
+  const rules = run.ofType('aws:lb/listenerRule:ListenerRule');
+  t.is(rules.length, 1);
+  const [rule] = rules;
+  t.true(rule!.inputs.listenerArn.endsWith(`/${cdn.name}`), 'on the client listener');
+  t.deepEqual(rule!.inputs.conditions, [{ pathPattern: { values: ['/_*', '/metrics', '/metrics/*', '/healthz', '/healthz/*'] } }]);
+  t.is(rule!.inputs.actions.length, 1);
+  t.like(rule!.inputs.actions[0], { type: 'fixed-response', fixedResponse: { statusCode: '404', contentType: 'application/json' } });
+  t.regex(rule!.inputs.actions[0].fixedResponse.messageBody, /"error":"internal_path"/);
+  t.deepEqual(internalPathViolations(stackResources()), []);
+  // Without the rule, the stack policy objects.
+  const withoutRule = stackResources().filter((r) => r.type !== 'aws:lb/listenerRule:ListenerRule');
+  t.deepEqual(internalPathViolations(withoutRule), [`${cdn.name} (port 80) forwards /_*, /metrics, /metrics/*, /healthz, /healthz/* to its targets; answer them with a fixed 4xx listener rule`]);
 });
 
 test('a VPC over two availability zones', (t) => {

@@ -1,6 +1,6 @@
 // The policy pack's rules, called directly (a PolicyPack would start a gRPC server).
 import test from 'ava';
-import { violationsOf } from '../../src/policy/rules.ts';
+import { internalPathViolations, violationsOf, type StackResource } from '../../src/policy/rules.ts';
 
 const tags = { Project: 'cdn-lab', Stack: 'aws' };
 const ingress = (props: Record<string, unknown>) => ({ type: 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', name: 'rule', props: { ipProtocol: 'tcp', tags, ...props } });
@@ -59,4 +59,29 @@ test('docker containers publish on loopback only, unprivileged, socket read-only
   ]);
   t.regex((await violationsOf(container({ privileged: true })))[0]!, /privileged/);
   t.regex((await violationsOf(container({ volumes: [{ hostPath: '/var/run/docker.sock', containerPath: '/var/run/docker.sock' }] })))[0]!, /socket writable/);
+});
+
+test('a public ALB listener must answer /metrics, /healthz and /_* itself with a 4xx', (t) => {
+  const listener: StackResource = { type: 'aws:lb/listener:Listener', name: 'cdn', urn: 'urn:cdn', props: { port: 80, defaultActions: [{ type: 'forward' }] } };
+  const operator: StackResource = { type: 'aws:lb/listener:Listener', name: 'grafana', urn: 'urn:grafana', props: { port: 3000 } };
+  const rule = (values: string[], action: Record<string, unknown> = { type: 'fixed-response', fixedResponse: { statusCode: '404' } }): StackResource => ({
+    type: 'aws:lb/listenerRule:ListenerRule',
+    name: `rule-${values.length}`,
+    urn: `urn:rule-${values.length}`,
+    props: { actions: [action], conditions: [{ pathPattern: { values } }] },
+    propertyDependencies: { listenerArn: [{ urn: 'urn:cdn' }] },
+  });
+  const all = ['/_*', '/metrics', '/metrics/*', '/healthz', '/healthz/*'];
+  t.deepEqual(internalPathViolations([listener, operator, rule(all)]), []);
+  t.deepEqual(internalPathViolations([listener, operator, rule(['/_*', '/metrics']), rule(['/metrics/*', '/healthz', '/healthz/*', '/x'])]), [], 'split over rules');
+  t.deepEqual(internalPathViolations([listener, rule(['/_*', '/healthz', '/healthz/*'])]), [
+    'cdn (port 80) forwards /metrics, /metrics/* to its targets; answer them with a fixed 4xx listener rule',
+  ]);
+  t.regex(internalPathViolations([listener, rule(all, { type: 'forward', targetGroupArn: 'tg' })])[0]!, /forwards \/_\*, \/metrics/, 'a rule that forwards does not count');
+  t.regex(internalPathViolations([listener])[0]!, /cdn \(port 80\) forwards/);
+  t.deepEqual(internalPathViolations([operator]), [], 'operator listeners are not public');
+  const tls: StackResource = { ...listener, name: 'tls', urn: 'urn:tls', props: { port: 443 } };
+  t.deepEqual(internalPathViolations([listener, tls, rule(all)], { publicPorts: [80, 443] }), [
+    'tls (port 443) forwards /_*, /metrics, /metrics/*, /healthz, /healthz/* to its targets; answer them with a fixed 4xx listener rule',
+  ], 'a rule on another listener does not count');
 });

@@ -96,3 +96,48 @@ withNginx('nginx -t accepts the rendered config for every algorithm nginx suppor
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+withNginx('nginx as the front door answers /metrics, /healthz/ and /_* itself in every spelling it normalises; the edges see none', async (t) => {
+  const http = await import('node:http');
+  const net = await import('node:net');
+  const seen: string[] = [];
+  const backend = http.createServer((req, res) => {
+    seen.push(req.url ?? '');
+    res.end('from the edge');
+  });
+  await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+  const backendPort = (backend.address() as import('node:net').AddressInfo).port;
+  const free = await new Promise<number>((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as import('node:net').AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+  const dir = mkdtempSync(path.join(tmpdir(), 'nginx-front-'));
+  const conf = path.join(dir, 'nginx.conf');
+  writeFileSync(conf, renderNginxConfig({ algorithm: 'round-robin', backends: [{ id: 'edge-0', host: '127.0.0.1', port: backendPort }], listenPort: free, runDir: dir, accessLog: path.join(dir, 'access.log') }).replace('worker_processes auto;', 'worker_processes 1;\ndaemon off;'));
+  const { spawn } = await import('node:child_process');
+  const nginx = spawn('nginx', ['-p', dir, '-e', path.join(dir, 'error.log'), '-c', conf], { stdio: 'ignore' });
+  t.teardown(() => {
+    nginx.kill('SIGTERM');
+    backend.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const raw = (target: string) => new Promise<string>((resolve, reject) => {
+    const socket = net.connect(free, '127.0.0.1', () => socket.write(`GET ${target} HTTP/1.1\r\nHost: cdn.test\r\nConnection: close\r\n\r\n`));
+    let out = '';
+    socket.on('data', (chunk) => (out += chunk.toString('latin1')));
+    socket.on('close', () => resolve(out));
+    socket.on('error', reject);
+  });
+  // Wait for nginx to listen (bounded: 100 tries).
+  for (let i = 0; i < 100; i++) {
+    if (await raw('/healthz').then((r) => r.startsWith('HTTP/1.1 200'), () => false)) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  for (const target of ['/metrics', '/metrics/', '//metrics', '/%6Detrics', '/./metrics', '/METRICS', '/healthz/', '/_admin/faults', '/%5Fadmin/faults', '/_edge/purge', '/obj/../metrics']) {
+    t.regex(await raw(target), /^HTTP\/1\.1 404[\s\S]*"error":"internal_path"/, target);
+  }
+  t.regex(await raw('/obj/1'), /^HTTP\/1\.1 200[\s\S]*from the edge/);
+  t.deepEqual(seen, ['/obj/1']);
+});

@@ -149,7 +149,7 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
    * upload): nobody to answer, counted once as 499 (nginx's "client closed request", a 4xx), and
    * not an error of the edge's.
    */
-  const clientWentAway = (req: http.IncomingMessage, res: http.ServerResponse): boolean => !res.headersSent && req.socket.destroyed;
+  const clientWentAway = (req: http.IncomingMessage, res: http.ServerResponse): boolean => !res.headersSent && (req.socket?.destroyed ?? true);
   /** EdgeError as it is, a client body error as a 4xx, anything else (a bug) as a logged 500. */
   const classifyError = (error: unknown, req: http.IncomingMessage): { edgeError: EdgeError; status: number } => {
     if (error instanceof EdgeError) return { edgeError: error, status: error.status };

@@ -4,7 +4,7 @@
 // uncacheable methods, and unsafe-method invalidation.
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { pipeline, Transform, type Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { AccessLog, hostProblem, isInternalPath, secretCheck, type Logger } from '@cdn-lab/service-kit';
 import type { CacheStore } from './cache-store.ts';
 import type { Coalescer } from './coalescer.ts';
@@ -909,8 +909,17 @@ function requestBody(req: IncomingMessage, limit: number): { body: Buffer | Read
       }
     },
   });
-  pipeline(req, counter, (error) => {
-    if (error && !exceeded) clientFailed = error;
+  // Not pipeline(): it would destroy the client's request, and with it the socket the 413 must go out on.
+  req.pipe(counter);
+  req.on('error', (error) => {
+    clientFailed = error;
+    counter.destroy(error);
+  });
+  counter.on('error', () => {
+    if (!exceeded) return;
+    // The rest of the body is read and dropped, so the connection can carry the 413.
+    req.unpipe(counter);
+    req.resume();
   });
   return {
     body: counter,

@@ -173,7 +173,7 @@ function sampleTimeline(lab: Lab, started: number, origin: number): { stop(): Pr
 /** A point's hit ratio over fewer requests than this is mostly noise: neighbours are merged. */
 const MIN_POINT_REQUESTS = 500;
 
-/** Merges consecutive points until each covers at least `min` requests (the last may hold fewer). */
+/** Merges consecutive points until each covers at least `min` requests (a short tail joins the last one). */
 export function mergeSmall(points: TimePoint[], min: number): TimePoint[] {
   const merged: TimePoint[] = [];
   let open: TimePoint | undefined;
@@ -188,7 +188,15 @@ export function mergeSmall(points: TimePoint[], min: number): TimePoint[] {
       open = undefined;
     }
   }
-  if (open) merged.push(open);
+  if (open) {
+    // A short tail joins the point before it rather than standing alone as noise.
+    const last = merged.pop();
+    if (!last) merged.push(open);
+    else {
+      const requests = last.requests + open.requests;
+      merged.push({ ...open, requests, hitRatio: (last.hitRatio * last.requests + open.hitRatio * open.requests) / requests });
+    }
+  }
   return merged;
 }
 

@@ -5,12 +5,12 @@ import { mergeSmall, stoppedRising } from '../src/run-variant.ts';
 test('timeline points under the minimum are merged with their neighbours, request-weighted', (t) => {
   const point = (requests: number, hitRatio: number, cumulativeRequests: number) => ({ phase: 'measure' as const, t: 0, requests, hitRatio, cumulativeRequests });
   const merged = mergeSmall([point(100, 0.5, 100), point(300, 0.1, 400), point(600, 0.9, 1000), point(50, 1, 1050)], 400);
+  t.deepEqual(mergeSmall([point(50, 1, 50)], 400).map((p) => p.requests), [50], 'a lone short point stays');
   t.deepEqual(
     merged.map((p) => [p.requests, +p.hitRatio.toFixed(3), p.cumulativeRequests]),
     [
       [400, 0.2, 400],
-      [600, 0.9, 1000],
-      [50, 1, 1050],
+      [650, +((600 * 0.9 + 50) / 650).toFixed(3), 1050],
     ],
   );
 });

@@ -15,7 +15,7 @@ function start(env: Record<string, string>) {
   child.stderr?.on('data', (chunk) => (stderr += String(chunk)));
   child.stdout?.resume();
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
   void exited.then(() => clearTimeout(timer));
   return { child, exited, stderr: () => stderr };
 }

@@ -13,7 +13,7 @@ const TSX = createRequire(import.meta.url).resolve('tsx');
 const CLI = path.join(REPO_ROOT, 'loadtest/src/cli.ts');
 
 function runCli(args: string[]) {
-  return spawnSync(process.execPath, ['--import', TSX, CLI, ...args], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
+  return spawnSync(process.execPath, ['--import', TSX, CLI, ...args], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 180_000 });
 }
 
 test('an invalid comparison is refused before anything starts, naming the field', async (t) => {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startLab } from '@cdn-lab/infra/local/lab';
 import { parseTopology } from '@cdn-lab/infra/topology';
+import { positiveIntFlag } from './flags.ts';
 
 const { values } = parseArgs({
   options: {
@@ -17,17 +18,9 @@ const { values } = parseArgs({
     after: { type: 'string', default: '1000' },
   },
 });
-const count = (name: string, raw: string): number => {
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) {
-    process.stderr.write(`--${name} must be a positive integer, got "${raw}"\n`);
-    process.exit(2);
-  }
-  return value;
-};
-const requests = count('requests', values.requests);
-const latencyMs = count('latency', values.latency);
-const afterMs = count('after', values.after);
+const requests = positiveIntFlag('requests', values.requests);
+const latencyMs = positiveIntFlag('latency', values.latency);
+const afterMs = positiveIntFlag('after', values.after);
 
 const logDir = mkdtempSync(path.join(os.tmpdir(), 'cdn-lab-drain-'));
 const lab = await startLab(

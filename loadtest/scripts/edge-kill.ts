@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { ALGORITHM_NAMES, isAlgorithmName } from '@cdn-lab/load-balancer/algorithms/registry';
 import { edgeKillUnderLoad } from '../src/edge-kill.ts';
+import { positiveIntFlag } from './flags.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -14,17 +15,9 @@ const { values, positionals } = parseArgs({
     signal: { type: 'string', default: 'SIGKILL' },
   },
 });
-const count = (name: string, raw: string): number => {
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) {
-    process.stderr.write(`--${name} must be a positive integer, got "${raw}"\n`);
-    process.exit(2);
-  }
-  return value;
-};
-const connections = count('connections', values.connections);
-const amount = count('amount', values.amount);
-const killAfter = count('kill-after', values['kill-after']);
+const connections = positiveIntFlag('connections', values.connections);
+const amount = positiveIntFlag('amount', values.amount);
+const killAfter = positiveIntFlag('kill-after', values['kill-after']);
 if (killAfter >= amount) {
   process.stderr.write(`--kill-after (${killAfter}) must be below --amount (${amount})\n`);
   process.exit(2);

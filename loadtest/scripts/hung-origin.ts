@@ -7,18 +7,11 @@
 import { parseArgs } from 'node:util';
 import { startLab } from '@cdn-lab/infra/local/lab';
 import { parseTopology } from '@cdn-lab/infra/topology';
+import { positiveIntFlag } from './flags.ts';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '8' }, timeout: { type: 'string', default: '2000' } } });
-const count = (name: string, raw: string): number => {
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) {
-    process.stderr.write(`--${name} must be a positive integer, got "${raw}"\n`);
-    process.exit(2);
-  }
-  return value;
-};
-const requests = count('requests', values.requests);
-const timeoutMs = count('timeout', values.timeout);
+const requests = positiveIntFlag('requests', values.requests);
+const timeoutMs = positiveIntFlag('timeout', values.timeout);
 
 const lab = await startLab(
   parseTopology({ origin: { objects: 100, latencyMs: 0, jitterMs: 0, shortTtlS: 1, staleIfErrorS: 3600 }, edges: { count: 1, upstreamTimeoutMs: timeoutMs } }),

@@ -564,22 +564,7 @@ export class EdgeProxy {
     store: boolean,
     upstreamCacheStatus: string | undefined,
   ): Outcome {
-    // Literals written out in full: a spread (`{ ...context, primaryKey }`) sends every added
-    // property through V8's runtime, ~10 µs of a miss's CPU (perf, loadtest/BENCH.md).
-    const response = buildStoredResponse({
-      primaryKey: primary,
-      requestHeaders: client.headers,
-      requestDirectives: directives,
-      method: 'GET',
-      status: head.status,
-      headers: head.headers,
-      body,
-      requestTime: head.requestTime,
-      responseTime,
-      via: this.deps.edgeId,
-      negativeTtlMs: this.deps.negativeTtlMs,
-      storeSetCookie: this.deps.storeSetCookie,
-    });
+    const response = this.fromHead(head, primary, client, directives, body, false, responseTime);
     const stored = store && response.storability.storable && this.store.put(response);
     if (entry && !stored && supersedes(response, directives)) this.store.policy.delete(entry.key);
     return { kind: 'response', response, stored, notModified: false, upstreamCacheStatus };
@@ -587,7 +572,21 @@ export class EdgeProxy {
 
   /** A response described from its head alone (its body still arriving): fields, freshness, storability. */
   private described(head: UpstreamHead, primary: string, client: ClientInfo, directives: Directives): StoredResponse {
-    const now = this.now();
+    return this.fromHead(head, primary, client, directives, NO_BODY, true, this.now());
+  }
+
+  /** A GET's stored response from an upstream head, with its body (or NO_BODY while it is still arriving). */
+  private fromHead(
+    head: UpstreamHead,
+    primary: string,
+    client: ClientInfo,
+    directives: Directives,
+    body: Buffer,
+    bodyPending: boolean,
+    responseTime: number,
+  ): StoredResponse {
+    // Literals written out in full: a spread (`{ ...context, primaryKey }`) sends every added
+    // property through V8's runtime, ~10 µs of a miss's CPU (perf, loadtest/BENCH.md).
     return buildStoredResponse({
       primaryKey: primary,
       requestHeaders: client.headers,
@@ -595,10 +594,10 @@ export class EdgeProxy {
       method: 'GET',
       status: head.status,
       headers: head.headers,
-      body: NO_BODY,
-      bodyPending: true,
+      body,
+      bodyPending,
       requestTime: head.requestTime,
-      responseTime: now,
+      responseTime,
       via: this.deps.edgeId,
       negativeTtlMs: this.deps.negativeTtlMs,
       storeSetCookie: this.deps.storeSetCookie,

@@ -16,7 +16,6 @@ if (!HAS_PROMETHEUS || !HAS_PROMTOOL) {
   process.stderr.write('panels-live.test.ts: prometheus/promtool not on PATH (apt-get install -y prometheus); live panel tests skipped\n');
 }
 
-const HOST = '127.0.0.1';
 /** What the panel queries are evaluated with: Grafana's variables and a range covering the load. */
 const VARIABLES = { interval: '1m', range: '5m', values: { node: 'edge-0', search: '' } };
 
@@ -101,10 +100,11 @@ test.before(async () => {
     }),
     { env: { LOG_LEVEL: 'warn' } },
   );
-  const portOf = new Map(lab.services.map((service) => [service.plan.id, service.port]));
+  // The balancer's metrics are on its own listener, apart from the clients' port.
+  const metricsHostOf = new Map(lab.services.map((service) => [service.plan.id, new URL(service.metricsUrl).host]));
   const targets = scrapeTargets(
     lab.services.map((service) => service.plan),
-    (id) => `${HOST}:${portOf.get(id)}`,
+    (id) => metricsHostOf.get(id)!,
   );
   prometheus = await startPrometheus({ targets, scrapeIntervalSeconds: 1 });
   // Load while Prometheus scrapes, so every rate window of the last minute holds traffic.

@@ -1,8 +1,8 @@
 // From a topology to the list of services to run, backend-neutral. Each backend (local processes,
 // Docker containers, AWS instances) supplies only addressing: `urlOf(id)` turns a service id into
 // the URL others reach it at. Everything else a service needs is decided here, once.
-import { originConfigSchema, originDrainGraceMs, originEnv } from '@cdn-lab/origin/config';
-import { edgeDrainGraceMs, edgeProcessEnv } from '@cdn-lab/edge-node/config';
+import { originConfigSchema, originDrainGraceMs, originEnv, ORIGIN_ENV } from '@cdn-lab/origin/config';
+import { edgeDrainGraceMs, edgeProcessEnv, EDGE_ENV } from '@cdn-lab/edge-node/config';
 import { configSchema as lbConfigSchema, LB_ENV, lbDrainGraceMs } from '@cdn-lab/load-balancer/config';
 import type { Region, Topology } from './topology.ts';
 import { serviceIds } from './topology.ts';
@@ -142,4 +142,33 @@ export function resolveEnv(plan: ServicePlan, urlOf: (id: string) => string): Re
     env[name] = ids.map((id) => (named ? `${id}=${urlOf(id)}` : urlOf(id))).join(',');
   }
   return env;
+}
+
+/** The operators' settings of a deployment, beside the plan: secrets and where metrics listen. */
+export interface OperatorSettings<Secret> {
+  /** ADMIN_TOKEN of origins (fault injection) and edges (purge); without it those routes answer 404. */
+  adminToken?: Secret;
+  /** FLEET_SECRET of a sharded fleet's edges; without it no hop header is trusted. */
+  fleetSecret?: Secret;
+  /** The balancer's metrics listener (METRICS_PORT, METRICS_HOST), kept off the clients' port. */
+  balancerMetrics?: { port: number; host?: string };
+}
+
+/**
+ * What one service gets from the operators' settings, split the way deployments need it: secret
+ * values by variable (plain environment locally and on Docker, SSM `secrets` on AWS) and plain
+ * variables. One place decides who gets which secret.
+ */
+export function operatorEnv<Secret>(plan: ServicePlan, settings: OperatorSettings<Secret>): { secrets: Record<string, Secret>; env: Record<string, string> } {
+  const secrets: Record<string, Secret> = {};
+  const env: Record<string, string> = {};
+  if (settings.adminToken !== undefined && plan.kind !== 'balancer') {
+    secrets[plan.kind === 'origin' ? ORIGIN_ENV.adminToken : EDGE_ENV.adminToken] = settings.adminToken;
+  }
+  if (settings.fleetSecret !== undefined && plan.links.PEER_URLS) secrets[EDGE_ENV.fleetSecret] = settings.fleetSecret;
+  if (settings.balancerMetrics && plan.kind === 'balancer') {
+    env[LB_ENV.metricsPort] = String(settings.balancerMetrics.port);
+    if (settings.balancerMetrics.host !== undefined) env[LB_ENV.metricsHost] = settings.balancerMetrics.host;
+  }
+  return { secrets, env };
 }

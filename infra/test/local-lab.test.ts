@@ -117,6 +117,22 @@ test.serial('fault injection needs the lab\'s admin token on the origin itself a
   t.is((await fetch(`${origin}/_admin/faults`, { method: 'DELETE', headers: auth })).status, 200);
 });
 
+test.serial('the balancer\'s metrics are on their own listener; its clients\' port refuses them', async (t) => {
+  const balancer = lab.services.find((service) => service.plan.role === 'balancer')!;
+  t.not(balancer.metricsUrl, balancer.url);
+  const scrape = await fetch(`${balancer.metricsUrl}/metrics`);
+  t.is(scrape.status, 200);
+  t.regex(await scrape.text(), /^lb_requests_total\{/m);
+  t.is((await fetch(`${balancer.metricsUrl}/_lb/backends`)).status, 200);
+  for (const path of ['/metrics', '/_lb/backends']) {
+    const refused = await fetch(`${lab.balancerUrl}${path}`);
+    t.is(refused.status, 404, path);
+    t.like(await refused.json(), { error: 'internal_path' }, path);
+  }
+  t.is((await fetch(`${lab.balancerUrl}/healthz`)).status, 200, 'health stays on the clients\' port for the front door\'s checks');
+  for (const edge of lab.services.filter((service) => service.plan.role === 'edge')) t.is(edge.metricsUrl, edge.url);
+});
+
 test('stop leaves no process behind', async (t) => {
   const small = await startLab(parseTopology({ edges: { count: 1 } }));
   const pids = small.services.map((s) => s.pid);

@@ -6,8 +6,9 @@
 //   /healthz        200 {"status":"ok", ...}: the balancer process is up (even with no backend up:
 //                   it then answers 502 itself, which is the truth a client should see)
 //   /metrics        Prometheus text from the balancer's own registry
-//   /_lb/backends   JSON: each backend's id, healthy, inFlight (for the lab and for people; no
-//                   addresses: this listener is the clients')
+//   /_lb/backends   JSON: each backend's id, healthy, inFlight (ids, never addresses)
+// With METRICS_PORT set, /metrics and /_lb/backends are served only by a second server (the
+// operators' listener, `metricsServer`) and the clients' port refuses them like any internal path.
 // Refused with 404 and never forwarded: every other spelling of the services' own routes
 // (`/metrics/`, `/%6Detrics`, `/_admin/*`, `/_edge/*` ...: service-kit's isInternalPath). That
 // includes an edge's purge: sent here it would reach one edge of the fleet, so operators purge each
@@ -44,6 +45,8 @@ export interface BalancerDeps {
 
 export interface Balancer {
   server: http.Server;
+  /** The operators' listener (/metrics, /_lb/backends, /healthz) when METRICS_PORT is set; nothing listens yet. */
+  metricsServer?: http.Server;
   backends: BackendState[];
   algorithm: LoadBalancingAlgorithm;
   metrics: BalancerMetrics;
@@ -87,8 +90,10 @@ export function createBalancer(config: LbConfig, deps: BalancerDeps = {}): Balan
   const agent = new http.Agent({ keepAlive: true, maxFreeSockets: 1024, scheduling: 'lifo', timeout: 60_000 });
   const proxy = createProxy({ backends, algorithm, health, metrics, logger, agent, proxyTimeoutMs: config.proxyTimeoutMs });
 
-  const ownRoute = (req: IncomingMessage, res: ServerResponse, path: string): boolean => {
-    if (path !== '/healthz' && path !== '/metrics' && path !== '/_lb/backends') return false;
+  const metricsApart = config.metricsPort !== undefined;
+  /** Answers /healthz, and /metrics and /_lb/backends where `withMetrics`; false for any other path. */
+  const ownRoute = (req: IncomingMessage, res: ServerResponse, path: string, withMetrics: boolean): boolean => {
+    if (path !== '/healthz' && (!withMetrics || (path !== '/metrics' && path !== '/_lb/backends'))) return false;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       sendJson(res, 405, { error: 'method_not_allowed', message: `${path} accepts GET and HEAD` });
@@ -127,7 +132,7 @@ export function createBalancer(config: LbConfig, deps: BalancerDeps = {}): Balan
     const url = req.url ?? '';
     const badHost = hostProblem(req);
     if (badHost !== undefined) return refuse(req, res, 400, 'bad_host', badHost);
-    if ((url.startsWith('/healthz') || url.startsWith('/metrics') || url.startsWith('/_lb/')) && ownRoute(req, res, pathOf(url))) return;
+    if ((url.startsWith('/healthz') || url.startsWith('/metrics') || url.startsWith('/_lb/')) && ownRoute(req, res, pathOf(url), !metricsApart)) return;
     if (url.charCodeAt(0) === 0x2f /* / */ && isInternalPath(url)) {
       return refuse(req, res, 404, 'internal_path', 'this path is reserved for the services\' own use and is not forwarded (purge each edge on its own address)');
     }
@@ -146,10 +151,20 @@ export function createBalancer(config: LbConfig, deps: BalancerDeps = {}): Balan
     socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
   });
 
+  // The operators' listener answers only the balancer's own routes: nothing on it is proxied.
+  const metricsServer = metricsApart
+    ? http.createServer((req, res) => {
+        if (ownRoute(req, res, pathOf(req.url ?? ''), true)) return;
+        sendJson(res, 404, { error: 'not_found', message: 'this listener serves /metrics, /_lb/backends and /healthz only' });
+      })
+    : undefined;
+  if (metricsServer) applyConnectionLimits(metricsServer, config);
+
   if (deps.startHealthChecks ?? true) health.start();
 
   return {
     server,
+    ...(metricsServer ? { metricsServer } : {}),
     backends,
     algorithm,
     metrics,
@@ -157,7 +172,7 @@ export function createBalancer(config: LbConfig, deps: BalancerDeps = {}): Balan
     logger,
     async close() {
       await health.stop();
-      await closeServer(server);
+      await Promise.all([closeServer(server), metricsServer?.listening ? closeServer(metricsServer, 0) : undefined]);
       agent.destroy();
     },
   };

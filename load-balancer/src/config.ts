@@ -41,6 +41,13 @@ export const configSchema = z
   .object({
     host: env.host().default('127.0.0.1'),
     port: env.port().default(0),
+    /**
+     * The operators' listener: /metrics and /_lb/backends move here, off the clients' port (0 picks
+     * a free port). Unset: they are served on the client port (a balancer alone on loopback).
+     */
+    metricsPort: env.port().optional(),
+    /** Address of the metrics listener; unset: HOST. */
+    metricsHost: env.host().optional(),
     lbId: z.string().regex(BACKEND_ID, 'letters, digits, ".", "_" or "-"').default('lb-0'),
     backends: backendsSchema,
     algorithm: z
@@ -61,6 +68,12 @@ export const configSchema = z
   })
   .superRefine((config, ctx) => {
     for (const issue of connectionLimitIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
+    if (config.metricsPort !== undefined && config.metricsPort !== 0 && config.metricsPort === config.port) {
+      ctx.addIssue({ code: 'custom', path: ['metricsPort'], message: `must differ from PORT (${config.port}): metrics are kept off the clients' listener` });
+    }
+    if (config.metricsHost !== undefined && config.metricsPort === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['metricsHost'], message: 'needs METRICS_PORT' });
+    }
   });
 
 export type LbConfig = z.output<typeof configSchema>;
@@ -70,6 +83,8 @@ export type LbConfigInput = z.input<typeof configSchema>;
 export const LB_ENV = {
   host: 'HOST',
   port: 'PORT',
+  metricsPort: 'METRICS_PORT',
+  metricsHost: 'METRICS_HOST',
   lbId: 'LB_ID',
   backends: 'BACKENDS',
   algorithm: 'LB_ALGORITHM',

@@ -15,6 +15,9 @@ runMain(async () => {
     port: config.port,
     logger,
     drainGraceMs: lbDrainGraceMs(config),
+    ...(balancer.metricsServer && config.metricsPort !== undefined
+      ? { metricsListener: { server: balancer.metricsServer, host: config.metricsHost ?? config.host, port: config.metricsPort } }
+      : {}),
     onClose: () => balancer.close(),
   });
   logger.info({ backends: config.backends }, 'balancing');

@@ -5,6 +5,7 @@
 import net from 'node:net';
 import type { ExecutionContext } from 'ava';
 import test from 'ava';
+import { closeServer, listen } from '@cdn-lab/service-kit';
 import { configSchema, loadConfig, type LbConfigInput } from '../src/config.ts';
 import { request, startBackends, startBalancer } from './helpers.ts';
 
@@ -115,6 +116,33 @@ test('finding 7: the backend listing on the client listener names no internal ad
     { id: 'edge-1', healthy: true, inFlight: 0 },
   ]);
   for (const backend of backends) t.false(listing.body.includes(String(backend.port)));
+});
+
+test('with METRICS_PORT, /metrics and /_lb/backends are served only on the metrics listener, nothing there is proxied', async (t) => {
+  const { port, backends, balancer } = await setup(t, 2, { metricsPort: 0 });
+  const metricsServer = balancer.metricsServer;
+  if (!metricsServer) return t.fail('no metrics server with METRICS_PORT set');
+  const metricsPort = (await listen(metricsServer, '127.0.0.1', 0)).port;
+  t.teardown(() => closeServer(metricsServer, 0));
+  for (const target of ['/metrics', '/_lb/backends', '/metrics?x=1']) {
+    const answer = await raw(port, get(target));
+    t.is(statusOf(answer), 404, `client port ${target}`);
+    t.regex(answer, /"error":"internal_path"/, target);
+  }
+  t.is(statusOf(await raw(port, get('/healthz'))), 200, 'health stays on the client port');
+  const scrape = await raw(metricsPort, get('/metrics'));
+  t.is(statusOf(scrape), 200);
+  t.regex(scrape, /^lb_backend_up\{backend="edge-0"/m);
+  t.regex(await raw(metricsPort, get('/_lb/backends')), /"id":"edge-1","healthy":true/);
+  t.is(statusOf(await raw(metricsPort, get('/obj/1'))), 404, 'the metrics listener proxies nothing');
+  t.is(statusOf(await raw(metricsPort, `POST /metrics HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`)), 405);
+  t.true(backends.every((backend) => backend.seen.length === 0));
+});
+
+test('METRICS_PORT must differ from PORT, and METRICS_HOST needs METRICS_PORT', (t) => {
+  t.throws(() => loadConfig({ BACKENDS: 'e=http://127.0.0.1:1', PORT: '8080', METRICS_PORT: '8080' }), { message: /METRICS_PORT.*must differ from PORT/ });
+  t.throws(() => loadConfig({ BACKENDS: 'e=http://127.0.0.1:1', METRICS_HOST: '0.0.0.0' }), { message: /METRICS_HOST.*needs METRICS_PORT/ });
+  t.like(loadConfig({ BACKENDS: 'e=http://127.0.0.1:1', PORT: '8080', METRICS_PORT: '9100', METRICS_HOST: '0.0.0.0' }), { metricsPort: 9100, metricsHost: '0.0.0.0' });
 });
 
 test('finding 7: connection limits default to nginx/Varnish ranges and are configurable', (t) => {

@@ -77,7 +77,7 @@ program
     if (opts.prometheus) {
       const targets = scrapeTargets(
         lab.services.map((s) => s.plan),
-        (id) => `127.0.0.1:${lab.services.find((s) => s.plan.id === id)!.port}`,
+        (id) => new URL(lab.services.find((s) => s.plan.id === id)!.metricsUrl).host,
       );
       const prometheus = await startPrometheus({ targets }).catch(async (error: unknown) => {
         await lab.stop();

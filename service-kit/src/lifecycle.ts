@@ -10,6 +10,8 @@ export interface ReadyMessage {
   service: string;
   host: string;
   port: number;
+  /** Port of the service's separate metrics listener, when it has one. */
+  metricsPort?: number;
 }
 
 export interface RunningServer {
@@ -113,6 +115,8 @@ export interface ServeOptions {
    * (the service's DRAIN_GRACE_MS); default 2000.
    */
   drainGraceMs?: number;
+  /** A second server for operators (metrics), listened beside the main one and closed after its drain. */
+  metricsListener?: { server: Server; host: string; port: number };
 }
 
 /**
@@ -123,6 +127,10 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const { service, server, logger } = options;
   const running = await listen(server, options.host, options.port);
   logger.info({ port: running.port, host: options.host }, 'listening');
+  const metricsListener = options.metricsListener
+    ? await listen(options.metricsListener.server, options.metricsListener.host, options.metricsListener.port)
+    : undefined;
+  if (metricsListener) logger.info({ port: metricsListener.port, host: options.metricsListener!.host }, 'metrics listening');
   let closing = false;
   const shutdown = async (reason: string) => {
     if (closing) return;
@@ -132,6 +140,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     const drain = await drainServer(server, graceMs);
     if (drain.completed) logger.info({ ms: drain.ms }, 'drained: every in-flight request finished');
     else logger.warn({ ms: drain.ms, graceMs }, 'drain grace over: remaining connections cut');
+    // Metrics stay scrapeable through the drain; a scrape in progress is not worth waiting for.
+    if (metricsListener) await closeServer(metricsListener.server, 0);
     await options.onClose?.();
     logger.flush?.();
     process.exit(0);
@@ -140,7 +150,13 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   process.once('SIGINT', () => void shutdown('SIGINT'));
   if (process.send) {
     process.once('disconnect', () => void shutdown('parent disconnected'));
-    const ready: ReadyMessage = { type: 'ready', service, host: options.host, port: running.port };
+    const ready: ReadyMessage = {
+      type: 'ready',
+      service,
+      host: options.host,
+      port: running.port,
+      ...(metricsListener ? { metricsPort: metricsListener.port } : {}),
+    };
     process.send(ready);
   }
   return running;

@@ -6,7 +6,7 @@ import * as pulumi from '@pulumi/pulumi';
 import path from 'node:path';
 import * as aws from '@pulumi/aws';
 import * as dockerBuild from '@pulumi/docker-build';
-import { planServices, resolveEnv, SERVICE_PROGRAMS, type ServiceKind } from '../plan.ts';
+import { operatorEnv, planServices, resolveEnv, SERVICE_PROGRAMS, type OperatorSettings, type ServiceKind } from '../plan.ts';
 import type { Topology } from '../topology.ts';
 import { LB_ENV } from '@cdn-lab/load-balancer/config';
 import { CONNECTION_ENV } from '@cdn-lab/service-kit';
@@ -28,9 +28,11 @@ export interface AwsStackInput {
   topology: Topology;
   aws: AwsSettings;
   grafanaAdminPassword: pulumi.Input<string>;
+  /** The services' admin token and fleet secret, when the stack sets them: kept in SSM, given to tasks as `secrets`. */
+  secrets?: Pick<OperatorSettings<pulumi.Input<string>>, 'adminToken' | 'fleetSecret'>;
 }
 
-export function awsStack({ project, stack, topology, aws: settings, grafanaAdminPassword }: AwsStackInput): StackOutputs {
+export function awsStack({ project, stack, topology, aws: settings, grafanaAdminPassword, secrets = {} }: AwsStackInput): StackOutputs {
   const algorithm = albAlgorithm(topology.balancer.algorithm);
   const prefix = `cdn-lab-${stack}`;
   const tags = { ...settings.tags, ...baseTags(project, stack, topology.name) };
@@ -120,10 +122,17 @@ export function awsStack({ project, stack, topology, aws: settings, grafanaAdmin
     value: pulumi.secret(grafanaAdminPassword),
     tags,
   });
-  new aws.iam.RolePolicy(`${prefix}-read-grafana-password`, {
+  // The services' secrets, when set, live in SSM beside Grafana's password; tasks get them as `secrets`.
+  const secretParameters: Pick<OperatorSettings<pulumi.Output<string>>, 'adminToken' | 'fleetSecret'> = {};
+  for (const [name, slug] of [['adminToken', 'admin-token'], ['fleetSecret', 'fleet-secret']] as const) {
+    const value = secrets[name];
+    if (value === undefined) continue;
+    secretParameters[name] = new aws.ssm.Parameter(`${prefix}-${slug}`, { name: `/${prefix}/${slug}`, type: 'SecureString', value: pulumi.secret(value), tags }).arn;
+  }
+  new aws.iam.RolePolicy(`${prefix}-read-secrets`, {
     role: executionRole.id,
-    policy: grafanaPassword.arn.apply((arn) =>
-      JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ssm:GetParameters'], Resource: [arn] }] }),
+    policy: pulumi.all([grafanaPassword.arn, ...Object.values(secretParameters)]).apply((arns) =>
+      JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ssm:GetParameters'], Resource: arns }] }),
     ),
   });
 
@@ -158,11 +167,12 @@ export function awsStack({ project, stack, topology, aws: settings, grafanaAdmin
         memory: size.memory,
         port: SERVICE_PORT,
         targetGroupArns: behindAlb.has(plan.id) ? [loadBalancer.edgeTargets.arn] : [],
-        container: images[plan.kind].ref.apply((image) =>
+        container: pulumi.all([images[plan.kind].ref, operatorEnv(plan, secretParameters).secrets]).apply(([image, secretArns]) =>
           appContainer({
             name: plan.id,
             image,
             env,
+            ...(Object.keys(secretArns).length > 0 ? { secrets: Object.entries(secretArns).map(([variable, valueFrom]) => ({ name: variable, valueFrom })) } : {}),
             port: SERVICE_PORT,
             healthCommand: nodeHealthCommand(),
             drainGraceMs: plan.drainGraceMs,

@@ -12,6 +12,9 @@ export type StackBackend = (typeof BACKENDS)[number];
 /** The port every lab service listens on inside its container or task. */
 export const SERVICE_PORT = 8080;
 
+/** The lab balancer's metrics listener inside its container: Prometheus's port, never published. */
+export const BALANCER_METRICS_PORT = 9100;
+
 const port = () => z.number().int().min(1).max(65535);
 
 export const DockerSettingsSchema = z
@@ -116,4 +119,19 @@ export function parseStackConfig(raw: RawStackConfig): StackSettings {
 /** Tags every AWS resource carries (plus the stack's own from `cdn-lab:aws.tags`). */
 export function baseTags(project: string, stack: string, topologyName: string): Record<string, string> {
   return { Project: project, Stack: stack, Topology: topologyName, ManagedBy: 'pulumi' };
+}
+
+/** The services' secrets a stack may set (`pulumi config set --secret cdn-lab:<name> ...`); both optional. */
+export const SERVICE_SECRETS = {
+  adminToken: { minLength: 8, purpose: 'ADMIN_TOKEN: bearer token of the origins\' /_admin/faults and the edges\' /_edge/purge' },
+  fleetSecret: { minLength: 16, purpose: 'FLEET_SECRET: what a sharded fleet\'s edges require of each other\'s hop header' },
+} as const;
+
+/** A service secret as the services will accept it; a ConfigError naming the key otherwise. */
+export function checkServiceSecret(name: keyof typeof SERVICE_SECRETS, value: string): string {
+  const { minLength } = SERVICE_SECRETS[name];
+  if (value.length < minLength) {
+    throw new ConfigError('stack configuration', [`${CONFIG_NAMESPACE}:${name}: must be at least ${minLength} characters (got ${value.length})`]);
+  }
+  return value;
 }

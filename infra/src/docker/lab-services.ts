@@ -4,10 +4,10 @@
 // Docker only decides addressing: each service is reachable at http://<id>:8080 on the network.
 import * as pulumi from '@pulumi/pulumi';
 import * as docker from '@pulumi/docker';
-import { resolveEnv, type ServiceKind, type ServicePlan } from '../plan.ts';
+import { operatorEnv, resolveEnv, type OperatorSettings, type ServiceKind, type ServicePlan } from '../plan.ts';
 import type { BalancerAlgorithm } from '../topology.ts';
 import { renderNginxConfig } from '../render/nginx.ts';
-import { SERVICE_PORT } from '../components/stack-config.ts';
+import { BALANCER_METRICS_PORT, SERVICE_PORT } from '../components/stack-config.ts';
 import type { ServiceImage } from '../components/service-images.ts';
 import { containerLabels, serviceHealthcheck } from './container-common.ts';
 
@@ -30,7 +30,13 @@ export interface DockerLabServicesArgs {
   /** Host address and port the front door is published on (the only service port on the host). */
   publish: { ip: string; port: number };
   logLevel?: string;
+  /** Admin token and fleet secret (from the stack's secret config), when set. */
+  secrets?: Pick<OperatorSettings<pulumi.Input<string>>, 'adminToken' | 'fleetSecret'>;
 }
+
+/** How Prometheus reaches a service's /metrics on the lab network: the balancer's own listener, or the service port. */
+export const dockerMetricsAddressOf = (plan: Pick<ServicePlan, 'id' | 'kind'>) =>
+  `${plan.id}:${plan.kind === 'balancer' ? BALANCER_METRICS_PORT : SERVICE_PORT}`;
 
 export class DockerLabServices extends pulumi.ComponentResource {
   readonly containers: Record<string, docker.Container>;
@@ -72,18 +78,24 @@ export class DockerLabServices extends pulumi.ComponentResource {
         );
       } else {
         const image = args.images[plan.kind];
+        const operator = operatorEnv(plan, { ...args.secrets, balancerMetrics: { port: BALANCER_METRICS_PORT, host: '0.0.0.0' } });
         const env: Record<string, string> = {
           ...resolveEnv(plan, dockerUrlOf),
+          ...operator.env,
           HOST: '0.0.0.0',
           PORT: String(SERVICE_PORT),
           ...(args.logLevel ? { LOG_LEVEL: args.logLevel } : {}),
         };
+        const envs: pulumi.Input<string>[] = [
+          ...Object.entries(env).map(([key, value]) => `${key}=${value}`),
+          ...Object.entries(operator.secrets).map(([key, value]) => pulumi.interpolate`${key}=${value}`),
+        ];
         container = new docker.Container(
           `${name}-${plan.id}`,
           {
             name: `${args.prefix}-${plan.id}`,
             image: image.ref,
-            envs: Object.entries(env).map(([key, value]) => `${key}=${value}`),
+            envs,
             networksAdvanced: [network],
             ports: published,
             // The digest label changes with the image, so a rebuild replaces the container.

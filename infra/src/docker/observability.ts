@@ -16,9 +16,8 @@ import {
   scrapeTargets,
 } from '@cdn-lab/grafana';
 import type { ServicePlan } from '../plan.ts';
-import { SERVICE_PORT } from '../components/stack-config.ts';
 import { containerLabels, serviceHealthcheck } from './container-common.ts';
-import { hostOf } from './lab-services.ts';
+import { dockerMetricsAddressOf, hostOf } from './lab-services.ts';
 
 /** Pinned images of the observability stack. */
 export const OBSERVABILITY_IMAGES = {
@@ -61,7 +60,7 @@ export class DockerObservability extends pulumi.ComponentResource {
     const ruleMount = '/etc/prometheus/rules';
 
     const prometheusConfig = renderPrometheusConfig({
-      targets: scrapeTargets(args.plans, (id) => `${id}:${SERVICE_PORT}`),
+      targets: scrapeTargets(args.plans, (id) => dockerMetricsAddressOf(args.plans.find((plan) => plan.id === id)!)),
       scrapeIntervalSeconds: args.scrapeIntervalSeconds,
       ruleFiles: Object.values(RULE_FILES).map((file) => `${ruleMount}/${path.basename(file)}`),
       externalLabels: { lab: args.stack },

@@ -9,7 +9,7 @@ import { ConfigError } from '@cdn-lab/service-kit';
 import { ServiceImages, SERVICE_KINDS } from '../components/service-images.ts';
 import type { DockerSettings } from '../components/stack-config.ts';
 import { SERVICE_PROGRAMS, type ServiceKind } from '../plan.ts';
-import { DockerLabServices } from './lab-services.ts';
+import { DockerLabServices, type DockerLabServicesArgs } from './lab-services.ts';
 import { DockerObservability } from './observability.ts';
 
 export interface StackOutputs {
@@ -23,9 +23,11 @@ export interface DockerStackInput {
   topology: Topology;
   docker: DockerSettings;
   grafanaAdminPassword: pulumi.Input<string>;
+  /** The services' admin token and fleet secret, when the stack sets them. */
+  secrets?: DockerLabServicesArgs['secrets'];
 }
 
-export function dockerStack({ stack, topology, docker: settings, grafanaAdminPassword }: DockerStackInput): StackOutputs {
+export function dockerStack({ stack, topology, docker: settings, grafanaAdminPassword, secrets }: DockerStackInput): StackOutputs {
   if (settings.balancer === 'nginx' && !nginxSupports(topology.balancer.algorithm)) {
     throw new ConfigError('stack configuration', [
       `cdn-lab:docker.balancer: nginx cannot balance with "${topology.balancer.algorithm}" (cdn-lab:topology.balancer.algorithm); use balancer "lab" or another algorithm`,
@@ -54,6 +56,7 @@ export function dockerStack({ stack, topology, docker: settings, grafanaAdminPas
     frontDoor: settings.balancer,
     algorithm: topology.balancer.algorithm,
     publish: { ip: settings.bindAddress, port: settings.ports.cdn },
+    ...(secrets ? { secrets } : {}),
   });
 
   const observability = new DockerObservability('observability', {

@@ -8,10 +8,8 @@ import { mkdirSync, openSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import getPort from 'get-port';
 import type { ReadyMessage } from '@cdn-lab/service-kit';
-import { EDGE_ENV } from '@cdn-lab/edge-node/config';
-import { ORIGIN_ENV } from '@cdn-lab/origin/config';
 import type { Topology } from '../topology.ts';
-import { planServices, resolveEnv, type ServicePlan } from '../plan.ts';
+import { operatorEnv, planServices, resolveEnv, type ServicePlan } from '../plan.ts';
 import { serviceBundle } from './bundle.ts';
 import { REPO_ROOT } from './repo-root.ts';
 
@@ -22,6 +20,8 @@ export interface LabService {
   plan: ServicePlan;
   url: string;
   port: number;
+  /** Where Prometheus scrapes this service: its own URL, or the balancer's separate metrics listener. */
+  metricsUrl: string;
   pid: number;
   logFile?: string;
   /** Settles when the process ends: its exit code, or the signal that ended it. */
@@ -125,24 +125,27 @@ export async function startLab(topology: Topology, options: StartLabOptions = {}
     for (const plan of plans) {
       const port = ports.get(plan.id)!;
       const logFile = options.logDir ? path.join(options.logDir, `${plan.id}.log`) : undefined;
+      // The balancer's metrics listen apart from its clients' port (a free port, reported when ready).
+      const operator = operatorEnv(plan, { adminToken, fleetSecret, balancerMetrics: { port: 0 } });
       const env = {
         ...pickEnv(process.env),
         ...options.env,
         ...resolveEnv(plan, urlOf),
-        ...(plan.links.PEER_URLS ? { [EDGE_ENV.fleetSecret]: fleetSecret } : {}),
-        ...(plan.kind === 'origin' ? { [ORIGIN_ENV.adminToken]: adminToken } : plan.kind === 'edge' ? { [EDGE_ENV.adminToken]: adminToken } : {}),
+        ...operator.secrets,
+        ...operator.env,
         HOST,
         PORT: String(port),
       };
       const child = await spawnService(plan, env, logFile);
       children.push(child);
-      await waitReady(child, plan, options.readyTimeoutMs ?? 20_000, logFile);
+      const ready = await waitReady(child, plan, options.readyTimeoutMs ?? 20_000, logFile);
       await waitHealthy(urlOf(plan.id), plan.id);
       const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
         else child.once('exit', (code, signal) => resolve({ code, signal }));
       });
-      const service: LabService = { plan, url: urlOf(plan.id), port, pid: child.pid!, exited, ...(logFile ? { logFile } : {}) };
+      const metricsUrl = ready.metricsPort !== undefined ? `http://${HOST}:${ready.metricsPort}` : urlOf(plan.id);
+      const service: LabService = { plan, url: urlOf(plan.id), port, metricsUrl, pid: child.pid!, exited, ...(logFile ? { logFile } : {}) };
       services.push(service);
       options.onServiceReady?.(service);
     }
@@ -183,21 +186,21 @@ async function spawnService(plan: ServicePlan, env: Record<string, string>, logF
   return child;
 }
 
-function waitReady(child: ChildProcess, plan: ServicePlan, timeoutMs: number, logFile?: string): Promise<void> {
+function waitReady(child: ChildProcess, plan: ServicePlan, timeoutMs: number, logFile?: string): Promise<ReadyMessage> {
   const where = logFile ? ` (see ${logFile})` : '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => finish(new LabStartError(`${plan.id} did not report ready within ${timeoutMs} ms${where}`)), timeoutMs);
     const onMessage = (message: unknown) => {
-      if ((message as ReadyMessage)?.type === 'ready') finish();
+      if ((message as ReadyMessage)?.type === 'ready') finish(undefined, message as ReadyMessage);
     };
     const onExit = (code: number | null, signal: string | null) =>
       finish(new LabStartError(`${plan.id} exited before it was ready (code ${code}, signal ${signal})${where}`));
-    const finish = (error?: Error) => {
+    const finish = (error?: Error, ready?: ReadyMessage) => {
       clearTimeout(timer);
       child.off('message', onMessage);
       child.off('exit', onExit);
-      if (error) reject(error);
-      else resolve();
+      if (error || !ready) reject(error);
+      else resolve(ready);
     };
     child.on('message', onMessage);
     child.once('exit', onExit);

@@ -25,6 +25,8 @@ const BASE_IMAGES = ['node:24-slim', 'nginxinc/nginx-unprivileged:1.29-alpine', 
 const LEFT_OUT = Object.fromEntries(
   ['loki', 'alloy', 'grafana'].map((id) => [`${PREFIX}-${id}`, `no ${id} image can be made here (no package in any reachable registry)`]),
 );
+/** The stack's admin token (cdn-lab:adminToken): purge works with it on an edge's own address only. */
+const ADMIN_TOKEN = 'live-stack-admin-token';
 /** The workload: the same seeded Zipf stream through the stack and through the local lab. */
 const REQUESTS = 3000;
 const CONCURRENCY = 4;
@@ -75,14 +77,28 @@ async function record(balancer: 'lab' | 'nginx', ports: { cdn: number; grafana: 
       'cdn-lab:topology': JSON.stringify(TOPOLOGY),
       'cdn-lab:docker': JSON.stringify({ balancer, bindAddress: '127.0.0.1', ports, imageTag: 'citest', scrapeIntervalSeconds: 1 }),
       'cdn-lab:grafanaAdminPassword': 'unused-here',
+      'cdn-lab:adminToken': ADMIN_TOKEN,
     },
-    secretKeys: ['cdn-lab:grafanaAdminPassword'],
+    secretKeys: ['cdn-lab:grafanaAdminPassword', 'cdn-lab:adminToken'],
   };
   const { stdout } = await promisify(execFile)(process.execPath, [TSX, path.join(import.meta.dirname, 'record-program.ts'), JSON.stringify(spec)], {
     cwd: REPO_ROOT,
     maxBuffer: 64 << 20,
   });
   return JSON.parse(stdout) as RecordedProgram;
+}
+
+/** Runs a command in a running container; its exit code and (multiplexed) output. */
+async function execIn(engine: Docker, containerId: string, cmd: string[]): Promise<{ exitCode: number; output: string }> {
+  const exec = await engine.getContainer(containerId).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+  await new Promise((resolve, reject) => {
+    stream.on('end', resolve);
+    stream.on('error', reject);
+  });
+  return { exitCode: (await exec.inspect()).ExitCode ?? -1, output: Buffer.concat(chunks).toString('latin1') };
 }
 
 interface Drive {
@@ -175,6 +191,20 @@ async function runStack(t: ExecutionContext, balancer: 'lab' | 'nginx', keepImag
     await second.arrayBuffer();
     t.is(second.status, 200);
     t.regex(second.headers.get('cache-status') ?? '', /cdn-lab; hit/, 'a repeated request is a cache hit');
+
+    // Clients reach the CDN only: metrics and admin routes are refused at the front door.
+    for (const path of ['/metrics', '/_lb/backends', '/_edge/purge', '/_admin/faults']) {
+      const refused = await fetch(`${cdnUrl}${path}`);
+      await refused.arrayBuffer();
+      t.is(refused.status, 404, `${balancer} front door ${path}`);
+    }
+    // Operators purge on an edge's own address, which only the lab network reaches: from inside edge-0.
+    const purge = (token: string) =>
+      `fetch('http://127.0.0.1:8080/_edge/purge', { method: 'POST', headers: { authorization: 'Bearer ${token}', 'content-type': 'application/json' }, body: '{"prefix":"/obj/"}' })` +
+      `.then((r) => console.log('status=' + r.status))`;
+    const edgeId = stack.containers.get(`${PREFIX}-edge-0`)!;
+    t.regex((await execIn(engine, edgeId, ['node', '-e', purge(ADMIN_TOKEN)])).output, /status=200/, 'purge with the stack\'s admin token');
+    t.regex((await execIn(engine, edgeId, ['node', '-e', purge('wrong-token-here')])).output, /status=401/, 'purge with a wrong token');
 
     const result = await drive(cdnUrl);
     t.deepEqual([...result.statuses], [[200, REQUESTS]], 'every request answered 200');

@@ -9,6 +9,7 @@ import { parentOf, revealSecrets, runProgram, type ProgramRun, type RecordedReso
 
 const TOPOLOGY = { name: 'lab', origin: { count: 1 }, edges: { count: 3, policy: 'sieve', cacheBytes: '32MiB', tiering: 'shield' }, balancer: { algorithm: 'consistent-hash' } };
 const PASSWORD = 'correct horse battery staple';
+const ADMIN_TOKEN = 'docker-admin-token-for-tests';
 
 let run: ProgramRun;
 test.before(async () => {
@@ -18,8 +19,9 @@ test.before(async () => {
       'cdn-lab:topology': JSON.stringify(TOPOLOGY),
       'cdn-lab:docker': JSON.stringify({ ports: { cdn: 18080, grafana: 13000, prometheus: 19090 } }),
       'cdn-lab:grafanaAdminPassword': PASSWORD,
+      'cdn-lab:adminToken': ADMIN_TOKEN,
     },
-    { stack: 'docker', secretKeys: ['cdn-lab:grafanaAdminPassword'] },
+    { stack: 'docker', secretKeys: ['cdn-lab:grafanaAdminPassword', 'cdn-lab:adminToken'] },
   );
 });
 
@@ -29,14 +31,17 @@ const container = (id: string) => {
   if (!found) throw new Error(`no container ${id}`);
   return found;
 };
-const envOf = (c: RecordedResource) => Object.fromEntries((c.inputs.envs as string[]).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+const envOf = (c: RecordedResource) =>
+  Object.fromEntries((revealSecrets(c.inputs.envs) as string[]).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
 
 test('one container per planned service, each with its env from planServices/resolveEnv', (t) => {
   const plans = planServices(parseTopology(TOPOLOGY));
   t.deepEqual(plans.map((p) => p.id), ['origin-0', 'shield-0', 'edge-0', 'edge-1', 'edge-2', 'lb-0']);
   for (const plan of plans) {
     const env = envOf(container(plan.id));
-    t.deepEqual(env, { ...resolveEnv(plan, (id) => `http://${id}:8080`), HOST: '0.0.0.0', PORT: '8080' }, plan.id);
+    const operator =
+      plan.kind === 'balancer' ? { METRICS_PORT: '9100', METRICS_HOST: '0.0.0.0' } : { ADMIN_TOKEN };
+    t.deepEqual(env, { ...resolveEnv(plan, (id) => `http://${id}:8080`), ...operator, HOST: '0.0.0.0', PORT: '8080' }, plan.id);
   }
   t.is(envOf(container('edge-1')).PARENT_URL, 'http://shield-0:8080');
   t.is(envOf(container('edge-1')).CACHE_POLICY, 'sieve');
@@ -89,7 +94,9 @@ test('stack outputs: CDN, Grafana and Prometheus URLs', (t) => {
 test('Prometheus scrapes every service of the plan and keeps its data in a volume', (t) => {
   const prometheus = container('prometheus');
   const config = (prometheus.inputs.uploads as { file: string; content: string }[]).find((u) => u.file === '/etc/prometheus/prometheus.yml')!.content;
-  for (const id of ['origin-0', 'shield-0', 'edge-0', 'edge-1', 'edge-2', 'lb-0']) t.true(config.includes(`${id}:8080`), id);
+  for (const id of ['origin-0', 'shield-0', 'edge-0', 'edge-1', 'edge-2']) t.true(config.includes(`${id}:8080`), id);
+  t.true(config.includes('lb-0:9100'), 'the balancer is scraped on its metrics listener, never its clients\' port');
+  t.false(config.includes('lb-0:8080'));
   t.regex(config, /rule_files:\n\s+- \/etc\/prometheus\/rules\/recording\.yml/);
   t.true(prometheus.inputs.command.includes('--storage.tsdb.path=/prometheus'));
   const volumes = prometheus.inputs.volumes as { volumeName?: string; hostPath?: string; containerPath: string; readOnly?: boolean }[];

@@ -111,6 +111,9 @@ export class BodyRelay implements BodySink {
     this.state = 'ended';
     if (this.chunks !== undefined) {
       const whole = exactBody(this.chunks, this.keptBytes);
+      // Complete before a client was attached (a client delay outlasted the body): the client gets
+      // the chunks as they came (the kept copy may be evicted, and its pages given back, meanwhile).
+      if (this.client === undefined) this.pending = this.chunks;
       this.chunks = undefined;
       this.resolveKept(whole);
     }

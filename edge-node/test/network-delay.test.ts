@@ -165,6 +165,31 @@ test('CLIENT_DELAY_MS=80: hits (fast path), misses and errors each take at least
   t.is(await metricValue(edge.edge, 'edge_requests_total'), 4);
 });
 
+test('CLIENT_DELAY_MS: a streamed miss whose body is complete before the delay is over reaches the client whole', async (t) => {
+  // The head comes first and the body in two parts, so the edge streams it (and keeps it for the
+  // cache); both parts are in long before the 400 ms delay ends, the case a comparison hits when its
+  // origin is near and its clients far.
+  const body = Buffer.alloc(80_000, 'x');
+  const upstream = await startUpstream((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length, 'cache-control': 'max-age=60' });
+    res.flushHeaders();
+    setTimeout(() => res.write(body.subarray(0, 1000)), 5);
+    setTimeout(() => res.end(body.subarray(1000)), 10);
+  });
+  const edge = await startEdge({ UPSTREAM_URLS: upstream.url, CLIENT_DELAY_MS: '400', UPSTREAM_TIMEOUT_MS: '5000' });
+  t.teardown(async () => {
+    await edge.close();
+    await upstream.close();
+  });
+  const miss = await request(`${edge.url}/big`);
+  t.is(miss.status, 200);
+  t.is(miss.body.length, body.length, 'every byte of the body');
+  t.regex(miss.headers['cache-status'] as string, /fwd=uri-miss; stored/);
+  const hit = await request(`${edge.url}/big`);
+  t.is(hit.body.length, body.length);
+  t.is(upstream.count('/big'), 1);
+});
+
 test('CLIENT_DELAY_MS: a client that leaves during the delay does not disturb the edge', async (t) => {
   const upstream = await startUpstream();
   const edge = await startEdge({ UPSTREAM_URLS: upstream.url, CLIENT_DELAY_MS: '150' });

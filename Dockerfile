@@ -1,6 +1,6 @@
 # One Dockerfile, one target per service: `docker build --target origin .` (likewise edge-node,
 # load-balancer). The build context is the repository root because each service imports its
-# sibling workspaces (service-kit, and load-balancer for the edge's hash ring) and npm installs
+# shared workspace (service-kit; no service imports another, a lint rule enforces it) and npm installs
 # from the root lockfile; .dockerignore admits only manifests and src/ folders.
 #
 # Images run TypeScript natively: Node 24 strips types (the code stays within erasableSyntaxOnly,
@@ -69,8 +69,6 @@ FROM runtime AS edge-node
 COPY --from=edge-node-deps /app ./
 COPY service-kit/package.json service-kit/
 COPY service-kit/src service-kit/src
-COPY load-balancer/package.json load-balancer/
-COPY load-balancer/src load-balancer/src
 COPY edge-node/package.json edge-node/
 COPY edge-node/src edge-node/src
 USER node

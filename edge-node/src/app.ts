@@ -19,7 +19,7 @@ import {
   secretCheck,
   type Logger,
 } from '@cdn-lab/service-kit';
-import { HashRing } from '@cdn-lab/load-balancer/algorithms/consistent-hash';
+import { HashRing } from '@cdn-lab/service-kit';
 import { CacheStore, type PurgeSelector } from './cache-store.ts';
 import { Coalescer } from './coalescer.ts';
 import type { EdgeConfig } from './config.ts';

@@ -3,16 +3,11 @@
 // labelled inc() hashes and validates the labels on every call, a measurable share of a cache hit);
 // the other series are recorded through bound label children.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { CODE_CLASSES, codeClassIndex, collectProcessMetrics } from '@cdn-lab/service-kit';
+import { CACHE_RESULTS as RESULTS, CODE_CLASSES, codeClassIndex, collectProcessMetrics, type CacheResult as Result } from '@cdn-lab/service-kit';
 import { REMOVAL_REASONS, type RemovalReason } from './policies/types.ts';
 
-/**
- * How the edge answered. `collapsed`: a coalesced follower, answered with the response another
- * request's fetch brought in, without an upstream request of its own (nginx's proxy_cache_lock and
- * Varnish's waiting list count these as hits too).
- */
-export const RESULTS = ['hit', 'miss', 'stale', 'revalidated', 'collapsed', 'bypass', 'error'] as const;
-export type Result = (typeof RESULTS)[number];
+// How the edge answered: service-kit's CACHE_RESULTS, shared with the rules and the comparisons.
+export { RESULTS, type Result };
 const RESULT_INDEX = Object.fromEntries(RESULTS.map((result, i) => [result, i])) as Record<Result, number>;
 
 /** Where a miss went (the `upstream` label). */

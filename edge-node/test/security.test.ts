@@ -5,7 +5,7 @@
 import test from 'ava';
 import net from 'node:net';
 import { edgeConfigFromEnv } from '../src/config.ts';
-import { HashRing } from '@cdn-lab/load-balancer/algorithms/consistent-hash';
+import { HashRing } from '@cdn-lab/service-kit';
 import { HOP_HEADER } from '../src/proxy.ts';
 import { metricValue, request, startEdge, startUpstream, type TestEdge } from './helpers.ts';
 

@@ -6,9 +6,10 @@
 // labels edge, policy, tier), `policy` (client-facing edges of one policy), `fleet` (all
 // client-facing edges), `origin`, `lb`, `lb_backend`. A shield edge (tier="shield") serves other
 // edges, not clients, so it is left out of policy and fleet figures.
+import { SERVED_FROM_CACHE_MATCHER } from '@cdn-lab/service-kit';
 
-/** Results served from the cache: fresh hits, stale answers, and entries revalidated with a 304. */
-export const CACHE_RESULTS = 'hit|stale|revalidated|collapsed';
+/** Results served from the cache (service-kit's SERVED_FROM_CACHE), as a label matcher. */
+export const CACHE_RESULTS = SERVED_FROM_CACHE_MATCHER;
 /** Edges that answer clients (not the shield tier). */
 const CLIENT_EDGES = 'tier!="shield"';
 /** Catalogue routes of the origin (not /healthz, /metrics, admin). */

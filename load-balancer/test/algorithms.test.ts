@@ -1,6 +1,7 @@
 import test from 'ava';
 import { boundedLoadCapacity, createBoundedLoad } from '../src/algorithms/bounded-load.ts';
-import { createConsistentHash, HashRing } from '../src/algorithms/consistent-hash.ts';
+import { HashRing } from '@cdn-lab/service-kit';
+import { createConsistentHash } from '../src/algorithms/consistent-hash.ts';
 import { createLeastConnections } from '../src/algorithms/least-connections.ts';
 import { mulberry32 } from '@cdn-lab/service-kit';
 import { createPowerOfTwo } from '../src/algorithms/power-of-two.ts';

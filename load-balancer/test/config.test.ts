@@ -22,7 +22,7 @@ test('defaults follow docs/contracts.md', (t) => {
 });
 
 test('lbEnv renders variables that read back to the same config', (t) => {
-  const config = loadConfig({ BACKENDS, LB_ALGORITHM: 'bounded-load', BOUNDED_LOAD_EPSILON: '0.5', LB_SEED: '9', PORT: '8080', DRAIN_GRACE_MS: '5000' });
+  const config = loadConfig({ BACKENDS, LB_ALGORITHM: 'bounded-load', BOUNDED_LOAD_EPSILON: '0.5', LB_SEED: '9', PORT: '8080', DRAIN_GRACE_MS: '5000', METRICS_PORT: '9100', METRICS_HOST: '0.0.0.0' });
   const rendered = lbEnv(config);
   t.is(rendered.BACKENDS, 'edge-0=http://127.0.0.1:4001,edge-1=http://127.0.0.1:4002');
   t.is(rendered.LB_ALGORITHM, 'bounded-load');

@@ -3,7 +3,7 @@
 // across edges the way the balancer does. If the live hit ratio and this one disagree by more
 // than a couple of points, something other than the policy (coalescing, expiry, timing) is at work.
 import { createPolicy } from '@cdn-lab/edge-node/policies/registry';
-import { HashRing } from '@cdn-lab/load-balancer/algorithms/consistent-hash';
+import { HashRing } from '@cdn-lab/service-kit';
 import { catalogueSpecOf, originConfig } from '@cdn-lab/origin/config';
 import { objectSize } from '@cdn-lab/origin/catalogue';
 import { serviceIds, type Topology } from '@cdn-lab/infra/topology';

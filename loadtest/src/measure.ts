@@ -1,14 +1,9 @@
 // Turns before/after scrapes of the services' own counters into the figures a run reports.
-import { CACHE_RESULTS } from '@cdn-lab/grafana/rules';
+import { SERVED_FROM_CACHE } from '@cdn-lab/service-kit';
 import { sumAcross, sumMetric, type Scrape } from './scrape.ts';
 
-/**
- * Results the edge answered from its cache without a fetch of its own: fresh hits, stale serves,
- * revalidations (a 304 from upstream, the body from cache) and coalesced followers. The recording
- * rules' definition (`CACHE_RESULTS`,
- * behind `edge:hit_ratio:rate1m`), so a run and a dashboard agree.
- */
-export const CACHE_SERVED_RESULTS = CACHE_RESULTS.split('|');
+/** The results a run counts as hits: service-kit's SERVED_FROM_CACHE, as the recording rules do. */
+const CACHE_SERVED_RESULTS: string[] = [...SERVED_FROM_CACHE];
 
 export interface LabScrapes {
   /** Client-facing edges, in the order of the edge ids. */

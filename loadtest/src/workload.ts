@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { mulberry32 } from '@cdn-lab/service-kit';
-import { permutation, zipfSampler } from './random.ts';
+import { permutation, zipfSampler } from '@cdn-lab/service-kit';
 import { readTrace, type Trace } from './sim/trace.ts';
 
 const common = {

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { mulberry32 } from '@cdn-lab/service-kit';
-import { permutation, zipfSampler } from '../src/random.ts';
+import { permutation, zipfSampler } from '@cdn-lab/service-kit';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

@@ -1,7 +1,7 @@
 // Ring hash choice: time per key and evenness of ring shares, hash32 (FNV-1a + fmix32) vs md5.
-// Run: npx tsx load-balancer/bench/hash.ts
+// Run: npx tsx service-kit/bench/hash.ts
 import { createHash } from 'node:crypto';
-import { hash32, HashRing } from '../src/algorithms/consistent-hash.ts';
+import { hash32, HashRing } from '../src/hash-ring.ts';
 
 const md5 = (input: string) => createHash('md5').update(input).digest().readUInt32BE(0);
 const keys = Array.from({ length: 100_000 }, (_, i) => `/obj/${i}`);

@@ -5,3 +5,5 @@ export * from './random.ts';
 export * from './metrics.ts';
 export * from './connections.ts';
 export * from './http-guard.ts';
+export * from './hash-ring.ts';
+export * from './cache-results.ts';

@@ -2,13 +2,10 @@
 // Dockerfile, one target per program. Docker loads them into the local engine; AWS pushes them to
 // ECR. Both stacks use this component, so the images are the same everywhere.
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as pulumi from '@pulumi/pulumi';
 import * as dockerBuild from '@pulumi/docker-build';
 import { SERVICE_PROGRAMS, type ServiceKind } from '../plan.ts';
-
-/** The repository root: the build context (services import sibling workspaces, npm uses the root lockfile). */
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+import { REPO_ROOT } from '../repo-root.ts';
 export const SERVICE_KINDS = Object.keys(SERVICE_PROGRAMS) as ServiceKind[];
 
 export interface RegistryAuth {

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { SERVICE_PROGRAMS, type ServiceKind } from '../plan.ts';
-import { REPO_ROOT } from './repo-root.ts';
+import { REPO_ROOT } from '../repo-root.ts';
 
 /** A service's bundle could not be built (a syntax or import error in its sources). */
 export class BundleError extends Error {

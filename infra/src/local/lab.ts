@@ -11,7 +11,7 @@ import type { ReadyMessage } from '@cdn-lab/service-kit';
 import type { Topology } from '../topology.ts';
 import { operatorEnv, planServices, resolveEnv, type ServicePlan } from '../plan.ts';
 import { serviceBundle } from './bundle.ts';
-import { REPO_ROOT } from './repo-root.ts';
+import { REPO_ROOT } from '../repo-root.ts';
 
 export { REPO_ROOT };
 const HOST = '127.0.0.1';

@@ -3,7 +3,7 @@
 // over time), sequential scans (a burst of objects requested once each in a row) and one-hit
 // wonders (objects requested exactly once). Seeded: the same options give the same trace anywhere.
 import { mulberry32 } from '@cdn-lab/service-kit';
-import { permutation, zipfSampler } from '../random.ts';
+import { permutation, zipfSampler } from '@cdn-lab/service-kit';
 import { traceFromArrays, type Trace } from './trace.ts';
 
 export interface SyntheticOptions {

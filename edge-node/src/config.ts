@@ -169,10 +169,9 @@ export function edgeConfigFromEnv(source: NodeJS.ProcessEnv = process.env): Edge
 
 /**
  * Process settings an edge runs with besides its config (part of `edgeProcessEnv`), for its memory
- * with a full cache (loadtest/BENCH.md, memory). An 8 MiB V8 semi-space instead of 16. Smaller ones
- * held less but cost speed: at 4 MiB short-lived request objects reached the old generation and
- * full GCs ran during hits (p99 6.3-7.9 ms against 3.5-4.4 at 8 and 3.7-4.0 at 16); at 2 MiB
- * scavenges took 12% of a miss-heavy edge's CPU (6% at 8 MiB, 4% at 16).
+ * with a full cache. An 8 MiB V8 semi-space instead of 16: smaller ones held less but cost speed
+ * (short-lived request objects reaching the old generation, or scavenges eating a miss-heavy edge's
+ * CPU; the figures are in loadtest/BENCH.md, memory).
  * glibc: two malloc arenas, and a fixed mmap threshold, so bodies of 64 KiB and more get their own
  * mapping and go back to the system when freed; with glibc's sliding threshold they came from the
  * heap, and a cache evicting steadily fragmented it by about 40 MiB. The MALLOC_ variables are read

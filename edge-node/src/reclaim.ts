@@ -5,8 +5,8 @@
 // back, by size: a large body has pages of its own, given back the moment its last user lets go
 // (ReleasableBodies); for small bodies, which share malloc's pages, the cache asks for a major GC
 // after a share of its budget has been evicted, at most once per interval (BodyReclaimer). That GC
-// pauses: 50-80 ms for a full 256 MiB cache on the bench machine, so the interval is a second
-// (loadtest/BENCH.md: the memory scenario).
+// pauses tens of milliseconds with a large cache, so the interval is a second (loadtest/BENCH.md:
+// the memory scenario).
 import type { ServerResponse } from 'node:http';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -14,7 +14,7 @@ import vm from 'node:vm';
 /**
  * Bodies of at least this many bytes get pages of their own. Smaller ones would waste most of a
  * 4 KiB page each; from here on the rounding costs under 6%, and these bodies carry most of the
- * bytes of a realistic size mix (58% of the bench's memory fill, in 6% of its objects).
+ * bytes of a realistic size mix (the bench's memory fill).
  */
 export const OWN_PAGES_MIN_BYTES = 64 * 1024;
 

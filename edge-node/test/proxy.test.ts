@@ -1,7 +1,7 @@
 // The spine: miss then hit, Age, no-store/private, byte budget, coalescing, timeouts, metrics, bad requests.
-import net from 'node:net';
 import test from 'ava';
 import { hitTtlWithin, metricValue, request, startEdge, startUpstream } from './helpers.ts';
+import { rawExchange } from '../../service-kit/test/raw-http.ts';
 
 test('a miss is fetched and stored, the repeat is a hit from the fast path', async (t) => {
   const upstream = await startUpstream();
@@ -179,7 +179,7 @@ test('metrics after a known sequence: 1 miss, 2 hits, 1 bypass, 1 client error',
   await request(`${edge.url}/m`);
   await request(`${edge.url}/m`, { method: 'HEAD' });
   await request(`${edge.url}/n`);
-  await rawRequest(edge.port, 'GET nope HTTP/1.1\r\nHost: x\r\n\r\n');
+  await rawExchange(edge.port, 'GET nope HTTP/1.1\r\nHost: x\r\n\r\n', { maxMs: 2000 });
   const e = edge.edge;
   t.is(await metricValue(e, 'edge_requests_total', { result: 'miss', code: '2xx' }), 1);
   t.is(await metricValue(e, 'edge_requests_total', { result: 'hit', code: '2xx' }), 2);
@@ -254,20 +254,6 @@ test('GET /healthz answers ok locally', async (t) => {
 });
 
 /** Sends raw bytes and returns the raw response text. */
-export function rawRequest(port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.write(text));
-    let out = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (d: string) => (out += d));
-    socket.on('end', () => resolve(out));
-    socket.on('error', reject);
-    setTimeout(() => {
-      socket.destroy();
-      resolve(out);
-    }, 2000).unref();
-  });
-}
 
 const malformed: [string, string, RegExp][] = [
   ['relative target', 'GET nope HTTP/1.1\r\nHost: x\r\n\r\n', /^HTTP\/1\.1 400/],
@@ -288,7 +274,7 @@ test('malformed requests get 4xx with Cache-Status, never reach upstream, never 
   t.teardown(async () => { await edge.close(); await upstream.close(); });
   await request(`${edge.url}/obj/1`);
   for (const [name, raw, expected] of malformed) {
-    const answer = await rawRequest(edge.port, raw);
+    const answer = await rawExchange(edge.port, raw, { maxMs: 2000 });
     t.regex(answer, expected, name);
     t.regex(answer, /cache-status: cdn-lab/i, name);
   }

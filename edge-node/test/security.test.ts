@@ -8,20 +8,8 @@ import { edgeConfigFromEnv } from '../src/config.ts';
 import { HashRing } from '@cdn-lab/service-kit';
 import { HOP_HEADER } from '../src/proxy.ts';
 import { metricValue, request, startEdge, startUpstream, type TestEdge } from './helpers.ts';
+import { rawExchange as raw, statusOf } from '../../service-kit/test/raw-http.ts';
 
-/** Sends raw bytes on a fresh connection; resolves with everything the edge wrote once it closes. */
-function raw(port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.write(text));
-    let out = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => (out += chunk));
-    socket.on('close', () => resolve(out));
-    socket.on('error', reject);
-  });
-}
-
-const statusOf = (response: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1]);
 const get = (target: string, host = 'edge.test', extra = '') => `GET ${target} HTTP/1.1\r\nHost: ${host}\r\n${extra}Connection: close\r\n\r\n`;
 
 const INTERNAL_SPELLINGS = [

@@ -8,6 +8,7 @@ import test from 'ava';
 import { closeServer, listen } from '@cdn-lab/service-kit';
 import { configSchema, loadConfig, type LbConfigInput } from '../src/config.ts';
 import { request, startBackends, startBalancer } from './helpers.ts';
+import { rawExchange as raw, statusOf } from '../../service-kit/test/raw-http.ts';
 
 async function setup(t: ExecutionContext, count: number, overrides: Partial<LbConfigInput> = {}) {
   const backends = await startBackends(count);
@@ -19,19 +20,6 @@ async function setup(t: ExecutionContext, count: number, overrides: Partial<LbCo
   return { backends, ...running, port: Number(new URL(running.url).port) };
 }
 
-/** Sends raw bytes on a fresh connection; resolves with everything the balancer wrote once it closes. */
-function raw(port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.write(text));
-    let out = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => (out += chunk));
-    socket.on('close', () => resolve(out));
-    socket.on('error', reject);
-  });
-}
-
-const statusOf = (response: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1]);
 const get = (target: string, host = 'cdn.test') => `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`;
 
 test('finding 1: admin, metrics and internal paths of the edges and origin are refused in every spelling, never forwarded', async (t) => {

@@ -2,7 +2,7 @@
 // of two of them), with general keys and with dense integer keys: never over capacity, get after
 // set, delete, replacement, oversize refusal, and statistics that add up.
 import test from 'ava';
-import { mulberry32 } from '@cdn-lab/service-kit/random';
+import { mulberry32 } from '@cdn-lab/service-kit';
 import { createPolicy, POLICY_NAMES } from '../../src/policies/registry.ts';
 import { REMOVAL_REASONS, type CachePolicy, type RemovalReason } from '../../src/policies/types.ts';
 

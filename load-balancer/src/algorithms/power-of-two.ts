@@ -4,7 +4,7 @@
 // O(log n / log log n) for one random choice to O(log log n). It needs no global scan and copes
 // with stale load information, so it wins with many backends or many balancers sharing a fleet.
 // The PRNG is seeded (LB_SEED) so a run is reproducible.
-import { mulberry32 } from '@cdn-lab/service-kit/random';
+import { mulberry32 } from '@cdn-lab/service-kit';
 import { isCandidate, type AlgorithmFactory, type Backend } from './types.ts';
 
 export const createPowerOfTwo: AlgorithmFactory = (options) => {

@@ -555,8 +555,11 @@ export class EdgeProxy {
       response = this.fromHead(head, primary, client, directives, body, false, head.body.responseTime);
     }
     const stored = store && response.storability.storable && response.body.length <= this.maxObjectBytes && this.store.put(response);
-    // Another representation (or one nobody may keep any more) replaces what was held.
-    if (found !== undefined && !stored && !combined && supersedes(response, directives)) this.store.policy.delete(found.key);
+    // Another representation (or one nobody may keep any more) replaces what was held; a part of the
+    // same one that was not kept (too large to hold with it) leaves it as it is.
+    const etag = first(head.headers.etag);
+    const sameRepresentation = found?.etag !== undefined && !found.etag.startsWith('W/') && found.etag === etag;
+    if (found !== undefined && !stored && !combined && !sameRepresentation && supersedes(response, directives)) this.store.policy.delete(found.key);
     const { cs, result } = fetchedStatus(response, upstreamCacheStatus, { fwd, stored });
     const ageMs = currentAge(response, this.now());
     // Complete now (or a 206 that was the whole representation): answered as any stored 200.

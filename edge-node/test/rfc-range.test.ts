@@ -241,16 +241,18 @@ test('RFC 9111 §3.3 a partial entry holds at most MAX_OBJECT_BYTES; a range pas
 });
 
 test('RFC 9111 §4.2 a 206 is fresh per its own headers; a stale partial entry is fetched again', async (t) => {
-  const { get, state, sent, edge } = await rig(t);
+  const { get, state, sent, edge, stored } = await rig(t);
   state.current = { body: V1, etag: '"v1"', cacheControl: 'max-age=10' };
   await get('bytes=0-9');
+  t.deepEqual(stored()?.partial?.ranges, [0, 9]);
   t.regex(String((await get('bytes=0-9')).headers['cache-status']), HIT);
   edge.advance(20_000);
   const stale = await get('bytes=0-9');
   t.is(stale.body, V1.slice(0, 10));
   t.is(stale.headers['cache-status'], 'cdn-lab; fwd=stale; stored');
   t.regex(String((await get('bytes=0-9')).headers['cache-status']), HIT);
-  t.is(sent().length, 2);
+  t.deepEqual(sent(), [{ range: 'bytes=0-9', ifRange: undefined }, { range: 'bytes=0-9', ifRange: undefined }], 'a stale entry is not combined with');
+  t.deepEqual(stored()?.partial?.ranges, [0, 9]);
 });
 
 test('RFC 9111 §3.3 partial entries follow Vary, no-store and purge like complete ones', async (t) => {
@@ -260,6 +262,8 @@ test('RFC 9111 §3.3 partial entries follow Vary, no-store and purge like comple
   t.regex(String((await get('bytes=0-9', { 'accept-encoding': 'gzip' })).headers['cache-status']), HIT);
   t.is((await get('bytes=0-9', { 'accept-encoding': 'br' })).headers['cache-status'], 'cdn-lab; fwd=vary-miss; stored');
   t.is(sent().length, 2);
+  const store = edge.edge.store;
+  t.deepEqual(store.keysOfUrl('/r').map((key) => store.policy.peek(key)?.partial?.ranges), [[0, 9], [0, 9]], 'one partial entry per variant');
   const purge = await request(`${edge.url}/_edge/purge`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: 'Bearer test-admin-token' },
@@ -275,5 +279,6 @@ test('RFC 9111 §3.3 partial entries follow Vary, no-store and purge like comple
     t.is(answer.headers['cache-status'], 'cdn-lab; fwd=bypass; detail=no-store');
   }
   t.is(edge.edge.store.count, 0);
+  t.true(sent().every((r) => r.range === 'bytes=0-9'));
   t.is(sent().length, 4);
 });

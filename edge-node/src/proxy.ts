@@ -560,7 +560,7 @@ export class EdgeProxy {
     const etag = first(head.headers.etag);
     const sameRepresentation = found?.etag !== undefined && !found.etag.startsWith('W/') && found.etag === etag;
     if (found !== undefined && !stored && !combined && !sameRepresentation && supersedes(response, directives)) this.store.policy.delete(found.key);
-    const { cs, result } = fetchedStatus(response, upstreamCacheStatus, { fwd, stored });
+    const { cs, result } = fetchedStatus(response, upstreamCacheStatus, { fwd, stored, detail: response.body.length > this.maxObjectBytes ? 'too-large' : undefined });
     const ageMs = currentAge(response, this.now());
     // Complete now (or a 206 that was the whole representation): answered as any stored 200.
     if (response.partial === undefined && response.status === 200) return this.serveStored(req, res, response, ageMs, cs, result);

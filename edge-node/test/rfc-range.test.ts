@@ -32,7 +32,7 @@ async function rig(t: import('ava').ExecutionContext, env: Record<string, string
     const range = /^bytes=(\d*)-(\d*)$/.exec(String(req.headers.range));
     const rangeApplies = range !== null && (ifRange === undefined || options.ignoreIfRange === true || (!etag.startsWith('W/') && ifRange === etag));
     if (!rangeApplies) {
-      res.writeHead(200, headers);
+      res.writeHead(200, { ...headers, 'content-length': body.length });
       res.end(body);
       return;
     }
@@ -44,7 +44,7 @@ async function rig(t: import('ava').ExecutionContext, env: Record<string, string
       res.end();
       return;
     }
-    res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${end}/${body.length}` });
+    res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${end}/${body.length}`, 'content-length': end - start + 1 });
     res.end(body.slice(start, end + 1));
   }, clock);
   const edge = await startEdge({ UPSTREAM_URLS: upstream.url, RANGE_SLICE_BYTES: '10', ADMIN_TOKEN: 'test-admin-token', ...env }, clock);
@@ -88,7 +88,7 @@ test('RFC 9111 §3.3 a 206 is kept as a partial entry: ranges it holds are hits,
   t.deepEqual(entry?.partial, { completeLength: 90, ranges: [10, 19] });
   t.is(entry?.body.toString(), V1.slice(10, 20));
   t.is(entry?.size, 10 + (entry?.hitHeaders.join('').length ?? 0), 'the bytes held and the header text');
-  t.is(edge.edge.store.bytes, entry?.size);
+  t.is(edge.edge.store.bytes, entry?.size ?? -1);
   t.is(await metricValue(edge.edge, 'edge_requests_total', { result: 'hit' }), 4);
   t.is(await metricValue(edge.edge, 'edge_requests_total', { result: 'miss' }), 1);
 });
@@ -281,4 +281,40 @@ test('RFC 9111 §3.3 partial entries follow Vary, no-store and purge like comple
   t.is(edge.edge.store.count, 0);
   t.true(sent().every((r) => r.range === 'bytes=0-9'));
   t.is(sent().length, 4);
+});
+
+test('RFC 9111 §3.3 a representation over MAX_OBJECT_BYTES: slices are kept up to that much, other ranges passed on as they arrive', async (t) => {
+  const KiB = 1024;
+  const big = 'abcdefghijklmnopqrstuvwxyz0123456789'.repeat(2 * 1024 * KiB / 36 + 1).slice(0, 2048 * KiB);
+  const { get, state, sent, stored, edge } = await rig(t, { MAX_OBJECT_BYTES: String(512 * KiB), RANGE_SLICE_BYTES: String(256 * KiB) });
+  state.current = { body: big, etag: '"big"' };
+  const open = await get('bytes=100-');
+  t.is(open.status, 206);
+  t.is(open.headers['content-range'], `bytes 100-${2048 * KiB - 1}/${2048 * KiB}`);
+  t.is(open.body, big.slice(100), 'an open range of unknown length is asked as it is and passed on whole');
+  t.is(open.headers['cache-status'], 'cdn-lab; fwd=uri-miss; detail=too-large');
+  t.is(edge.edge.store.count, 0);
+  t.is((await get('bytes=1000-1999')).headers['cache-status'], 'cdn-lab; fwd=uri-miss; stored');
+  t.is((await get('bytes=2000000-2000099')).headers['cache-status'], 'cdn-lab; fwd=partial; stored');
+  t.deepEqual(stored()?.partial, { completeLength: 2048 * KiB, ranges: [0, 256 * KiB - 1, 1792 * KiB, 2048 * KiB - 1] });
+  const tail = await get('bytes=-100');
+  t.is(tail.body, big.slice(-100));
+  t.regex(String(tail.headers['cache-status']), HIT);
+  const middle = await get('bytes=1000000-1000099');
+  t.is(middle.body, big.slice(1_000_000, 1_000_100));
+  t.is(middle.headers['cache-status'], 'cdn-lab; fwd=partial', 'a third slice would pass MAX_OBJECT_BYTES: not kept');
+  t.deepEqual(sent().map((r) => r.range), ['bytes=100-', 'bytes=0-262143', `bytes=${1792 * KiB}-${2048 * KiB - 1}`, 'bytes=1000000-1000099']);
+  t.is(stored()?.body.length, 512 * KiB);
+});
+
+test('RANGE_SLICE_BYTES: a Range miss asks for the covering slices; 0 fills the whole representation instead', async (t) => {
+  for (const [slice, asked, ranges] of [['10', 'bytes=0-9', [0, 9]], ['0', undefined, undefined]] as const) {
+    const { get, sent, stored } = await rig(t, { RANGE_SLICE_BYTES: slice });
+    const answer = await get('bytes=5-9');
+    t.is(answer.status, 206, slice);
+    t.is(answer.body, V1.slice(5, 10), slice);
+    t.deepEqual(sent(), [{ range: asked, ifRange: undefined }], slice);
+    t.deepEqual(stored()?.partial?.ranges, ranges, slice);
+    t.is(stored()?.body.length, slice === '0' ? 90 : 10, slice);
+  }
 });

@@ -457,7 +457,7 @@ export class EdgeProxy {
    * (the representation is shorter than what it held). Not coalesced.
    */
   private async rangeFetch(req: IncomingMessage, res: ServerResponse, path: string, directives: Directives, plan: RangePlan): Promise<void> {
-    const { spec, held, found, fwd } = plan;
+    const { spec, held } = plan;
     const client = clientOf(req);
     const primary = primaryKey(path);
     const route = this.routeFor(primary, req);
@@ -479,12 +479,32 @@ export class EdgeProxy {
     const headers = this.forwardHeaders(client, true, route.peer);
     headers.range = range;
     if (ifRange !== undefined) headers['if-range'] = ifRange;
+    // The held bytes are copied into the combined entry when the part arrives: held until then.
     const combineWith = keep ? held : undefined;
-    const opened = await (combineWith === undefined ? this.openForCache(route, path, headers) : this.holdingBody(combineWith, () => this.openForCache(route, path, headers)));
+    const exchange = () => this.exchangeRange(req, res, path, directives, plan, route, headers, keep, range === formatRange(spec), combineWith);
+    return combineWith === undefined ? exchange() : this.holdingBody(combineWith, exchange);
+  }
+
+  /** rangeFetch's exchange: `exact` when the range asked is the client's own. */
+  private async exchangeRange(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    directives: Directives,
+    plan: RangePlan,
+    route: Route,
+    headers: OutgoingHttpHeaders,
+    keep: boolean,
+    exact: boolean,
+    combineWith: StoredResponse | undefined,
+  ): Promise<void> {
+    const { held, found, fwd } = plan;
+    const client = clientOf(req);
+    const primary = primaryKey(path);
+    const opened = await this.openForCache(route, path, headers);
     if (opened.error !== undefined) return this.upstreamFailed(req, res, opened.error, fwd, false);
     const head = opened.head;
     // Kept: the slices asked for; or the client's own range when nothing was held (a part too large to combine is not).
-    const exact = range === formatRange(spec);
     if (head.status === 206) return this.receivedPart(req, res, path, directives, plan, head, opened.store && (keep || held === undefined), exact, combineWith);
     if (head.status === 416) {
       // The representation is shorter than the range: whatever was held of it is another one.

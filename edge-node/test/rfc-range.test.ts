@@ -82,6 +82,9 @@ test('RFC 9111 §3.3 a 206 is kept as a partial entry: ranges it holds are hits,
   t.is(head.status, 200, 'HEAD is answered from the partial entry: the complete length is known');
   t.is(head.headers['content-length'], '90');
   t.regex(String(head.headers['cache-status']), HIT);
+  const conditional = await get('bytes=30-39', { 'if-none-match': '"v1"' });
+  t.is(conditional.status, 304, 'If-None-Match is answered before Range (RFC 9110 §13.2.2)');
+  t.regex(String(conditional.headers['cache-status']), HIT);
   t.is(upstream.requests.length, 1);
   // Memory accounting: the entry counts the 10 bytes it holds (under MAX_OBJECT_BYTES, the object is not).
   const entry = stored();
@@ -89,7 +92,7 @@ test('RFC 9111 §3.3 a 206 is kept as a partial entry: ranges it holds are hits,
   t.is(entry?.body.toString(), V1.slice(10, 20));
   t.is(entry?.size, 10 + (entry?.hitHeaders.join('').length ?? 0), 'the bytes held and the header text');
   t.is(edge.edge.store.bytes, entry?.size ?? -1);
-  t.is(await metricValue(edge.edge, 'edge_requests_total', { result: 'hit' }), 4);
+  t.is(await metricValue(edge.edge, 'edge_requests_total', { result: 'hit' }), 5);
   t.is(await metricValue(edge.edge, 'edge_requests_total', { result: 'miss' }), 1);
 });
 

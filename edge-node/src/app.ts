@@ -137,6 +137,7 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
     // An object larger than the budget would be refused by the policy anyway: never kept in memory.
     maxObjectBytes: Math.min(config.maxObjectBytes, config.cacheBytes),
     maxRequestBodyBytes: config.maxRequestBodyBytes,
+    rangeSliceBytes: config.rangeSliceBytes,
     fleetSecret: config.fleetSecret,
   });
 

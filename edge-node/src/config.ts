@@ -65,6 +65,12 @@ export const edgeConfigSchema = z
      * (2 MiB), and 1/16 of the default cache, so every body being filled costs at most that much memory.
      */
     maxObjectBytes: positiveInt(Number.MAX_SAFE_INTEGER).default(4 * 1024 * 1024),
+    /**
+     * A Range request the cache cannot answer is sent upstream for the whole slices of this many
+     * bytes that cover it, and the 206 kept as a partial entry (RFC 9111 §3.3); 0: Range misses fill
+     * the whole representation instead. 1 MiB: the size nginx's slice module documentation uses.
+     */
+    rangeSliceBytes: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(1024 * 1024),
     /** Largest request body forwarded, bytes (413 above it); streamed, so it bounds what passes, not memory. */
     maxRequestBodyBytes: positiveInt(Number.MAX_SAFE_INTEGER).default(16 * 1024 * 1024),
     coalescing: env.bool().default(true),
@@ -141,6 +147,7 @@ export const EDGE_ENV = {
   cacheMaxObjects: 'CACHE_MAX_OBJECTS',
   maxObjectBytes: 'MAX_OBJECT_BYTES',
   maxRequestBodyBytes: 'MAX_REQUEST_BODY_BYTES',
+  rangeSliceBytes: 'RANGE_SLICE_BYTES',
   coalescing: 'COALESCING',
   upstreamTimeoutMs: 'UPSTREAM_TIMEOUT_MS',
   upstreamMaxFails: 'UPSTREAM_MAX_FAILS',

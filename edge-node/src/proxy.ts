@@ -16,9 +16,19 @@ import { NOT_MODIFIED_FIELDS, notModified } from './http/conditional.ts';
 import { ageSeconds, currentAge } from './http/freshness.ts';
 import { appendVia, connectionTokens, HOP_BY_HOP } from './http/headers.ts';
 import { acceptsHeadBlock, buildHeadBlock, endWithHead, keepAliveFields } from './http/head-block.ts';
-import { decideRange } from './http/range.ts';
+import { decideRange, formatRange, parseContentRange, parseSingleRange, resolveRange, type ByteRangeSpec, type RangeDecision } from './http/range.ts';
 import type { EdgeMetrics, Result } from './metrics.ts';
-import { buildStoredResponse, refreshStoredResponse, selectedBy304, storedFields, validatorsOf, type StoredResponse } from './stored-response.ts';
+import { addPart, alignToSlices, heldBytes, isComplete, missingCover } from './partial-content.ts';
+import {
+  buildStoredResponse,
+  refreshStoredResponse,
+  selectedBy304,
+  storedFields,
+  updatedSourceHeaders,
+  validatorsOf,
+  type PartialContent,
+  type StoredResponse,
+} from './stored-response.ts';
 import { BodyRelay } from './relay.ts';
 import { UpstreamError, type Upstream, type UpstreamErrorReason, type UpstreamHead } from './upstream.ts';
 
@@ -122,6 +132,31 @@ interface Streamed {
 /** The body of a response described before its body arrived. */
 const NO_BODY = Buffer.alloc(0);
 
+const FULL: RangeDecision = { kind: 'full' };
+
+/** A Range request the cache sends upstream (rangeFetch). */
+interface RangePlan {
+  /** The client's range: in bytes when the length is known, else as it asked. */
+  spec: ByteRangeSpec;
+  /** The client wants the whole representation: the fetch completes `held`. */
+  whole: boolean;
+  /** A fresh partial entry with a strong ETag, to combine the answer with (§3.4). */
+  held: StoredResponse | undefined;
+  /** The entry the request found (maybe stale, maybe not combinable): the answer replaces or drops it. */
+  found: StoredResponse | undefined;
+  fwd: ForwardReason;
+  /** This is the second request for one client request (the first found another representation). */
+  retried: boolean;
+}
+
+/**
+ * Whether a partial entry may be combined with a later part (RFC 9111 §3.4): only by a strong ETag
+ * (a Last-Modified date is not trusted as a strong validator here, and weak tags never combine).
+ */
+function combinable(entry: StoredResponse): boolean {
+  return entry.partial !== undefined && entry.etag !== undefined && !entry.etag.startsWith('W/');
+}
+
 export interface PeerRouting {
   upstream: Upstream;
   /** The ring node name that owns a key (peer id). */
@@ -161,6 +196,8 @@ export interface ProxyDeps {
   maxObjectBytes: number;
   /** MAX_REQUEST_BODY_BYTES: larger request bodies get 413. */
   maxRequestBodyBytes: number;
+  /** RANGE_SLICE_BYTES: Range misses fetch whole slices of this size and keep the 206; 0 fills the whole representation. */
+  rangeSliceBytes?: number;
   /** FLEET_SECRET: sent in, and required of, hop headers between peers; unset, none is trusted. */
   fleetSecret?: string | undefined;
 }
@@ -195,6 +232,7 @@ export class EdgeProxy {
   private readonly keepAliveFields: string;
   private readonly hitSample: number;
   private readonly maxObjectBytes: number;
+  private readonly rangeSliceBytes: number;
   /** Fresh hits since the last one logged; starts so that the first hit is logged. */
   private hitsSinceLine: number;
   /** Whether a hop header value is the fleet's secret (always false without one). */
@@ -212,6 +250,7 @@ export class EdgeProxy {
     this.keepAliveFields = keepAliveFields(deps.keepAliveTimeoutMs);
     this.hitSample = deps.accessLogHitSample ?? 1;
     this.maxObjectBytes = deps.maxObjectBytes;
+    this.rangeSliceBytes = deps.rangeSliceBytes ?? 0;
     this.hitsSinceLine = this.hitSample - 1;
     this.isFleetSecret = deps.fleetSecret === undefined ? () => false : secretCheck(deps.fleetSecret);
   }
@@ -238,7 +277,7 @@ export class EdgeProxy {
     const entry = this.store.lookup(url, headers);
     if (entry === undefined) return this.handOver(req, start, true, entry);
     const ageMs = entry.correctedInitialAgeMs + (this.now() - entry.responseTime);
-    if (entry.invalidated || entry.noCache || ageMs >= entry.lifetimeMs) {
+    if (entry.invalidated || entry.noCache || entry.partial !== undefined || ageMs >= entry.lifetimeMs) {
       // The full logic may write this body later (stale, revalidated): held until the response closes.
       this.store.bodies.lease(entry.body, res);
       return this.handOver(req, start, true, entry);
@@ -333,10 +372,270 @@ export class EdgeProxy {
       entry = this.store.lookup(primary, headers);
       if (entry) this.store.bodies.lease(entry.body, res);
     }
+    if (entry?.partial !== undefined) return this.fromPartial(req, res, path, entry, entry.partial, directives);
     if (entry) return this.fromStored(req, res, path, entry, directives);
     if (directives.has('only-if-cached')) return this.onlyIfCachedMiss(req, res);
     const fwd: ForwardReason = this.store.hasUrl(primary) ? 'vary-miss' : 'uri-miss';
+    const range = this.rangeSliceBytes > 0 && method === 'GET' ? parseSingleRange(first(headers.range)) : undefined;
+    if (range !== undefined) return this.rangeFetch(req, res, path, directives, { spec: range, whole: false, held: undefined, found: undefined, fwd, retried: false });
     return this.miss(req, res, path, directives, fwd);
+  }
+
+  /** How fresh a stored response is for this request (§4.2), and whether the client's directives demand validation (§5.2.1). */
+  private freshnessOf(entry: StoredResponse, directives: Directives): { ageMs: number; remainingMs: number; stale: boolean; ttl: number; clientWantsValidation: boolean } {
+    const ageMs = currentAge(entry, this.now());
+    const remainingMs = entry.lifetimeMs - ageMs;
+    const maxAge = deltaSeconds(directives, 'max-age');
+    const minFresh = deltaSeconds(directives, 'min-fresh');
+    const clientWantsValidation =
+      directives.has('no-cache') ||
+      (maxAge !== undefined && !(ageMs <= (Number.isNaN(maxAge) ? 0 : maxAge * 1000))) ||
+      (minFresh !== undefined && !(remainingMs >= (Number.isNaN(minFresh) ? 0 : minFresh * 1000)));
+    return { ageMs, remainingMs, stale: remainingMs <= 0 || entry.invalidated, ttl: Math.floor(remainingMs / 1000), clientWantsValidation };
+  }
+
+  /**
+   * A request that found a partial entry (RFC 9111 §3.3). While it is fresh it answers HEAD, a
+   * conditional that matches it, a range it holds and a range past its complete length (416). A
+   * range it does not hold is fetched for the missing bytes with If-Range and combined (§3.4); a
+   * request for the whole representation completes the entry the same way when it can be kept
+   * whole. A stale partial entry is not served (no revalidation, max-stale, stale-while-revalidate
+   * or stale-if-error for partial entries): the range is fetched again, with If-Range when the
+   * entry could be combined with the answer.
+   */
+  private async fromPartial(req: IncomingMessage, res: ServerResponse, path: string, entry: StoredResponse, partial: PartialContent, directives: Directives): Promise<void> {
+    const freshness = this.freshnessOf(entry, directives);
+    const usable = !freshness.stale && !entry.noCache && !freshness.clientWantsValidation;
+    const h = req.headers;
+    const length = partial.completeLength;
+    const hit = cacheStatus({ hit: true, ttl: freshness.ttl });
+    if (usable) {
+      if (h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined) {
+        if (notModified({ ifNoneMatch: first(h['if-none-match']), ifModifiedSince: first(h['if-modified-since']) }, validatorsOf(entry))) {
+          return this.writeNotModified(req, res, entry, freshness.ageMs, hit, 'hit');
+        }
+      }
+      if (req.method === 'HEAD') {
+        const headers = storedFields(entry).concat('content-length', String(length), 'age', String(ageSeconds(freshness.ageMs)), 'cache-status', hit);
+        return this.write(req, res, 200, headers, undefined, 'hit');
+      }
+    }
+    const decision = req.method === 'HEAD' ? FULL : decideRange(first(h.range), length, { value: first(h['if-range']), etag: entry.etag, lastModified: entry.lastModified });
+    if (usable && decision.kind === 'partial') {
+      const bytes = heldBytes(partial, entry.body, decision.start, decision.end);
+      if (bytes !== undefined) return this.writePartial(req, res, entry, decision.start, decision.end, length, bytes, freshness.ageMs, hit, 'hit');
+    }
+    if (usable && decision.kind === 'unsatisfiable') return this.writeUnsatisfiable(req, res, length, hit, 'hit');
+    if (directives.has('only-if-cached')) return this.onlyIfCachedMiss(req, res);
+    const fwd: ForwardReason = usable ? 'partial' : freshness.stale || entry.noCache ? 'stale' : 'request';
+    const held = usable && combinable(entry) ? entry : undefined;
+    if (decision.kind === 'partial') {
+      // Fresh: the range is known in bytes. Stale: the client's own range, the length may have changed.
+      const spec = usable ? { first: decision.start, last: decision.end } : (parseSingleRange(first(h.range)) as ByteRangeSpec);
+      return this.rangeFetch(req, res, path, directives, { spec, whole: false, held, found: entry, fwd, retried: false });
+    }
+    if (decision.kind === 'unsatisfiable') {
+      return this.rangeFetch(req, res, path, directives, { spec: parseSingleRange(first(h.range)) as ByteRangeSpec, whole: false, held: undefined, found: entry, fwd, retried: false });
+    }
+    // The whole representation (no Range, several ranges, an If-Range that does not match, HEAD).
+    if (held !== undefined && length <= this.maxObjectBytes && req.method === 'GET') {
+      return this.rangeFetch(req, res, path, directives, { spec: { first: 0, last: length - 1 }, whole: true, held, found: entry, fwd, retried: false });
+    }
+    return this.miss(req, res, path, directives, fwd);
+  }
+
+  /**
+   * Sends a Range request upstream for the cache (RFC 9111 §3.3, §3.4) and answers the client's
+   * range from what comes back. What is asked: the bytes of the client's range the held entry lacks
+   * (all of them without one), widened to whole slices of RANGE_SLICE_BYTES, with `If-Range: <the
+   * held entry's strong ETag>` so that a changed representation comes back whole (200) instead of
+   * as a part that does not fit. When that would hold more than MAX_OBJECT_BYTES, the client's own
+   * range is asked and its answer is passed on without being kept. A 206 of a single range with a
+   * complete length is kept: combined with the held entry when their strong ETags and lengths
+   * match, else replacing it; it becomes a complete 200 entry once every byte is held. A 200 is
+   * handled as any fill (the range is answered from it). A 416 is passed on and drops the entry
+   * (the representation is shorter than what it held). Not coalesced.
+   */
+  private async rangeFetch(req: IncomingMessage, res: ServerResponse, path: string, directives: Directives, plan: RangePlan): Promise<void> {
+    const { spec, held } = plan;
+    const client = clientOf(req);
+    const primary = primaryKey(path);
+    const route = this.routeFor(primary, req);
+    const knownLength = held?.partial?.completeLength;
+    let range = formatRange(spec);
+    let ifRange = held === undefined ? first(req.headers['if-range']) : held.etag;
+    let keep = false;
+    if (spec.first !== undefined && spec.last !== undefined) {
+      const cover = missingCover(held?.partial, spec.first, spec.last) ?? { start: spec.first, end: spec.last };
+      const slices = alignToSlices(cover.start, cover.end, this.rangeSliceBytes, knownLength);
+      if (slices.end - slices.start + 1 + (held?.body.length ?? 0) <= this.maxObjectBytes) {
+        range = `bytes=${slices.start}-${slices.end}`;
+        keep = true;
+      } else if (held !== undefined) {
+        // Too much to keep together: the client's range alone, passed on.
+        ifRange = undefined;
+      }
+    }
+    const headers = this.forwardHeaders(client, true, route.peer);
+    headers.range = range;
+    if (ifRange !== undefined) headers['if-range'] = ifRange;
+    // The held bytes are copied into the combined entry when the part arrives: held until then.
+    const combineWith = keep ? held : undefined;
+    const exchange = () => this.exchangeRange(req, res, path, directives, plan, route, headers, keep, range === formatRange(spec), combineWith);
+    return combineWith === undefined ? exchange() : this.holdingBody(combineWith, exchange);
+  }
+
+  /** rangeFetch's exchange: `exact` when the range asked is the client's own. */
+  private async exchangeRange(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    directives: Directives,
+    plan: RangePlan,
+    route: Route,
+    headers: OutgoingHttpHeaders,
+    keep: boolean,
+    exact: boolean,
+    combineWith: StoredResponse | undefined,
+  ): Promise<void> {
+    const { held, found, fwd } = plan;
+    const client = clientOf(req);
+    const primary = primaryKey(path);
+    const opened = await this.openForCache(route, path, headers);
+    if (opened.error !== undefined) return this.upstreamFailed(req, res, opened.error, fwd, false);
+    const head = opened.head;
+    // Kept: the slices asked for; or the client's own range when nothing was held (a part too large to combine is not).
+    if (head.status === 206) return this.receivedPart(req, res, path, directives, plan, head, opened.store && (keep || held === undefined), exact, combineWith);
+    if (head.status === 416) {
+      // The representation is shorter than the range: whatever was held of it is another one.
+      if (found !== undefined) this.store.policy.delete(found.key);
+      const body = await this.wholeOrError(head);
+      if (body instanceof UpstreamError) return this.upstreamFailed(req, res, body, fwd, false);
+      const response = this.fromHead(head, primary, client, directives, body, false, head.body.responseTime);
+      const cs = appendCacheStatus(first(head.headers['cache-status']), cacheStatus({ fwd }));
+      return this.write(req, res, 416, response.hitHeaders.concat('cache-status', cs), body, 'miss');
+    }
+    // A 200 (the upstream ignored Range, or If-Range found another representation) or any other
+    // status: as for a request without Range. The client's range is answered from a complete 200.
+    let streamed = false;
+    const outcome = await this.received(head, opened.store, client, path, primary, directives, found, route, (response) => {
+      streamed = true;
+      this.serveStreamed(req, res, response, fwd);
+    });
+    if (streamed) return;
+    if (outcome.kind === 'error') return this.upstreamFailed(req, res, outcome.error, fwd, false);
+    if (outcome.kind === 'passed') return this.upstreamFailed(req, res, tooLargeError(route), fwd, false);
+    return this.serveOutcome(req, res, outcome, fwd, false);
+  }
+
+  /**
+   * A 206 to rangeFetch's request. Kept when `store` (and storable, within MAX_OBJECT_BYTES); sent
+   * on as it arrives when it is the client's own range and too large to read first (`exact`).
+   */
+  private async receivedPart(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    directives: Directives,
+    plan: RangePlan,
+    head: UpstreamHead,
+    store: boolean,
+    exact: boolean,
+    held: StoredResponse | undefined,
+  ): Promise<void> {
+    const { fwd, found } = plan;
+    const client = clientOf(req);
+    const primary = primaryKey(path);
+    const upstreamCacheStatus = first(head.headers['cache-status']);
+    let body = head.body.takeComplete();
+    if (body === undefined) {
+      const declared = Number(first(head.headers['content-length']) ?? Number.NaN);
+      if (exact && !(declared <= this.maxObjectBytes)) {
+        // The client's own range, too large to keep: passed on as it arrives.
+        const response = this.described(head, primary, client, directives);
+        return this.serveStreamed(req, res, { response, relay: new BodyRelay(head.body, 0), stored: false, tooLarge: declared > this.maxObjectBytes, upstreamCacheStatus }, fwd);
+      }
+      const whole = await this.wholeOrError(head);
+      if (whole instanceof UpstreamError) return this.upstreamFailed(req, res, whole, fwd, false);
+      body = whole;
+    }
+    const part = parseContentRange(first(head.headers['content-range']));
+    const understood = part !== undefined && part.completeLength !== undefined && body.length === part.end - part.start + 1;
+    let response: StoredResponse;
+    let combined = false;
+    if (understood) {
+      const length = part.completeLength as number;
+      combined = held !== undefined && held.partial?.completeLength === length && first(head.headers.etag) === held.etag;
+      const base = combined ? (held as StoredResponse) : undefined;
+      const merged = addPart(base?.partial, base?.body ?? NO_BODY, part.start, body, length);
+      const headers = base === undefined ? head.headers : updatedSourceHeaders(base, head.headers);
+      response = this.partResponse(head, primary, client, directives, headers, merged.body, isComplete(merged.partial) ? undefined : merged.partial);
+    } else {
+      // Several parts, no complete length, or a body that is not the range it names: passed on as it is.
+      response = this.fromHead(head, primary, client, directives, body, false, head.body.responseTime);
+    }
+    const stored = store && response.storability.storable && response.body.length <= this.maxObjectBytes && this.store.put(response);
+    // Another representation (or one nobody may keep any more) replaces what was held; a part of the
+    // same one that was not kept (too large to hold with it) leaves it as it is.
+    const etag = first(head.headers.etag);
+    const sameRepresentation = found?.etag !== undefined && !found.etag.startsWith('W/') && found.etag === etag;
+    if (found !== undefined && !stored && !combined && !sameRepresentation && supersedes(response, directives)) this.store.policy.delete(found.key);
+    const { cs, result } = fetchedStatus(response, upstreamCacheStatus, { fwd, stored, detail: response.body.length > this.maxObjectBytes ? 'too-large' : undefined });
+    const ageMs = currentAge(response, this.now());
+    // Complete now (or a 206 that was the whole representation): answered as any stored 200.
+    if (response.partial === undefined && response.status === 200) return this.serveStored(req, res, response, ageMs, cs, result);
+    if (plan.whole) {
+      // The part did not complete the representation (another one, or fewer bytes than asked): fetch it whole.
+      return this.miss(req, res, path, directives, fwd);
+    }
+    if (response.partial === undefined) return this.write(req, res, response.status, response.hitHeaders.concat('age', String(ageSeconds(ageMs)), 'cache-status', cs), response.body, result);
+    const decision = resolveRange(plan.spec, response.partial.completeLength);
+    if (decision.kind === 'unsatisfiable') return this.writeUnsatisfiable(req, res, response.partial.completeLength, cs, result);
+    const bytes = heldBytes(response.partial, response.body, decision.start, decision.end);
+    if (bytes !== undefined) return this.writePartial(req, res, response, decision.start, decision.end, response.partial.completeLength, bytes, ageMs, cs, result);
+    if (!plan.retried) {
+      // Only the missing bytes were asked, and they belong to another representation than the held
+      // ones: ask once more for the client's range, completing the part just kept if it was.
+      const next = stored && combinable(response) ? response : undefined;
+      return this.rangeFetch(req, res, path, directives, { ...plan, held: next, found: stored ? response : undefined, retried: true });
+    }
+    return this.upstreamFailed(req, res, new UpstreamError('failed', head.kind, `${head.kind} did not send the range asked for`), fwd, false);
+  }
+
+  /** A GET's stored response from a 206 (`partial` set) or from the 206 that completed it (status 200, no Content-Range). */
+  private partResponse(head: UpstreamHead, primary: string, client: ClientInfo, directives: Directives, headers: IncomingHttpHeaders, body: Buffer, partial: PartialContent | undefined): StoredResponse {
+    let fields = headers;
+    if (partial === undefined && fields['content-range'] !== undefined) {
+      fields = { ...fields };
+      delete fields['content-range'];
+    }
+    return buildStoredResponse({
+      primaryKey: primary,
+      requestHeaders: client.headers,
+      requestDirectives: directives,
+      method: 'GET',
+      status: partial === undefined ? 200 : 206,
+      headers: fields,
+      body,
+      requestTime: head.requestTime,
+      responseTime: head.body.responseTime,
+      via: this.deps.edgeId,
+      negativeTtlMs: this.deps.negativeTtlMs,
+      storeSetCookie: this.deps.storeSetCookie,
+      partial,
+    });
+  }
+
+  /** The body of an upstream response read whole (up to MAX_OBJECT_BYTES), or why it could not be. */
+  private async wholeOrError(head: UpstreamHead): Promise<Buffer | UpstreamError> {
+    const complete = head.body.takeComplete();
+    if (complete !== undefined) return complete;
+    try {
+      return (await head.body.whole(this.maxObjectBytes)) ?? new UpstreamError('failed', head.kind, `${head.kind} sent more than ${this.maxObjectBytes} bytes for a range`);
+    } catch (error) {
+      if (error instanceof UpstreamError) return error;
+      throw error;
+    }
   }
 
   private async fromStored(req: IncomingMessage, res: ServerResponse, path: string, entry: StoredResponse, directives: Directives): Promise<void> {
@@ -488,24 +787,45 @@ export class EdgeProxy {
     const headers = this.forwardHeaders(client, true, route.peer);
     if (entry?.etag !== undefined) headers['if-none-match'] = entry.etag;
     if (entry?.lastModified !== undefined) headers['if-modified-since'] = entry.lastModified;
-    let head: UpstreamHead;
-    let store = route.store;
+    const opened = await this.openForCache(route, path, headers);
+    if (opened.error !== undefined) return { kind: 'error', error: opened.error };
+    return this.received(opened.head, opened.store, client, path, primary, directives, entry, route, streamTo);
+  }
+
+  /**
+   * Sends a GET for the cache to the route's upstream. An owning peer that cannot be reached is
+   * replaced by this edge's own upstream, whose answer is then not kept (`store` false).
+   */
+  private async openForCache(route: Route, path: string, headers: OutgoingHttpHeaders): Promise<{ head: UpstreamHead; store: boolean; error?: undefined } | { error: UpstreamError }> {
     try {
-      head = await route.upstream.open({ method: 'GET', path, headers }, route.url);
+      return { head: await route.upstream.open({ method: 'GET', path, headers }, route.url), store: route.store };
     } catch (error) {
       if (!(error instanceof UpstreamError)) throw error;
-      if (!route.peer) return { kind: 'error', error };
+      if (!route.peer) return { error };
       // The owning peer is unreachable: fetch from our own upstream, without keeping a copy.
       this.logger.warn({ path, err: error.message }, 'peer failed, falling back to own upstream');
       delete headers[HOP_HEADER];
       try {
-        head = await this.deps.upstream.open({ method: 'GET', path, headers });
-        store = false;
+        return { head: await this.deps.upstream.open({ method: 'GET', path, headers }), store: false };
       } catch (fallbackError) {
-        if (fallbackError instanceof UpstreamError) return { kind: 'error', error: fallbackError };
+        if (fallbackError instanceof UpstreamError) return { error: fallbackError };
         throw fallbackError;
       }
     }
+  }
+
+  /** A response for the cache whose head arrived (see fetchForCache): refreshed, kept or streamed. */
+  private async received(
+    head: UpstreamHead,
+    store: boolean,
+    client: ClientInfo,
+    path: string,
+    primary: string,
+    directives: Directives,
+    entry: StoredResponse | undefined,
+    route: Route,
+    streamTo?: (streamed: Streamed) => void,
+  ): Promise<Outcome> {
     const upstreamCacheStatus = first(head.headers['cache-status']);
     let body = head.body.takeComplete();
     if (body === undefined && (streamTo === undefined || (entry !== undefined && head.status >= 500) || head.status === 304)) {
@@ -653,33 +973,46 @@ export class EdgeProxy {
     const age = String(ageSeconds(ageMs));
     if (status >= 200 && status < 300 && (h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined)) {
       if (notModified({ ifNoneMatch: first(h['if-none-match']), ifModifiedSince: first(h['if-modified-since']) }, validatorsOf(entry))) {
-        const headers: string[] = [];
-        const fields = entry.hitHeaders;
-        for (let i = 0; i < fields.length; i += 2) {
-          if (NOT_MODIFIED_FIELDS.has(fields[i] as string)) headers.push(fields[i] as string, fields[i + 1] as string);
-        }
-        headers.push('age', age, 'cache-status', cs);
-        return this.write(req, res, 304, headers, undefined, result);
+        return this.writeNotModified(req, res, entry, ageMs, cs, result);
       }
     }
-    if (status === 200 && h.range !== undefined) {
+    if (status === 200 && h.range !== undefined && req.method === 'GET') {
       const length = entry.body.length;
       const decision = decideRange(first(h.range), length, { value: first(h['if-range']), etag: entry.etag, lastModified: entry.lastModified });
       if (decision.kind === 'partial') {
-        const headers = storedFields(entry).concat(
-          'content-range', `bytes ${decision.start}-${decision.end}/${length}`,
-          'content-length', String(decision.end - decision.start + 1),
-          'age', age, 'cache-status', cs,
-        );
-        return this.write(req, res, 206, headers, entry.body.subarray(decision.start, decision.end + 1), result);
+        return this.writePartial(req, res, entry, decision.start, decision.end, length, entry.body.subarray(decision.start, decision.end + 1), ageMs, cs, result);
       }
-      if (decision.kind === 'unsatisfiable') {
-        const body = Buffer.from(JSON.stringify({ error: 'range_not_satisfiable', message: `representation is ${length} bytes` }));
-        const headers = ['content-type', 'application/json', 'content-range', `bytes */${length}`, 'content-length', String(body.length), 'cache-status', cs];
-        return this.write(req, res, 416, headers, body, result);
-      }
+      if (decision.kind === 'unsatisfiable') return this.writeUnsatisfiable(req, res, length, cs, result);
     }
     this.write(req, res, status, entry.hitHeaders.concat('age', age, 'cache-status', cs), entry.body, result);
+  }
+
+  /** 304 to a client's conditional request, with the fields a 304 carries (RFC 9110 §15.4.5). */
+  private writeNotModified(req: IncomingMessage, res: ServerResponse, entry: StoredResponse, ageMs: number, cs: string, result: Result): void {
+    const headers: string[] = [];
+    const fields = entry.hitHeaders;
+    for (let i = 0; i < fields.length; i += 2) {
+      if (NOT_MODIFIED_FIELDS.has(fields[i] as string)) headers.push(fields[i] as string, fields[i + 1] as string);
+    }
+    headers.push('age', String(ageSeconds(ageMs)), 'cache-status', cs);
+    this.write(req, res, 304, headers, undefined, result);
+  }
+
+  /** 206 with bytes `start`..`end` of a representation of `length` bytes (RFC 9110 §15.3.7). */
+  private writePartial(req: IncomingMessage, res: ServerResponse, entry: StoredResponse, start: number, end: number, length: number, bytes: Buffer, ageMs: number, cs: string, result: Result): void {
+    const headers = storedFields(entry).concat(
+      'content-range', `bytes ${start}-${end}/${length}`,
+      'content-length', String(bytes.length),
+      'age', String(ageSeconds(ageMs)), 'cache-status', cs,
+    );
+    this.write(req, res, 206, headers, bytes, result);
+  }
+
+  /** 416 for a range past the end of a representation of `length` bytes (RFC 9110 §15.5.17). */
+  private writeUnsatisfiable(req: IncomingMessage, res: ServerResponse, length: number, cs: string, result: Result): void {
+    const body = Buffer.from(JSON.stringify({ error: 'range_not_satisfiable', message: `representation is ${length} bytes` }));
+    const headers = ['content-type', 'application/json', 'content-range', `bytes */${length}`, 'content-length', String(body.length), 'cache-status', cs];
+    this.write(req, res, 416, headers, body, result);
   }
 
   /**

@@ -16,6 +16,8 @@ import { storability, type Storability } from './http/storability.ts';
  * CDN itself (tags, and Surrogate-Control, which a surrogate removes before clients see it).
  */
 const NOT_STORED = new Set(['content-length', 'age', 'cache-status', 'via', 'surrogate-key', 'cache-tag', 'surrogate-control']);
+/** A partial entry's list also leaves out Content-Range: each answer from it says which bytes it encloses. */
+const NOT_STORED_PARTIAL = new Set([...NOT_STORED, 'content-range']);
 /** Of those, the ones kept aside (in `sourceExtras`) because a later 304 update rebuilds from them. */
 const KEPT_ASIDE = ['via', 'surrogate-key', 'cache-tag', 'surrogate-control'] as const;
 /**
@@ -72,6 +74,16 @@ function compactValues(list: readonly string[]): string[] {
 const NONE: string[] = [];
 Object.freeze(NONE);
 
+/**
+ * What a stored 206 holds of its representation (RFC 9111 §3.3): the complete length its
+ * Content-Range gave, and the byte ranges held, flat `[first, last, first, last…]` (inclusive),
+ * ascending, neither overlapping nor adjacent. The entry's body is their bytes in that order.
+ */
+export interface PartialContent {
+  readonly completeLength: number;
+  readonly ranges: readonly number[];
+}
+
 export interface StoredResponse {
   /** Primary cache key (origin-form target). */
   readonly primaryKey: string;
@@ -89,7 +101,12 @@ export interface StoredResponse {
    */
   readonly sourceExtras: string[] | undefined;
   readonly body: Buffer;
-  /** Bytes charged against the cache budget: body plus header text. */
+  /**
+   * Set for a partial entry (status 206): the ranges its body holds. Its `hitHeaders` then have
+   * neither Content-Range nor Content-Length, which every answer from it sets for what it encloses.
+   */
+  readonly partial: PartialContent | undefined;
+  /** Bytes charged against the cache budget: body plus header text (a partial entry: the bytes held). */
   readonly size: number;
   /** Clock readings (ms) of the upstream exchange that produced or last validated this response. */
   readonly requestTime: number;
@@ -145,6 +162,8 @@ export interface BuildInput {
   storeSetCookie?: boolean;
   /** For a POST: the response's Content-Location is the request's target (so it may be stored). */
   contentLocationIsTarget?: boolean;
+  /** A 206 kept as a partial entry: what `body` holds (see PartialContent). */
+  partial?: PartialContent | undefined;
 }
 
 function first(value: string | string[] | undefined): string | undefined {
@@ -197,9 +216,10 @@ export function buildStoredResponse(input: BuildInput): StoredResponse {
   const varyNames = parseVary(h.vary);
   const etag = first(h.etag);
   const lastModified = first(h['last-modified']);
-  const hitHeaders = endToEndHeaders(h, NOT_STORED);
+  const partial = input.partial;
+  const hitHeaders = endToEndHeaders(h, partial === undefined ? NOT_STORED : NOT_STORED_PARTIAL);
   hitHeaders.push('via', appendVia(h.via, input.via));
-  if (!hasNoContent(input.status)) {
+  if (!hasNoContent(input.status) && partial === undefined) {
     const length = input.method === 'HEAD' || input.bodyPending === true ? first(h['content-length']) : String(input.body.length);
     if (length !== undefined) hitHeaders.push('content-length', length);
   }
@@ -221,6 +241,7 @@ export function buildStoredResponse(input: BuildInput): StoredResponse {
     hitHeaders: compactFields(hitHeaders),
     sourceExtras: sourceExtras && compactFields(sourceExtras),
     body: input.body,
+    partial,
     size: input.body.length + headerBytes,
     requestTime: input.requestTime,
     responseTime: input.responseTime,
@@ -243,6 +264,7 @@ export function buildStoredResponse(input: BuildInput): StoredResponse {
       hasSetCookie: h['set-cookie'] !== undefined,
       storeSetCookie: input.storeSetCookie ?? false,
       contentLocationIsTarget: input.contentLocationIsTarget ?? false,
+      partial: partial !== undefined,
       varyNames,
       freshness,
       hasValidator: etag !== undefined || lastModified !== undefined,
@@ -274,13 +296,7 @@ export function refreshStoredResponse(
   notModified: { headers: IncomingHttpHeaders; requestTime: number; responseTime: number },
   input: Pick<BuildInput, 'requestHeaders' | 'requestDirectives' | 'via' | 'negativeTtlMs' | 'storeSetCookie'>,
 ): StoredResponse {
-  const merged = sourceHeadersOf(stored);
-  for (const [name, value] of Object.entries(notModified.headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || KEPT_ON_UPDATE.has(name)) continue;
-    (merged as Record<string, string | string[]>)[name] = value;
-  }
-  // The stored response's Age was about the old exchange; the 304 carries its own (or none).
-  if (notModified.headers.age === undefined) delete merged.age;
+  const merged = updatedSourceHeaders(stored, notModified.headers);
   return buildStoredResponse({
     primaryKey: stored.primaryKey,
     requestHeaders: input.requestHeaders,
@@ -289,12 +305,28 @@ export function refreshStoredResponse(
     status: stored.status,
     headers: merged,
     body: stored.body,
+    partial: stored.partial,
     requestTime: notModified.requestTime,
     responseTime: notModified.responseTime,
     via: input.via,
     negativeTtlMs: input.negativeTtlMs,
     storeSetCookie: input.storeSetCookie ?? false,
   });
+}
+
+/**
+ * The stored response's source fields updated with a newer response's (a 304, §4.3.4; a part of
+ * the same representation, §3.4): each of its fields replaces the stored one, except hop-by-hop
+ * fields and KEPT_ON_UPDATE (they describe the stored body or name it). Age is the newer exchange's.
+ */
+export function updatedSourceHeaders(stored: Pick<StoredResponse, 'hitHeaders' | 'sourceExtras'>, newer: IncomingHttpHeaders): IncomingHttpHeaders {
+  const merged = sourceHeadersOf(stored);
+  for (const [name, value] of Object.entries(newer)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || KEPT_ON_UPDATE.has(name)) continue;
+    (merged as Record<string, string | string[]>)[name] = value;
+  }
+  if (newer.age === undefined) delete merged.age;
+  return merged;
 }
 
 /**

@@ -53,3 +53,11 @@ test('MAX_OBJECT_BYTES and MAX_REQUEST_BODY_BYTES: defaults 4 MiB and 16 MiB, ba
   t.throws(() => edgeConfigFromEnv({ UPSTREAM_URLS: 'http://o', MAX_OBJECT_BYTES: '4MiB' }), { instanceOf: ConfigError, message: /MAX_OBJECT_BYTES/ });
   t.throws(() => edgeConfigFromEnv({ UPSTREAM_URLS: 'http://o', MAX_REQUEST_BODY_BYTES: '0' }), { instanceOf: ConfigError, message: /MAX_REQUEST_BODY_BYTES/ });
 });
+
+test('RANGE_SLICE_BYTES: default 1 MiB, 0 turns partial storage off, bad values name the variable', (t) => {
+  t.is(edgeConfigFromEnv({ UPSTREAM_URLS: 'http://o' }).rangeSliceBytes, 1024 * 1024);
+  t.is(edgeConfigFromEnv({ UPSTREAM_URLS: 'http://o', RANGE_SLICE_BYTES: '0' }).rangeSliceBytes, 0);
+  for (const value of ['-1', '1.5', '1MiB']) {
+    t.throws(() => edgeConfigFromEnv({ UPSTREAM_URLS: 'http://o', RANGE_SLICE_BYTES: value }), { instanceOf: ConfigError, message: /RANGE_SLICE_BYTES/ }, value);
+  }
+});

@@ -28,6 +28,8 @@ export interface StorabilityInput {
   hasValidator: boolean;
   /** For a POST: its response's Content-Location names the request's own target (RFC 9110 §9.3.3). */
   contentLocationIsTarget?: boolean;
+  /** A 206 whose single Content-Range and complete length were understood, kept as a partial entry (§3.3). */
+  partial?: boolean;
 }
 
 export type Storability = { storable: true } | { storable: false; reason: NotStorableReason };
@@ -36,11 +38,12 @@ const STORABLE: Storability = { storable: true };
 
 /**
  * Status codes whose caching requirements this cache implements, for `must-understand` (§5.2.2.3):
- * the final codes of RFC 9110 §15 that it stores as complete responses. Not 206 (no partial
- * storage), 304 (an update, not a response to store) nor 305/306 (deprecated/unused).
+ * the final codes of RFC 9110 §15 that it stores, 206 as a partial entry (only a single-part 206
+ * with a complete length is ever stored). Not 304 (an update, not a response to store) nor 305/306
+ * (deprecated/unused).
  */
 export const UNDERSTOOD_STATUS = new Set([
-  200, 201, 202, 203, 204, 205, 300, 301, 302, 303, 307, 308,
+  200, 201, 202, 203, 204, 205, 206, 300, 301, 302, 303, 307, 308,
   400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 421, 422, 426,
   500, 501, 502, 503, 504, 505,
 ]);
@@ -51,8 +54,8 @@ export function storability(input: StorabilityInput): Storability {
   // URI may answer later GETs of it. No other method's response is stored.
   const cacheablePost = input.method === 'POST' && input.contentLocationIsTarget === true && input.freshness.explicit;
   if (input.method !== 'GET' && !cacheablePost) return { storable: false, reason: 'method' };
-  // 206 needs partial-content storage (not implemented); 304 and 1xx are not complete responses.
-  if (input.status < 200 || input.status === 206 || input.status === 304) return { storable: false, reason: 'status' };
+  // A 206 is stored only as a partial entry (§3.3: its Content-Range understood); 304 and 1xx are not responses to store.
+  if (input.status < 200 || (input.status === 206 && input.partial !== true) || input.status === 304) return { storable: false, reason: 'status' };
   // §5.2.2.3: with must-understand, only a status whose caching is implemented may be stored, and
   // then the response's no-store (sent for caches that do not know must-understand) is ignored.
   const mustUnderstand = res.has('must-understand');

@@ -14,8 +14,8 @@ import { largeObjectsLine, runLargeObjectsScenario, type LargeObjectsResult } fr
 import { runMemoryScenario, type MemoryResult } from './memory.ts';
 import { findExecutable } from './processes.ts';
 import { formatProfileSummary, summarizeProfile, type CpuProfile } from './profile.ts';
-import { PROXY_NAMES, unavailableReason, type ProxyName, type Tools } from './proxies.ts';
-import { generatorCeilingLine, memoryLine, nodeFloorLine, summarize, summaryTable } from './report.ts';
+import { EDGE_LOG_DESTINATIONS, PROXY_NAMES, unavailableReason, type EdgeLogDestination, type ProxyName, type Tools } from './proxies.ts';
+import { generatorCeilingLine, memoryLine, noLogNginxLine, summarize, summaryTable } from './report.ts';
 import {
   describeCores,
   logDirOf,
@@ -90,7 +90,7 @@ interface HttpCliOptions {
   memoryLimit: number;
   out?: string;
   pin: boolean;
-  keepEdgeLogs: boolean;
+  edgeLog: EdgeLogDestination;
   profileEdge: boolean;
   loadGenerator: 'auto' | 'wrk' | 'autocannon';
 }
@@ -108,7 +108,11 @@ function addHttpOptions(command: Command): Command {
     .option('--memory-limit <size>', 'RSS the edge must stay under in the memory scenario', bytesOption, 400 * MiB)
     .option('--out <dir>', 'run folder (default: runs/bench-<time>)')
     .option('--no-pin', 'do not pin with taskset even where it exists')
-    .option('--keep-edge-logs', "keep the edge's per-request log lines in the run folder (default: written to /dev/null)", false)
+    .addOption(
+      new Option('--edge-log <destination>', "the edge's log lines: file (in the run folder on disk, as deployments write them) or discard (/dev/null)")
+        .choices(EDGE_LOG_DESTINATIONS)
+        .default('file'),
+    )
     .option('--profile-edge', 'run the edge with --cpu-prof; profiles land in <run>/profiles', false)
     .addOption(new Option('--load-generator <name>', 'wrk when installed, else autocannon').choices(['auto', 'wrk', 'autocannon']).default('auto'));
 }
@@ -201,7 +205,7 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
     scenarios: httpScenarios,
     proxies: opts.proxies,
     cacheBytes: opts.cacheBytes,
-    keepEdgeLogs: opts.keepEdgeLogs,
+    edgeLog: opts.edgeLog,
     edgeExecArgv: opts.profileEdge ? ['--cpu-prof', `--cpu-prof-dir=${path.join(outDir, 'profiles')}`] : [],
   };
   const environment = {
@@ -234,7 +238,7 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
       if (reason) skipped.push(`memory: ${reason}`);
       else {
         try {
-          memory = await runMemoryScenario({ cacheBytes: opts.cacheBytes, fillFactor: MEMORY_FILL_FACTOR, concurrency: 16, limitBytes: opts.memoryLimit, keepEdgeLogs: opts.keepEdgeLogs }, env);
+          memory = await runMemoryScenario({ cacheBytes: opts.cacheBytes, fillFactor: MEMORY_FILL_FACTOR, concurrency: 16, limitBytes: opts.memoryLimit, edgeLog: opts.edgeLog }, env);
         } catch (error) {
           memoryError = (error as Error).message;
           log(`memory: failed: ${memoryError}`);
@@ -246,7 +250,7 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
       if (reason) skipped.push(`large-objects: ${reason}`);
       else {
         try {
-          largeObjects = await runLargeObjectsScenario({ ...LARGE_OBJECTS, keepEdgeLogs: opts.keepEdgeLogs }, env);
+          largeObjects = await runLargeObjectsScenario({ ...LARGE_OBJECTS, edgeLog: opts.edgeLog }, env);
         } catch (error) {
           largeObjectsError = (error as Error).message;
           log(`large-objects: failed: ${largeObjectsError}`);
@@ -261,7 +265,7 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
   const rows = summarize(measurements, options.rounds);
   const table = rows.length ? summaryTable(rows) : '(no HTTP measurements)';
   const ceilingLine = ceiling ? generatorCeilingLine(ceiling, rows) : undefined;
-  const floorLine = nodeFloorLine(rows);
+  const floorLine = noLogNginxLine(rows);
   const args = process.argv.slice(2);
   const command = args.length ? `npm run bench -- ${args.join(' ')}` : 'npm run bench';
   const summaryText = [
@@ -275,7 +279,7 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
     ...skipped.map((line) => `skipped: ${line}`),
     '',
     table,
-    'cells: median over rounds (min-max); ratios are taken round by round against nginx, then the median (min-max) of those',
+    "cells: median over rounds (min-max); ratios are taken round by round against nginx (its access log buffered to a file, the goals' baseline) or bare-node, then the median (min-max) of those; CPU: the target's process tree, from /proc",
     ...(floorLine ? [floorLine] : []),
     ...(ceilingLine ? [ceilingLine] : []),
     ...(memory ? ['', memoryLine(memory)] : []),

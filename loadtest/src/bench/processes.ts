@@ -2,7 +2,7 @@
 // lab's Node services (ready over IPC), waiting for external servers, reading memory, and stopping
 // everything we started (also on Ctrl-C), never anything else.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { access, constants, readFile } from 'node:fs/promises';
+import { access, constants, readdir, readFile } from 'node:fs/promises';
 import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { programBundle, serviceBundle } from '@cdn-lab/infra/local/bundle';
@@ -209,6 +209,51 @@ export function parseProcStatusMemory(status: string): Memory | undefined {
   const rss = kb('VmRSS');
   if (rss === undefined) return undefined;
   return { rssBytes: rss, peakRssBytes: kb('VmHWM') ?? rss };
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ): 100 on every Linux this runs on. */
+const TICKS_PER_SECOND = 100;
+
+/** utime + stime in clock ticks from the text of /proc/<pid>/stat (fields 14 and 15; the name may hold spaces). */
+export function parseProcStatCpuTicks(stat: string): number | undefined {
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // rest[0] is field 3 (state), so fields 14 and 15 are rest[11] and rest[12].
+  const utime = Number(rest[11]);
+  const stime = Number(rest[12]);
+  return Number.isFinite(utime) && Number.isFinite(stime) ? utime + stime : undefined;
+}
+
+/**
+ * CPU seconds (user + system) used so far by a process and all its living descendants (nginx's
+ * worker, varnishd's cache process): every thread's children listed in /proc/<pid>/task/<tid>/children.
+ * Undefined where /proc has no such process.
+ */
+export async function readTreeCpuSeconds(pid: number): Promise<number | undefined> {
+  const ticksOf = async (p: number): Promise<number> => {
+    let ticks: number;
+    try {
+      ticks = parseProcStatCpuTicks(await readFile(`/proc/${p}/stat`, 'utf8')) ?? 0;
+    } catch {
+      return 0; // exited meanwhile
+    }
+    let tids: string[] = [];
+    try {
+      tids = await readdir(`/proc/${p}/task`);
+    } catch {
+      return ticks;
+    }
+    for (const tid of tids) {
+      const children = await readFile(`/proc/${p}/task/${tid}/children`, 'utf8').catch(() => '');
+      for (const child of children.split(' ').filter(Boolean)) ticks += await ticksOf(Number(child));
+    }
+    return ticks;
+  };
+  try {
+    await readFile(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  return (await ticksOf(pid)) / TICKS_PER_SECOND;
 }
 
 /** Runs a program to completion and returns its output; rejects with stderr on a non-zero exit. */

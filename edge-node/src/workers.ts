@@ -128,7 +128,7 @@ export function runPrimary(config: EdgeConfig, logger: Logger): Promise<void> {
         process.send?.({ type: 'ready', service: 'edge-node', host: config.host, port });
       }
     } else if (isMessage(message, PURGE)) {
-      for (const other of live()) if (other !== worker) other.send(message);
+      for (const other of live()) if (other !== worker) other.send(message as PurgeMessage);
     } else if (isMessage(message, METRICS_REQUEST)) {
       const id = (message as MetricsRequest).id;
       aggregator.clusterMetrics().then(

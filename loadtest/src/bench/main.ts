@@ -91,6 +91,7 @@ interface HttpCliOptions {
   out?: string;
   pin: boolean;
   edgeLog: EdgeLogDestination;
+  workers: number;
   profileEdge: boolean;
   loadGenerator: 'auto' | 'wrk' | 'autocannon';
 }
@@ -113,6 +114,7 @@ function addHttpOptions(command: Command): Command {
         .choices(EDGE_LOG_DESTINATIONS)
         .default('file'),
     )
+    .option('--workers <n>', 'worker processes of the edge (EDGE_WORKERS) and nginx (worker_processes), pinned to CPUs 0..n-1', positiveInt('--workers'), 1)
     .option('--profile-edge', 'run the edge with --cpu-prof; profiles land in <run>/profiles', false)
     .addOption(new Option('--load-generator <name>', 'wrk when installed, else autocannon').choices(['auto', 'wrk', 'autocannon']).default('auto'));
 }
@@ -146,9 +148,15 @@ async function detectTools(pin: boolean): Promise<Tools> {
   };
 }
 
-function coresFor(tools: Tools): Cores {
-  if (!tools.taskset || os.availableParallelism() < 2) return { proxy: { taskset: undefined, cpu: undefined }, loadgen: { taskset: undefined, cpu: undefined } };
-  return { proxy: { taskset: tools.taskset, cpu: 0 }, loadgen: { taskset: tools.taskset, cpu: 1 } };
+/**
+ * The proxy on CPU 0 and the load generator on CPU 1; with several workers the proxy gets CPUs
+ * 0..n-1 (capped at the machine's), so on a 2-core machine it shares CPU 1 with the generator.
+ */
+function coresFor(tools: Tools, workers: number): Cores {
+  const cpus = os.availableParallelism();
+  if (!tools.taskset || cpus < 2) return { proxy: { taskset: undefined, cpu: undefined }, loadgen: { taskset: undefined, cpu: undefined } };
+  const proxyCpus = Math.min(workers, cpus);
+  return { proxy: { taskset: tools.taskset, cpu: proxyCpus === 1 ? 0 : Array.from({ length: proxyCpus }, (_, i) => i).join(',') }, loadgen: { taskset: tools.taskset, cpu: Math.min(proxyCpus, cpus - 1) } };
 }
 
 function timestamp(date = new Date()): string {
@@ -166,7 +174,7 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
   await chmod(scratchDir, 0o755);
 
   const tools = await detectTools(opts.pin);
-  const cores = coresFor(tools);
+  const cores = coresFor(tools, opts.workers);
   const skipped: string[] = [];
   for (const proxy of opts.proxies) {
     const reason = unavailableReason(proxy, tools);
@@ -206,6 +214,7 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
     proxies: opts.proxies,
     cacheBytes: opts.cacheBytes,
     edgeLog: opts.edgeLog,
+    workers: opts.workers,
     edgeExecArgv: opts.profileEdge ? ['--cpu-prof', `--cpu-prof-dir=${path.join(outDir, 'profiles')}`] : [],
   };
   const environment = {
@@ -273,7 +282,7 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
     `command: ${command}`,
     `load generator: ${generator.note}`,
     `pinning: ${environment.pinning}`,
-    `rounds: ${options.rounds} interleaved (target order rotated each round), ${opts.duration / 1000}s measured after ${opts.warmup / 1000}s warm-up, ${opts.connections} connections, ${opts.threads} generator thread(s)`,
+    `rounds: ${options.rounds} interleaved (target order rotated each round), ${opts.duration / 1000}s measured after ${opts.warmup / 1000}s warm-up, ${opts.connections} connections, ${opts.threads} generator thread(s); ${opts.workers} worker process(es) for the edge and nginx; the edge logs to ${opts.edgeLog === "file" ? "a file in the run folder" : "/dev/null"}`,
     `revision: ${environment.revision}`,
     `cache size: ${formatBytes(opts.cacheBytes)} per proxy; node ${process.version}; ${environment.cpus} CPUs (${environment.cpuModel ?? 'unknown'}); load average (1/5/15 min) at start ${environment.loadavgAtStart.map((x) => x.toFixed(2)).join(' ')}, at end ${loadavgAtEnd.map((x) => x.toFixed(2)).join(' ')}`,
     ...skipped.map((line) => `skipped: ${line}`),

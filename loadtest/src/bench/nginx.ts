@@ -12,6 +12,8 @@ export interface NginxBenchOptions {
   originPort: number;
   /** proxy_cache_path max_size (bytes on disk). */
   cacheBytes: number;
+  /** worker_processes (default 1); the cache is shared by all of them. */
+  workers?: number;
   /**
    * Access log file, written through a 64 KiB buffer flushed at least every second (nginx's best
    * honest setting for logging every request); without it, `access_log off`.
@@ -47,7 +49,7 @@ export function renderNginxConfig(options: NginxBenchOptions): string {
     '# Rendered by loadtest/src/bench/nginx.ts for `npm run bench`.',
     ...(options.user ? [`user ${options.user};`] : []),
     'daemon off;',
-    'worker_processes 1;',
+    `worker_processes ${options.workers ?? 1};`,
     `pid ${p('nginx.pid')};`,
     `error_log ${p('error.log')} warn;`,
     '',

@@ -28,8 +28,8 @@ export async function findExecutable(name: string, pathVar = process.env.PATH ??
   return undefined;
 }
 
-/** `command args` run on one CPU via `taskset -c cpu` when both are given, else unchanged. */
-export function pinned(command: string, args: string[], cpu: number | undefined, taskset: string | undefined): { command: string; args: string[] } {
+/** `command args` run on a CPU (or a taskset list like "0,1") via `taskset -c` when both are given, else unchanged. */
+export function pinned(command: string, args: string[], cpu: number | string | undefined, taskset: string | undefined): { command: string; args: string[] } {
   if (cpu === undefined || taskset === undefined) return { command, args };
   return { command: taskset, args: ['-c', String(cpu), command, ...args] };
 }
@@ -37,7 +37,8 @@ export function pinned(command: string, args: string[], cpu: number | undefined,
 export interface Pinning {
   /** taskset's path, or undefined to run unpinned. */
   taskset: string | undefined;
-  cpu: number | undefined;
+  /** One CPU, or a taskset list ("0,1") for a proxy with several workers. */
+  cpu: number | string | undefined;
 }
 
 /** Every child this process started and has not seen exit: stopped on SIGINT/SIGTERM. */

@@ -52,6 +52,8 @@ export interface ProxyContext {
   edgeLog: EdgeLogDestination;
   /** Extra Node flags for the edge, e.g. --cpu-prof. */
   edgeExecArgv: string[];
+  /** Worker processes of the edge (EDGE_WORKERS) and of nginx (worker_processes); 1 unless --workers. */
+  workers: number;
 }
 
 export const EDGE_LOG_DESTINATIONS = ['file', 'discard'] as const;
@@ -94,7 +96,7 @@ export async function startProxy(name: ProxyName, ctx: ProxyContext): Promise<Ta
     const service = await startNodeService({
       name: 'edge',
       program: 'edge',
-      env: { ...baseEnv(), ...edgeBenchEnv(port, `http://${HOST}:${ctx.originPort}`, ctx.cacheBytes) },
+      env: { ...baseEnv(), ...edgeBenchEnv(port, `http://${HOST}:${ctx.originPort}`, ctx.cacheBytes), EDGE_WORKERS: String(ctx.workers) },
       pinning: ctx.pinning,
       logFile,
       stdout: ctx.edgeLog === 'file' ? 'log' : 'discard',
@@ -135,7 +137,7 @@ export async function startProxy(name: ProxyName, ctx: ProxyContext): Promise<Ta
     const accessLog = name === 'nginx' ? path.join(ctx.logDir, `nginx-${n}.access.log`) : undefined;
     await writeFile(
       configFile,
-      renderNginxConfig({ prefix, port, originPort: ctx.originPort, cacheBytes: ctx.cacheBytes, ...(accessLog ? { accessLog } : {}), ...(isRoot ? { user: 'root' } : {}) }),
+      renderNginxConfig({ prefix, port, originPort: ctx.originPort, cacheBytes: ctx.cacheBytes, workers: ctx.workers, ...(accessLog ? { accessLog } : {}), ...(isRoot ? { user: 'root' } : {}) }),
     );
     const child = startProgram({ name, command: ctx.tools.nginx!, args: nginxArgs(prefix, configFile), pinning: ctx.pinning, logFile });
     await waitForHttp(`${url}/healthz`, child, 'nginx', 20_000, `${logFile} and ${prefix}/error.log`).catch(async (error: unknown) => {

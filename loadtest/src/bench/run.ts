@@ -29,6 +29,8 @@ export interface HttpBenchOptions {
   cacheBytes: number;
   edgeLog: EdgeLogDestination;
   edgeExecArgv: string[];
+  /** Worker processes of the edge and nginx (--workers); bare-node and Varnish are as they are. */
+  workers: number;
 }
 
 export interface Measurement {
@@ -63,7 +65,7 @@ export interface BenchEnvironment {
 }
 
 /** How this run starts a proxy in front of the origin at `originPort`: its folders, core and tools, and the given settings. */
-export function proxyContext(env: BenchEnvironment, originPort: number, settings: Pick<ProxyContext, 'cacheBytes' | 'edgeLog' | 'edgeExecArgv'>): ProxyContext {
+export function proxyContext(env: BenchEnvironment, originPort: number, settings: Pick<ProxyContext, 'cacheBytes' | 'edgeLog' | 'edgeExecArgv'> & { workers?: number }): ProxyContext {
   return {
     originPort,
     scratchDir: env.scratchDir,
@@ -72,6 +74,7 @@ export function proxyContext(env: BenchEnvironment, originPort: number, settings
     tools: env.tools,
     cacheBytes: settings.cacheBytes,
     edgeLog: settings.edgeLog,
+    workers: settings.workers ?? 1,
     edgeExecArgv: settings.edgeExecArgv,
   };
 }
@@ -297,7 +300,8 @@ export async function measureGeneratorCeiling(options: HttpBenchOptions, env: Be
 /** Where each party runs, in words, for the report. */
 export function describeCores(cores: Cores): string {
   if (cores.proxy.cpu === undefined) return 'unpinned (taskset not found): proxy, origin and load generator share all cores';
-  return `proxy on CPU ${cores.proxy.cpu}, load generator on CPU ${cores.loadgen.cpu}; origin with the load generator for hits, with the proxy for misses (taskset)`;
+  const shared = String(cores.proxy.cpu).split(',').includes(String(cores.loadgen.cpu)) ? ' (shared: the proxy has several workers)' : '';
+  return `proxy on CPU ${cores.proxy.cpu}, load generator on CPU ${cores.loadgen.cpu}${shared}; origin with the load generator for hits, with the proxy for misses (taskset)`;
 }
 
 export const LOG_DIR_NAME = 'logs';

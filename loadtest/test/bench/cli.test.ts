@@ -85,5 +85,3 @@ test('a one-round run fills and measures nginx and the edge on Zipf hits over 10
     await rm(out, { recursive: true, force: true });
   }
 });
-  }
-});

@@ -14,8 +14,8 @@ import { largeObjectsLine, runLargeObjectsScenario, type LargeObjectsResult } fr
 import { runMemoryScenario, type MemoryResult } from './memory.ts';
 import { findExecutable } from './processes.ts';
 import { formatProfileSummary, summarizeProfile, type CpuProfile } from './profile.ts';
-import { EDGE_LOG_DESTINATIONS, PROXY_NAMES, unavailableReason, type EdgeLogDestination, type ProxyName, type Tools } from './proxies.ts';
-import { generatorCeilingLine, memoryLine, noLogNginxLine, summarize, summaryTable } from './report.ts';
+import { DEFAULT_PROXIES, EDGE_LOG_DESTINATIONS, PROXY_NAMES, unavailableReason, type EdgeLogDestination, type ProxyName, type Tools } from './proxies.ts';
+import { edgeReferenceLines, generatorCeilingLine, memoryLine, summarize, summaryTable } from './report.ts';
 import {
   describeCores,
   logDirOf,
@@ -104,7 +104,7 @@ function addHttpOptions(command: Command): Command {
     .option('--connections <n>', 'concurrent connections of the load generator', positiveInt('--connections'), 50)
     .option('--threads <n>', 'load generator threads (wrk -t)', positiveInt('--threads'), 1)
     .option('--scenarios <list>', `comma-separated: ${SCENARIO_NAMES.join(',')}`, listOption(SCENARIO_NAMES, 'scenario'), [...SCENARIO_NAMES])
-    .option('--proxies <list>', `comma-separated: ${PROXY_NAMES.join(',')}`, listOption(PROXY_NAMES, 'proxy'), [...PROXY_NAMES])
+    .option('--proxies <list>', `comma-separated: ${PROXY_NAMES.join(',')}`, listOption(PROXY_NAMES, 'proxy'), [...DEFAULT_PROXIES])
     .option('--cache-bytes <size>', 'cache size of every proxy (and the memory scenario)', bytesOption, 256 * MiB)
     .option('--memory-limit <size>', 'RSS the edge must stay under in the memory scenario', bytesOption, 400 * MiB)
     .option('--out <dir>', 'run folder (default: runs/bench-<time>)')
@@ -274,7 +274,7 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
   const rows = summarize(measurements, options.rounds);
   const table = rows.length ? summaryTable(rows) : '(no HTTP measurements)';
   const ceilingLine = ceiling ? generatorCeilingLine(ceiling, rows) : undefined;
-  const floorLine = noLogNginxLine(rows);
+  const referenceLines = edgeReferenceLines(rows);
   const args = process.argv.slice(2);
   const command = args.length ? `npm run bench -- ${args.join(' ')}` : 'npm run bench';
   const summaryText = [
@@ -289,7 +289,7 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
     '',
     table,
     "cells: median over rounds (min-max); ratios are taken round by round against nginx (its access log buffered to a file, the goals' baseline) or bare-node, then the median (min-max) of those; CPU: the target's process tree, from /proc",
-    ...(floorLine ? [floorLine] : []),
+    ...referenceLines,
     ...(ceilingLine ? [ceilingLine] : []),
     ...(memory ? ['', memoryLine(memory)] : []),
     ...(memoryError ? ['', `memory: failed: ${memoryError}`] : []),
@@ -315,7 +315,7 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
   await writeFile(path.join(outDir, 'bench.json'), `${JSON.stringify(result, null, 2)}\n`);
   await writeFile(path.join(outDir, 'summary.txt'), summaryText);
   process.stdout.write(`${table}\n`);
-  if (floorLine) process.stdout.write(`${floorLine}\n`);
+  for (const line of referenceLines) process.stdout.write(`${line}\n`);
   if (ceilingLine) process.stdout.write(`${ceilingLine}\n`);
   if (memory) process.stdout.write(`${memoryLine(memory)}\n`);
   if (largeObjects) process.stdout.write(`${largeObjectsLine(largeObjects)}\n`);

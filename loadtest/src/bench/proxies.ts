@@ -14,8 +14,13 @@ import { nginxArgs, renderNginxConfig } from './nginx.ts';
 import { renderVcl, varnishdArgs } from './varnish.ts';
 import { readMemory, startNodeService, startProgram, stopProcess, waitForHttp, type Memory, type Pinning } from './processes.ts';
 
-export const PROXY_NAMES = ['nginx', 'nginx-nolog', 'varnish', 'edge', 'bare-node'] as const;
+/**
+ * `edge-nolog`: the edge at LOG_LEVEL=warn, writing no access line: what the log path costs, by
+ * difference. Not in the default run (DEFAULT_PROXIES).
+ */
+export const PROXY_NAMES = ['nginx', 'nginx-nolog', 'varnish', 'edge', 'bare-node', 'edge-nolog'] as const;
 export type ProxyName = (typeof PROXY_NAMES)[number];
+export const DEFAULT_PROXIES: readonly ProxyName[] = ['nginx', 'nginx-nolog', 'varnish', 'edge', 'bare-node'];
 /** What a measurement is aimed at: a proxy, or the origin itself (the miss ceiling). */
 export type TargetName = ProxyName | 'origin';
 
@@ -67,7 +72,7 @@ export const BARE_NODE_PROGRAM = { name: 'bare-node', entry: 'loadtest/src/bench
 export function unavailableReason(name: ProxyName, tools: Tools): string | undefined {
   if ((name === 'nginx' || name === 'nginx-nolog') && !tools.nginx) return `${name}: not installed, skipped (apt-get install nginx)`;
   if (name === 'varnish' && !tools.varnishd) return 'varnish: not installed, skipped (apt-get install varnish)';
-  if (name === 'edge' && !existsSync(path.join(REPO_ROOT, EDGE_ENTRY))) return `edge: ${EDGE_ENTRY} not found, skipped`;
+  if ((name === 'edge' || name === 'edge-nolog') && !existsSync(path.join(REPO_ROOT, EDGE_ENTRY))) return `${name}: ${EDGE_ENTRY} not found, skipped`;
   return undefined;
 }
 
@@ -91,12 +96,17 @@ export async function startProxy(name: ProxyName, ctx: ProxyContext): Promise<Ta
   const port = await getPort({ host: HOST });
   const url = `http://${HOST}:${port}`;
   const n = ++instance;
-  if (name === 'edge') {
-    const logFile = path.join(ctx.logDir, `edge-${n}.log`);
+  if (name === 'edge' || name === 'edge-nolog') {
+    const logFile = path.join(ctx.logDir, `${name}-${n}.log`);
     const service = await startNodeService({
-      name: 'edge',
+      name,
       program: 'edge',
-      env: { ...baseEnv(), ...edgeBenchEnv(port, `http://${HOST}:${ctx.originPort}`, ctx.cacheBytes), EDGE_WORKERS: String(ctx.workers) },
+      env: {
+        ...baseEnv(),
+        ...edgeBenchEnv(port, `http://${HOST}:${ctx.originPort}`, ctx.cacheBytes),
+        EDGE_WORKERS: String(ctx.workers),
+        ...(name === 'edge-nolog' ? { LOG_LEVEL: 'warn' } : {}),
+      },
       pinning: ctx.pinning,
       logFile,
       stdout: ctx.edgeLog === 'file' ? 'log' : 'discard',

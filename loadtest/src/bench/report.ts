@@ -15,8 +15,14 @@ import { pairedRatios, spread, type Spread } from './summary.ts';
 export const BASELINE: TargetName = 'nginx';
 /** The floor of a node:http proxy (bare-node.ts): the edge's ratio to it is what its features cost. */
 export const NODE_FLOOR: TargetName = 'bare-node';
-/** nginx without an access log: the edge's ratio to it is printed on a line of its own. */
-export const NO_LOG_NGINX: TargetName = 'nginx-nolog';
+/**
+ * Printed on lines of their own, the edge against: nginx without an access log, and itself
+ * writing no access line (the log path's cost).
+ */
+export const EDGE_REFERENCES = [
+  { target: 'nginx-nolog', what: 'access_log off' },
+  { target: 'edge-nolog', what: 'the edge at LOG_LEVEL=warn: no access lines' },
+] as const satisfies readonly { target: TargetName; what: string }[];
 
 export interface SummaryRow {
   scenario: HttpScenario['name'];
@@ -41,9 +47,8 @@ export interface SummaryRow {
   throughputVsNodeFloor?: Spread;
   /** Per-round p99 ÷ bare-node's p99 in the same round. */
   p99VsNodeFloor?: Spread;
-  /** Edge rows: per-round requests/s and p99 ÷ nginx-nolog's. */
-  throughputVsNoLogNginx?: Spread;
-  p99VsNoLogNginx?: Spread;
+  /** Edge rows: per-round requests/s and p99 ÷ each of EDGE_REFERENCES that ran. */
+  edgeVersus?: { target: TargetName; what: string; throughput: Spread; p99: Spread }[];
   /** Edge rows: issue 8's goal and whether the medians meet it. */
   goal?: { text: string; met: boolean };
 }
@@ -91,9 +96,13 @@ export function summarize(measurements: Measurement[], rounds: number): SummaryR
       row.throughputVsNodeFloor = pairedWith(rps, NODE_FLOOR, requestsPerSec);
       row.p99VsNodeFloor = pairedWith(p99, NODE_FLOOR, p99Of);
     }
-    if (target === 'edge' && ran(NO_LOG_NGINX)) {
-      row.throughputVsNoLogNginx = pairedWith(rps, NO_LOG_NGINX, requestsPerSec);
-      row.p99VsNoLogNginx = pairedWith(p99, NO_LOG_NGINX, p99Of);
+    if (target === 'edge') {
+      row.edgeVersus = EDGE_REFERENCES.filter((ref) => ran(ref.target)).map((ref) => ({
+        target: ref.target,
+        what: ref.what,
+        throughput: pairedWith(rps, ref.target, requestsPerSec),
+        p99: pairedWith(p99, ref.target, p99Of),
+      }));
     }
     if (target === 'edge' && hasBaseline && row.throughputVsBaseline!.n > 0) {
       const goal = HTTP_SCENARIOS[scenario].goal;
@@ -157,12 +166,15 @@ export function summaryTable(rows: SummaryRow[]): string {
   return table.toString();
 }
 
-/** The edge against nginx without an access log, per scenario (the table's nginx writes one). */
-export function noLogNginxLine(rows: SummaryRow[]): string | undefined {
-  const parts = rows
-    .filter((r) => r.throughputVsNoLogNginx && r.throughputVsNoLogNginx.n > 0)
-    .map((r) => `${r.scenario} req/s ${formatSpread(r.throughputVsNoLogNginx, 2, 'x')}, p99 ${formatSpread(r.p99VsNoLogNginx, 2, 'x')}`);
-  return parts.length ? `edge ÷ nginx-nolog (access_log off; paired by round): ${parts.join('; ')}` : undefined;
+/** One line per EDGE_REFERENCES target that ran: the edge against it, per scenario. */
+export function edgeReferenceLines(rows: SummaryRow[]): string[] {
+  return EDGE_REFERENCES.flatMap((ref) => {
+    const parts = rows.flatMap((r) => {
+      const versus = r.edgeVersus?.find((v) => v.target === ref.target);
+      return versus && versus.throughput.n > 0 ? [`${r.scenario} req/s ${formatSpread(versus.throughput, 2, 'x')}, p99 ${formatSpread(versus.p99, 2, 'x')}`] : [];
+    });
+    return parts.length ? [`edge ÷ ${ref.target} (${ref.what}; paired by round): ${parts.join('; ')}`] : [];
+  });
 }
 
 /** The generator's ceiling next to the best median hit rate: how far the hits were from being generator-bound. */

@@ -33,7 +33,7 @@ test('bad flags exit non-zero with a message naming the flag and what was wrong'
     [['http', '--duration', '1.5s'], /--duration.*whole seconds/],
     [['http', '--duration', 'soon'], /--duration.*expected a duration/],
     [['http', '--scenarios', 'hits-1k,hits-2k'], /unknown scenario "hits-2k"; valid: hits-1k, hits-64k, hits-1k-one-url, misses, memory/],
-    [['http', '--proxies', 'squid'], /unknown proxy "squid"; valid: nginx, nginx-nolog, varnish, edge/],
+    [['http', '--proxies', 'squid'], /unknown proxy "squid"; valid: nginx, nginx-nolog, varnish, edge, bare-node, edge-nolog/],
     [['http', '--cache-bytes', '12'], /--cache-bytes.*at least 1MiB/],
   ];
   const results = await Promise.all(cases.map(([args]) => bench(args)));

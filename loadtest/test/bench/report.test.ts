@@ -1,5 +1,5 @@
 import test from 'ava';
-import { formatSpread, generatorCeilingLine, noLogNginxLine, summarize, summaryTable } from '../../src/bench/report.ts';
+import { formatSpread, generatorCeilingLine, edgeReferenceLines, summarize, summaryTable } from '../../src/bench/report.ts';
 import type { Measurement } from '../../src/bench/run.ts';
 import type { LoadResult } from '../../src/bench/wrk.ts';
 
@@ -119,10 +119,10 @@ test('every target is also paired against bare-node, the node:http floor, and th
   t.deepEqual(edge.p99VsNodeFloor, { n: 2, median: 1.125, min: 0.75, max: 1.5 });
   t.deepEqual(rows.find((r) => r.target === 'nginx' && r.scenario === 'hits-64k')!.throughputVsNodeFloor, { n: 2, median: (100 / 75 + 100 / 80) / 2, min: 100 / 80, max: 100 / 75 });
   t.is(rows.find((r) => r.target === 'edge' && r.scenario === 'misses')!.throughputVsNodeFloor, undefined, 'no bare-node in that scenario');
-  t.deepEqual(edge.throughputVsNoLogNginx, { n: 2, median: 0.5, min: 0.5, max: 0.5 });
-  t.is(rows.find((r) => r.target === 'nginx' && r.scenario === 'hits-64k')!.throughputVsNoLogNginx, undefined, 'only the edge gets that line');
-  t.is(noLogNginxLine(rows), 'edge ÷ nginx-nolog (access_log off; paired by round): hits-64k req/s 0.50x (0.50-0.50), p99 2.50x (2.00-3.00)');
-  t.is(noLogNginxLine(rows.filter((r) => r.scenario === 'misses')), undefined);
+  t.deepEqual(edge.edgeVersus?.map((v) => [v.target, v.throughput]), [['nginx-nolog', { n: 2, median: 0.5, min: 0.5, max: 0.5 }]]);
+  t.is(rows.find((r) => r.target === 'nginx' && r.scenario === 'hits-64k')!.edgeVersus, undefined, 'only the edge gets those lines');
+  t.deepEqual(edgeReferenceLines(rows), ['edge ÷ nginx-nolog (access_log off; paired by round): hits-64k req/s 0.50x (0.50-0.50), p99 2.50x (2.00-3.00)']);
+  t.deepEqual(edgeReferenceLines(rows.filter((r) => r.scenario === 'misses')), []);
   t.regex(summaryTable(rows), /bare-node .* 1 /);
 });
 

@@ -85,3 +85,44 @@ test('two workers on one port: both serve, /metrics sums them, a purge reaches b
   t.is(await exited, 0);
   for (const pid of workerPids) t.throws(() => process.kill(pid, 0), undefined, `worker ${pid} outlived the primary`);
 });
+
+test('two workers logging every miss to one pipe: every line comes out whole', async (t) => {
+  const upstream = await startUpstream();
+  t.teardown(() => upstream.close());
+  const child = start({ UPSTREAM_URLS: upstream.url, EDGE_ID: 'edge-workers-log', EDGE_WORKERS: '2', LOG_LEVEL: 'info' });
+  const killer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+  t.teardown(() => clearTimeout(killer));
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const ready = await new Promise<{ port: number }>((resolve, reject) => {
+    child.once('message', (message) => resolve(message as { port: number }));
+    child.once('exit', (code) => reject(new Error(`exited early with ${code}`)));
+  });
+  // Kept-alive connections from 8 clients, spread over both workers; every request a miss with a line.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  t.teardown(() => agent.destroy());
+  let next = 0;
+  const client = async () => {
+    while (next < 3000) {
+      const path = `/obj/${next++}`;
+      await new Promise<void>((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port: ready.port, path, agent }, (res) => res.resume().on('end', resolve)).on('error', reject);
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, client));
+  child.kill('SIGTERM');
+  t.is(await exited, 0);
+  const lines = out.split('\n').filter(Boolean);
+  const broken = lines.filter((line) => {
+    try {
+      JSON.parse(line);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  t.deepEqual(broken.slice(0, 3), [], `${broken.length} of ${lines.length} lines are not whole JSON`);
+  t.is(lines.filter((line) => line.includes('"result":"miss"')).length, 3000);
+});

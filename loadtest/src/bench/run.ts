@@ -104,14 +104,18 @@ async function fetchChecked(url: string, expectedBytes: number): Promise<Headers
 }
 
 /**
- * Asks for /obj/0 .. /obj/<objects-1> once each, `concurrency` at a time over kept-alive
+ * Asks for /obj/0 .. /obj/<objects-1> once per proxy worker, `concurrency` at a time over kept-alive
  * connections, so every URL of a Zipf hit scenario is cached before timing; every answer must be a
- * 200 of the expected size.
+ * 200 of the expected size. With `workers` > 1 (an edge under node:cluster, each worker with its own
+ * cache) the connections are opened one after another, which cluster's round-robin hands to the
+ * workers in turn, so each group of `workers` consecutive connections has one on every worker, and
+ * each URL is asked on every connection of a group.
  */
-export async function fillCache(baseUrl: string, objects: number, expectedBytes: number, concurrency = 16): Promise<void> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  let next = 0;
-  const get = (id: number) =>
+export async function fillCache(baseUrl: string, objects: number, expectedBytes: number, options: { concurrency?: number; workers?: number } = {}): Promise<void> {
+  const concurrency = Math.min(options.concurrency ?? 16, objects);
+  const workers = options.workers ?? 1;
+  const agents: http.Agent[] = [];
+  const get = (agent: http.Agent, id: number) =>
     new Promise<void>((resolve, reject) => {
       const req = http.get(`${baseUrl}/obj/${id}`, { agent, timeout: 10_000 }, (res) => {
         let bytes = 0;
@@ -126,13 +130,24 @@ export async function fillCache(baseUrl: string, objects: number, expectedBytes:
       req.on('timeout', () => req.destroy(new Error(`filling the cache: GET /obj/${id} got no answer within 10 s`)));
       req.on('error', reject);
     });
-  const worker = async () => {
-    while (next < objects) await get(next++);
-  };
   try {
-    await Promise.all(Array.from({ length: Math.min(concurrency, objects) }, worker));
+    // One connection per agent, each opened (by its first request) after the previous one answered.
+    for (let i = 0; i < concurrency * workers; i++) {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      agents.push(agent);
+      await get(agent, 0);
+    }
+    let next = 1;
+    const group = async (g: number) => {
+      const members = agents.slice(g * workers, (g + 1) * workers);
+      while (next < objects) {
+        const id = next++;
+        await Promise.all(members.map((agent) => get(agent, id)));
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, (_, g) => group(g)));
   } finally {
-    agent.destroy();
+    for (const agent of agents) agent.destroy();
   }
 }
 
@@ -217,7 +232,7 @@ async function measureOne(
       return { kind: 'fixed', path: HIT_PATH };
     };
     const spec = (durationMs: number): LoadSpec => ({ baseUrl: target!.url, pattern: pattern(), connections: options.connections, threads: options.threads, durationMs });
-    if (objects > 0) await fillCache(target.url, objects, scenario.objectBytes);
+    if (objects > 0) await fillCache(target.url, objects, scenario.objectBytes, { workers: targetName === 'edge' || targetName === 'edge-nolog' ? options.workers : 1 });
     if (scenario.kind === 'hits') await checkHits(target, scenario);
     else await fetchChecked(`${target.url}/obj/0`, scenario.objectBytes);
     if (options.warmupMs > 0) await env.generator.run(spec(options.warmupMs));

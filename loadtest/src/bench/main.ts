@@ -13,7 +13,7 @@ import { createLoadGenerator } from './loadgen.ts';
 import { largeObjectsLine, runLargeObjectsScenario, type LargeObjectsResult } from './large-objects.ts';
 import { runMemoryScenario, type MemoryResult } from './memory.ts';
 import { findExecutable } from './processes.ts';
-import { formatProfileSummary, summarizeProfile, type CpuProfile } from './profile.ts';
+import { bundleSources, formatProfileSummary, summarizeProfile, type CpuProfile } from './profile.ts';
 import { DEFAULT_PROXIES, EDGE_LOG_DESTINATIONS, PROXY_NAMES, unavailableReason, type EdgeLogDestination, type ProxyName, type Tools } from './proxies.ts';
 import { edgeReferenceLines, generatorCeilingLine, memoryLine, summarize, summaryTable } from './report.ts';
 import {
@@ -325,10 +325,22 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
   return outDir;
 }
 
+/** Line-to-source maps of the bundles a profile's frames ran from (those still on disk). */
+async function bundlesOf(profile: CpuProfile): Promise<Map<string, (line: number) => string | undefined>> {
+  const urls = new Set(profile.nodes.map((n) => n.callFrame.url).filter((url) => /\.mjs$/.test(url)));
+  const bundles = new Map<string, (line: number) => string | undefined>();
+  for (const url of urls) {
+    const text = await readFile(url.replace(/^file:\/\//, ''), 'utf8').catch(() => undefined);
+    if (text !== undefined) bundles.set(url, bundleSources(text));
+  }
+  return bundles;
+}
+
 async function printProfiles(dir: string): Promise<void> {
   const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.cpuprofile'));
   for (const file of files) {
-    const summary = summarizeProfile(JSON.parse(await readFile(path.join(dir, file), 'utf8')) as CpuProfile);
+    const profile = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as CpuProfile;
+    const summary = summarizeProfile(profile, 25, await bundlesOf(profile));
     const text = formatProfileSummary(summary);
     await writeFile(path.join(dir, `${file}.txt`), `${text}\n`);
     process.stdout.write(`\nedge CPU profile ${path.join(dir, file)}:\n${text}\n`);
@@ -401,7 +413,7 @@ program
   .addOption(new Option('--top <n>', 'functions to list').argParser(positiveInt('--top')).default(25))
   .action(async (file: string, opts: { top: number }) => {
     const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
-    process.stdout.write(`${formatProfileSummary(summarizeProfile(profile, opts.top))}\n`);
+    process.stdout.write(`${formatProfileSummary(summarizeProfile(profile, opts.top, await bundlesOf(profile)))}\n`);
   });
 
 program.parseAsync().catch((error: unknown) => {

@@ -30,6 +30,7 @@ import { EdgeMetrics } from './metrics.ts';
 import { EdgeProxy, isLocalPath, type PeerRouting } from './proxy.ts';
 import { BodyReclaimer, majorGc, type MajorGc } from './reclaim.ts';
 import { Upstream } from './upstream.ts';
+import type { WorkerLink } from './workers.ts';
 
 export interface EdgeDeps {
   logger?: Logger;
@@ -39,6 +40,8 @@ export interface EdgeDeps {
   defaultMetrics?: boolean;
   /** Requests a major GC once enough bodies were evicted (default: V8's gc(), see reclaim.ts). */
   collectGarbage?: MajorGc;
+  /** In a cluster worker (EDGE_WORKERS > 1): purges and /metrics reach every worker through it. */
+  workers?: WorkerLink;
 }
 
 export interface Edge {
@@ -89,6 +92,11 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
   });
   const metrics = new EdgeMetrics({ edgeId: config.edgeId, policy: config.cachePolicy, cache: store, defaultMetrics: deps.defaultMetrics ?? true });
   evictions.metrics = metrics;
+  deps.workers?.contribute(metrics.registry);
+  deps.workers?.onPurge((selector, soft) => {
+    const purged = store.purge(selector, soft);
+    logger.info({ selector, soft, purged }, 'purge (from another worker)');
+  });
 
   const upstreamOptions = {
     timeoutMs: config.upstreamTimeoutMs,
@@ -177,7 +185,7 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
     res.json({ status: 'ok' });
   });
   app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    res.type(metrics.registry.contentType).send(await (deps.workers ? deps.workers.metrics() : metrics.registry.metrics()));
   });
   app.post('/_edge/purge', requireAdmin(config.adminToken), express.json({ limit: '64kb' }), (req, res) => {
     const parsed = purgeSchema.safeParse(req.body ?? {});
@@ -191,7 +199,9 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
     else if (prefix !== undefined) selector = { prefix };
     else selector = { tag: tag as string };
     const purged = store.purge(selector, soft);
+    deps.workers?.purged(selector, soft);
     logger.info({ selector, soft, purged }, 'purge');
+    // With EDGE_WORKERS > 1, `purged` counts this worker's entries; the others purge the same selector.
     res.json({ purged, soft });
   });
   // Local paths never fall through to the proxy.

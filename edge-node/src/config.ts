@@ -58,6 +58,11 @@ export const edgeConfigSchema = z
       })
       .default('lru'),
     cacheBytes: positiveInt(Number.MAX_SAFE_INTEGER).default(64 * 1024 * 1024),
+    /**
+     * Edge processes serving one port (workers.ts): 1 is a single process; N forks N cluster
+     * workers, each with CACHE_BYTES / N of cache and nothing else shared. Up to 256.
+     */
+    workers: positiveInt(256).default(1),
     cacheMaxObjects: positiveInt(Number.MAX_SAFE_INTEGER).optional(),
     /**
      * Largest response kept in the cache, bytes: larger ones are passed on as they arrive and not
@@ -144,6 +149,7 @@ export const EDGE_ENV = {
   selfUrl: 'SELF_URL',
   cachePolicy: 'CACHE_POLICY',
   cacheBytes: 'CACHE_BYTES',
+  workers: 'EDGE_WORKERS',
   cacheMaxObjects: 'CACHE_MAX_OBJECTS',
   maxObjectBytes: 'MAX_OBJECT_BYTES',
   maxRequestBodyBytes: 'MAX_REQUEST_BODY_BYTES',

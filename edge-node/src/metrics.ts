@@ -105,6 +105,8 @@ export class EdgeMetrics {
       name: 'edge_upstream_up',
       help: 'Upstream health per base URL: 1 in use, 0 marked down after UPSTREAM_MAX_FAILS consecutive failures.',
       labelNames: ['upstream', 'target'],
+      // With EDGE_WORKERS > 1 the workers' series are summed (workers.ts); an upstream is up only if every worker uses it.
+      aggregator: 'min',
       registers,
     });
     const cache = options.cache;

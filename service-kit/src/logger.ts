@@ -13,12 +13,18 @@ export interface LoggerConfig {
   destination?: DestinationStream;
 }
 
-/** Lines are collected up to this many bytes and written with one write(2). */
-const STDOUT_BATCH_BYTES = 4096;
+/**
+ * The most one write(2) carries: PIPE_BUF, so that on a pipe (Docker's and systemd's stdout) the
+ * batches of several processes writing to it (EDGE_WORKERS) never interleave; a file opened for
+ * appending keeps whole writes apart anyway. Every write holds whole lines.
+ */
+const MAX_WRITE_BYTES = 4096;
+/** Logger lines are collected until a batch reaches this many bytes (or the flush tick). */
+const STDOUT_BATCH_BYTES = 2048;
 /** Longest a line waits in a batch when traffic is low. */
 const STDOUT_FLUSH_MS = 250;
-/** Access lines are handed to the destination in batches of about this many characters. */
-const ACCESS_BATCH_CHARS = 16_384;
+/** Access lines are handed to the destination in batches of at most this many characters (one line alone may be longer). */
+const ACCESS_BATCH_CHARS = MAX_WRITE_BYTES;
 /**
  * The stdout destinations made here, each with the batches kept in front of it (AccessLogs):
  * its flush tick and exit handler empty those first, then the destination. An AccessLog on any
@@ -72,9 +78,9 @@ export class AccessLog {
       this.destination.write(line);
       return;
     }
-    this.pending += line;
     // A full batch is past the destination's own batch size, so it is written at once.
-    if (this.pending.length >= ACCESS_BATCH_CHARS) this.handOver();
+    if (this.pending.length + line.length > ACCESS_BATCH_CHARS) this.handOver();
+    this.pending += line;
   }
 
   /** Hands the batch to the destination (whose flush tick, right after, writes it out). */
@@ -95,7 +101,7 @@ export class AccessLog {
  * batch are written on a normal exit (an exit handler flushes) but lost on a hard crash.
  */
 function stdoutDestination(): DestinationStream {
-  const destination = pino.destination({ fd: 1, sync: true, minLength: STDOUT_BATCH_BYTES });
+  const destination = pino.destination({ fd: 1, sync: true, minLength: STDOUT_BATCH_BYTES, maxWrite: MAX_WRITE_BYTES });
   const batches = new Set<() => void>();
   STDOUT_BATCHES.set(destination, batches);
   const flush = () => {

@@ -2,12 +2,15 @@
 // be pinned to its own core like wrk), given a LoadSpec as JSON in argv[2], printing a LoadResult
 // as JSON on stdout. autocannon spends more CPU per request than wrk: see BENCH.md.
 import autocannon from 'autocannon';
+import { mulberry32 } from '@cdn-lab/service-kit';
+import { zipfSampler } from '../random.ts';
 import type { LoadResult, LoadSpec } from './wrk.ts';
 
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '') as LoadSpec;
   const pattern = spec.pattern;
   let counter = pattern.kind === 'counter' ? pattern.start : 0;
+  const nextId = pattern.kind === 'zipf' ? zipfSampler(pattern.objects, pattern.exponent, mulberry32(pattern.seed)) : () => counter++;
   const result = await autocannon({
     url: spec.baseUrl,
     connections: spec.connections,
@@ -15,7 +18,7 @@ async function main(): Promise<void> {
     requests: [
       pattern.kind === 'fixed'
         ? { method: 'GET', path: pattern.path }
-        : { method: 'GET', setupRequest: (request) => ({ ...request, path: `/obj/${counter++}` }) },
+        : { method: 'GET', setupRequest: (request) => ({ ...request, path: `/obj/${nextId()}` }) },
     ],
   });
   const out: LoadResult = {

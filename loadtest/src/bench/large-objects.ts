@@ -6,7 +6,7 @@
 // Goal: the peak stays within the idle RSS plus the cache budget.
 import { originEnv } from '@cdn-lab/origin/config';
 import { scrapeMetrics, sumMetric } from '../scrape.ts';
-import { startOrigin, startProxy } from './proxies.ts';
+import { startOrigin, startProxy, type EdgeLogDestination } from './proxies.ts';
 import { proxyContext, type BenchEnvironment } from './run.ts';
 
 export interface LargeObjectsOptions {
@@ -18,7 +18,7 @@ export interface LargeObjectsOptions {
   concurrency: number;
   /** How many times the same URLs are fetched: a response that was stored would be a hit the second time. */
   rounds: number;
-  keepEdgeLogs: boolean;
+  edgeLog: EdgeLogDestination;
 }
 
 export interface LargeObjectsResult {
@@ -66,7 +66,7 @@ export async function runLargeObjectsScenario(options: LargeObjectsOptions, env:
   });
   const urlOf = (base: string, i: number) => `${base}/obj/${i + 1}?size=${options.objectBytes}`;
   for (let i = 0; i < options.concurrency; i++) await drain(await fetch(urlOf(origin.url, i)));
-  const ctx = proxyContext(env, origin.port, { cacheBytes: options.cacheBytes, keepEdgeLogs: options.keepEdgeLogs, edgeExecArgv: [] });
+  const ctx = proxyContext(env, origin.port, { cacheBytes: options.cacheBytes, edgeLog: options.edgeLog, edgeExecArgv: [] });
   try {
     const edge = await startProxy('edge', ctx);
     try {

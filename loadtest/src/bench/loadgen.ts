@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pinned, runToEnd, type Pinning } from './processes.ts';
-import { COUNTER_LUA, parseWrkOutput, wrkArgs, type LoadResult, type LoadSpec } from './wrk.ts';
+import { COUNTER_LUA, parseWrkOutput, wrkArgs, ZIPF_LUA, type LoadResult, type LoadSpec, type WrkScripts } from './wrk.ts';
 
 export type GeneratorName = 'wrk' | 'autocannon';
 
@@ -19,18 +19,19 @@ export interface LoadGenerator {
 const TSX_IMPORT = createRequire(import.meta.url).resolve('tsx');
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'autocannon-worker.ts');
 
-/** wrk when `wrkPath` is given, else autocannon; `scratchDir` holds wrk's Lua script. */
+/** wrk when `wrkPath` is given, else autocannon; `scratchDir` holds wrk's Lua scripts. */
 export async function createLoadGenerator(wrkPath: string | undefined, pinning: Pinning, scratchDir: string): Promise<LoadGenerator> {
   // Generous: a run may overrun its duration while the server under test drains.
   const timeoutFor = (spec: LoadSpec) => spec.durationMs + 60_000;
   if (wrkPath) {
-    const script = path.join(scratchDir, 'counter.lua');
-    await writeFile(script, COUNTER_LUA);
+    const scripts: WrkScripts = { counter: path.join(scratchDir, 'counter.lua'), zipf: path.join(scratchDir, 'zipf.lua') };
+    await writeFile(scripts.counter, COUNTER_LUA);
+    await writeFile(scripts.zipf, ZIPF_LUA);
     return {
       name: 'wrk',
       note: `wrk (${wrkPath})`,
       async run(spec) {
-        const { command, args } = pinned(wrkPath, wrkArgs(spec, script), pinning.cpu, pinning.taskset);
+        const { command, args } = pinned(wrkPath, wrkArgs(spec, scripts), pinning.cpu, pinning.taskset);
         const { stdout } = await runToEnd(command, args, { timeoutMs: timeoutFor(spec) });
         return parseWrkOutput(stdout);
       },

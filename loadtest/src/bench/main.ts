@@ -13,9 +13,9 @@ import { createLoadGenerator } from './loadgen.ts';
 import { largeObjectsLine, runLargeObjectsScenario, type LargeObjectsResult } from './large-objects.ts';
 import { runMemoryScenario, type MemoryResult } from './memory.ts';
 import { findExecutable } from './processes.ts';
-import { formatProfileSummary, summarizeProfile, type CpuProfile } from './profile.ts';
-import { PROXY_NAMES, unavailableReason, type ProxyName, type Tools } from './proxies.ts';
-import { generatorCeilingLine, memoryLine, nodeFloorLine, summarize, summaryTable } from './report.ts';
+import { bundleSources, formatProfileSummary, summarizeProfile, type CpuProfile } from './profile.ts';
+import { DEFAULT_PROXIES, EDGE_LOG_DESTINATIONS, PROXY_NAMES, unavailableReason, type EdgeLogDestination, type ProxyName, type Tools } from './proxies.ts';
+import { edgeReferenceLines, generatorCeilingLine, memoryLine, summarize, summaryTable } from './report.ts';
 import {
   describeCores,
   logDirOf,
@@ -90,7 +90,8 @@ interface HttpCliOptions {
   memoryLimit: number;
   out?: string;
   pin: boolean;
-  keepEdgeLogs: boolean;
+  edgeLog: EdgeLogDestination;
+  workers: number;
   profileEdge: boolean;
   loadGenerator: 'auto' | 'wrk' | 'autocannon';
 }
@@ -103,12 +104,17 @@ function addHttpOptions(command: Command): Command {
     .option('--connections <n>', 'concurrent connections of the load generator', positiveInt('--connections'), 50)
     .option('--threads <n>', 'load generator threads (wrk -t)', positiveInt('--threads'), 1)
     .option('--scenarios <list>', `comma-separated: ${SCENARIO_NAMES.join(',')}`, listOption(SCENARIO_NAMES, 'scenario'), [...SCENARIO_NAMES])
-    .option('--proxies <list>', `comma-separated: ${PROXY_NAMES.join(',')}`, listOption(PROXY_NAMES, 'proxy'), [...PROXY_NAMES])
+    .option('--proxies <list>', `comma-separated: ${PROXY_NAMES.join(',')}`, listOption(PROXY_NAMES, 'proxy'), [...DEFAULT_PROXIES])
     .option('--cache-bytes <size>', 'cache size of every proxy (and the memory scenario)', bytesOption, 256 * MiB)
     .option('--memory-limit <size>', 'RSS the edge must stay under in the memory scenario', bytesOption, 400 * MiB)
     .option('--out <dir>', 'run folder (default: runs/bench-<time>)')
     .option('--no-pin', 'do not pin with taskset even where it exists')
-    .option('--keep-edge-logs', "keep the edge's per-request log lines in the run folder (default: written to /dev/null)", false)
+    .addOption(
+      new Option('--edge-log <destination>', "the edge's log lines: file (in the run folder on disk, as deployments write them) or discard (/dev/null)")
+        .choices(EDGE_LOG_DESTINATIONS)
+        .default('file'),
+    )
+    .option('--workers <n>', 'worker processes of the edge (EDGE_WORKERS) and nginx (worker_processes), pinned to CPUs 0..n-1', positiveInt('--workers'), 1)
     .option('--profile-edge', 'run the edge with --cpu-prof; profiles land in <run>/profiles', false)
     .addOption(new Option('--load-generator <name>', 'wrk when installed, else autocannon').choices(['auto', 'wrk', 'autocannon']).default('auto'));
 }
@@ -142,9 +148,15 @@ async function detectTools(pin: boolean): Promise<Tools> {
   };
 }
 
-function coresFor(tools: Tools): Cores {
-  if (!tools.taskset || os.availableParallelism() < 2) return { proxy: { taskset: undefined, cpu: undefined }, loadgen: { taskset: undefined, cpu: undefined } };
-  return { proxy: { taskset: tools.taskset, cpu: 0 }, loadgen: { taskset: tools.taskset, cpu: 1 } };
+/**
+ * The proxy on CPU 0 and the load generator on CPU 1; with several workers the proxy gets CPUs
+ * 0..n-1 (capped at the machine's), so on a 2-core machine it shares CPU 1 with the generator.
+ */
+function coresFor(tools: Tools, workers: number): Cores {
+  const cpus = os.availableParallelism();
+  if (!tools.taskset || cpus < 2) return { proxy: { taskset: undefined, cpu: undefined }, loadgen: { taskset: undefined, cpu: undefined } };
+  const proxyCpus = Math.min(workers, cpus);
+  return { proxy: { taskset: tools.taskset, cpu: proxyCpus === 1 ? 0 : Array.from({ length: proxyCpus }, (_, i) => i).join(',') }, loadgen: { taskset: tools.taskset, cpu: Math.min(proxyCpus, cpus - 1) } };
 }
 
 function timestamp(date = new Date()): string {
@@ -162,7 +174,7 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
   await chmod(scratchDir, 0o755);
 
   const tools = await detectTools(opts.pin);
-  const cores = coresFor(tools);
+  const cores = coresFor(tools, opts.workers);
   const skipped: string[] = [];
   for (const proxy of opts.proxies) {
     const reason = unavailableReason(proxy, tools);
@@ -201,7 +213,8 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
     scenarios: httpScenarios,
     proxies: opts.proxies,
     cacheBytes: opts.cacheBytes,
-    keepEdgeLogs: opts.keepEdgeLogs,
+    edgeLog: opts.edgeLog,
+    workers: opts.workers,
     edgeExecArgv: opts.profileEdge ? ['--cpu-prof', `--cpu-prof-dir=${path.join(outDir, 'profiles')}`] : [],
   };
   const environment = {
@@ -234,7 +247,7 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
       if (reason) skipped.push(`memory: ${reason}`);
       else {
         try {
-          memory = await runMemoryScenario({ cacheBytes: opts.cacheBytes, fillFactor: MEMORY_FILL_FACTOR, concurrency: 16, limitBytes: opts.memoryLimit, keepEdgeLogs: opts.keepEdgeLogs }, env);
+          memory = await runMemoryScenario({ cacheBytes: opts.cacheBytes, fillFactor: MEMORY_FILL_FACTOR, concurrency: 16, limitBytes: opts.memoryLimit, edgeLog: opts.edgeLog }, env);
         } catch (error) {
           memoryError = (error as Error).message;
           log(`memory: failed: ${memoryError}`);
@@ -246,7 +259,7 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
       if (reason) skipped.push(`large-objects: ${reason}`);
       else {
         try {
-          largeObjects = await runLargeObjectsScenario({ ...LARGE_OBJECTS, keepEdgeLogs: opts.keepEdgeLogs }, env);
+          largeObjects = await runLargeObjectsScenario({ ...LARGE_OBJECTS, edgeLog: opts.edgeLog }, env);
         } catch (error) {
           largeObjectsError = (error as Error).message;
           log(`large-objects: failed: ${largeObjectsError}`);
@@ -261,7 +274,7 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
   const rows = summarize(measurements, options.rounds);
   const table = rows.length ? summaryTable(rows) : '(no HTTP measurements)';
   const ceilingLine = ceiling ? generatorCeilingLine(ceiling, rows) : undefined;
-  const floorLine = nodeFloorLine(rows);
+  const referenceLines = edgeReferenceLines(rows);
   const args = process.argv.slice(2);
   const command = args.length ? `npm run bench -- ${args.join(' ')}` : 'npm run bench';
   const summaryText = [
@@ -269,14 +282,14 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
     `command: ${command}`,
     `load generator: ${generator.note}`,
     `pinning: ${environment.pinning}`,
-    `rounds: ${options.rounds} interleaved (target order rotated each round), ${opts.duration / 1000}s measured after ${opts.warmup / 1000}s warm-up, ${opts.connections} connections, ${opts.threads} generator thread(s)`,
+    `rounds: ${options.rounds} interleaved (target order rotated each round), ${opts.duration / 1000}s measured after ${opts.warmup / 1000}s warm-up, ${opts.connections} connections, ${opts.threads} generator thread(s); ${opts.workers} worker process(es) for the edge and nginx; the edge logs to ${opts.edgeLog === "file" ? "a file in the run folder" : "/dev/null"}`,
     `revision: ${environment.revision}`,
     `cache size: ${formatBytes(opts.cacheBytes)} per proxy; node ${process.version}; ${environment.cpus} CPUs (${environment.cpuModel ?? 'unknown'}); load average (1/5/15 min) at start ${environment.loadavgAtStart.map((x) => x.toFixed(2)).join(' ')}, at end ${loadavgAtEnd.map((x) => x.toFixed(2)).join(' ')}`,
     ...skipped.map((line) => `skipped: ${line}`),
     '',
     table,
-    'cells: median over rounds (min-max); ratios are taken round by round against nginx, then the median (min-max) of those',
-    ...(floorLine ? [floorLine] : []),
+    "cells: median over rounds (min-max); ratios are taken round by round against nginx (its access log buffered to a file, the goals' baseline) or bare-node, then the median (min-max) of those; CPU: the target's process tree, from /proc",
+    ...referenceLines,
     ...(ceilingLine ? [ceilingLine] : []),
     ...(memory ? ['', memoryLine(memory)] : []),
     ...(memoryError ? ['', `memory: failed: ${memoryError}`] : []),
@@ -302,7 +315,7 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
   await writeFile(path.join(outDir, 'bench.json'), `${JSON.stringify(result, null, 2)}\n`);
   await writeFile(path.join(outDir, 'summary.txt'), summaryText);
   process.stdout.write(`${table}\n`);
-  if (floorLine) process.stdout.write(`${floorLine}\n`);
+  for (const line of referenceLines) process.stdout.write(`${line}\n`);
   if (ceilingLine) process.stdout.write(`${ceilingLine}\n`);
   if (memory) process.stdout.write(`${memoryLine(memory)}\n`);
   if (largeObjects) process.stdout.write(`${largeObjectsLine(largeObjects)}\n`);
@@ -312,10 +325,22 @@ async function runHttpCommand(opts: HttpCliOptions): Promise<string> {
   return outDir;
 }
 
+/** Line-to-source maps of the bundles a profile's frames ran from (those still on disk). */
+async function bundlesOf(profile: CpuProfile): Promise<Map<string, (line: number) => string | undefined>> {
+  const urls = new Set(profile.nodes.map((n) => n.callFrame.url).filter((url) => /\.mjs$/.test(url)));
+  const bundles = new Map<string, (line: number) => string | undefined>();
+  for (const url of urls) {
+    const text = await readFile(url.replace(/^file:\/\//, ''), 'utf8').catch(() => undefined);
+    if (text !== undefined) bundles.set(url, bundleSources(text));
+  }
+  return bundles;
+}
+
 async function printProfiles(dir: string): Promise<void> {
   const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.cpuprofile'));
   for (const file of files) {
-    const summary = summarizeProfile(JSON.parse(await readFile(path.join(dir, file), 'utf8')) as CpuProfile);
+    const profile = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as CpuProfile;
+    const summary = summarizeProfile(profile, 25, await bundlesOf(profile));
     const text = formatProfileSummary(summary);
     await writeFile(path.join(dir, `${file}.txt`), `${text}\n`);
     process.stdout.write(`\nedge CPU profile ${path.join(dir, file)}:\n${text}\n`);
@@ -388,7 +413,7 @@ program
   .addOption(new Option('--top <n>', 'functions to list').argParser(positiveInt('--top')).default(25))
   .action(async (file: string, opts: { top: number }) => {
     const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
-    process.stdout.write(`${formatProfileSummary(summarizeProfile(profile, opts.top))}\n`);
+    process.stdout.write(`${formatProfileSummary(summarizeProfile(profile, opts.top, await bundlesOf(profile)))}\n`);
   });
 
 program.parseAsync().catch((error: unknown) => {

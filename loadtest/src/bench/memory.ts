@@ -4,7 +4,7 @@
 import { catalogueSpecOf, originConfig, originEnv } from '@cdn-lab/origin/config';
 import { objectSize } from '@cdn-lab/origin/catalogue';
 import { scrapeMetrics, sumMetric } from '../scrape.ts';
-import { startOrigin, startProxy } from './proxies.ts';
+import { startOrigin, startProxy, type EdgeLogDestination } from './proxies.ts';
 import { proxyContext, type BenchEnvironment } from './run.ts';
 
 export interface MemoryOptions {
@@ -15,7 +15,7 @@ export interface MemoryOptions {
   concurrency: number;
   /** RSS the edge must stay under. */
   limitBytes: number;
-  keepEdgeLogs: boolean;
+  edgeLog: EdgeLogDestination;
 }
 
 export interface MemoryResult {
@@ -61,7 +61,7 @@ export async function runMemoryScenario(options: MemoryOptions, env: BenchEnviro
     pinning: env.cores.loadgen,
     logDir: env.logDir,
   });
-  const ctx = proxyContext(env, origin.port, { cacheBytes: options.cacheBytes, keepEdgeLogs: options.keepEdgeLogs, edgeExecArgv: [] });
+  const ctx = proxyContext(env, origin.port, { cacheBytes: options.cacheBytes, edgeLog: options.edgeLog, edgeExecArgv: [] });
   try {
     const edge = await startProxy('edge', ctx);
     try {

@@ -12,6 +12,13 @@ export interface NginxBenchOptions {
   originPort: number;
   /** proxy_cache_path max_size (bytes on disk). */
   cacheBytes: number;
+  /** worker_processes (default 1); the cache is shared by all of them. */
+  workers?: number;
+  /**
+   * Access log file, written through a 64 KiB buffer flushed at least every second (nginx's best
+   * honest setting for logging every request); without it, `access_log off`.
+   */
+  accessLog?: string;
   /**
    * `user` directive: when nginx starts as root its worker would run as `nobody`, which cannot write
    * our private temp folder; the bench then passes the current user (root).
@@ -28,7 +35,8 @@ export const STATIC_PATH = '/__bench_static_1k';
  * nginx.conf for one worker (the bench pins it to one core) that caches by the origin's
  * Cache-Control (nginx honours max-age, no-store and private unless told otherwise;
  * proxy_cache_valid only applies when the origin says nothing), coalesces concurrent misses with
- * proxy_cache_lock, keeps connections to the origin alive, and writes no access log.
+ * proxy_cache_lock, keeps connections to the origin alive, and writes its access log (the default
+ * `combined` format) through a buffer, or none.
  * keepalive_requests is raised on both sides: nginx's default of 1000 would make wrk reconnect
  * every 1000 requests, a handicap neither Varnish nor Node has. No tcp_nopush: with sendfile on
  * loopback it corks the last partial segment of each response and cut 64 KiB hits from about
@@ -41,7 +49,7 @@ export function renderNginxConfig(options: NginxBenchOptions): string {
     '# Rendered by loadtest/src/bench/nginx.ts for `npm run bench`.',
     ...(options.user ? [`user ${options.user};`] : []),
     'daemon off;',
-    'worker_processes 1;',
+    `worker_processes ${options.workers ?? 1};`,
     `pid ${p('nginx.pid')};`,
     `error_log ${p('error.log')} warn;`,
     '',
@@ -50,7 +58,7 @@ export function renderNginxConfig(options: NginxBenchOptions): string {
     '}',
     '',
     'http {',
-    '    access_log off;',
+    options.accessLog ? `    access_log ${options.accessLog} combined buffer=64k flush=1s;` : '    access_log off;',
     '    default_type application/octet-stream;',
     '    sendfile on;',
     '    keepalive_timeout 75s;',

@@ -2,7 +2,7 @@
 // lab's Node services (ready over IPC), waiting for external servers, reading memory, and stopping
 // everything we started (also on Ctrl-C), never anything else.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { access, constants, readFile } from 'node:fs/promises';
+import { access, constants, readdir, readFile } from 'node:fs/promises';
 import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { programBundle, serviceBundle } from '@cdn-lab/infra/local/bundle';
@@ -28,8 +28,8 @@ export async function findExecutable(name: string, pathVar = process.env.PATH ??
   return undefined;
 }
 
-/** `command args` run on one CPU via `taskset -c cpu` when both are given, else unchanged. */
-export function pinned(command: string, args: string[], cpu: number | undefined, taskset: string | undefined): { command: string; args: string[] } {
+/** `command args` run on a CPU (or a taskset list like "0,1") via `taskset -c` when both are given, else unchanged. */
+export function pinned(command: string, args: string[], cpu: number | string | undefined, taskset: string | undefined): { command: string; args: string[] } {
   if (cpu === undefined || taskset === undefined) return { command, args };
   return { command: taskset, args: ['-c', String(cpu), command, ...args] };
 }
@@ -37,7 +37,8 @@ export function pinned(command: string, args: string[], cpu: number | undefined,
 export interface Pinning {
   /** taskset's path, or undefined to run unpinned. */
   taskset: string | undefined;
-  cpu: number | undefined;
+  /** One CPU, or a taskset list ("0,1") for a proxy with several workers. */
+  cpu: number | string | undefined;
 }
 
 /** Every child this process started and has not seen exit: stopped on SIGINT/SIGTERM. */
@@ -209,6 +210,51 @@ export function parseProcStatusMemory(status: string): Memory | undefined {
   const rss = kb('VmRSS');
   if (rss === undefined) return undefined;
   return { rssBytes: rss, peakRssBytes: kb('VmHWM') ?? rss };
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ): 100 on every Linux this runs on. */
+const TICKS_PER_SECOND = 100;
+
+/** utime + stime in clock ticks from the text of /proc/<pid>/stat (fields 14 and 15; the name may hold spaces). */
+export function parseProcStatCpuTicks(stat: string): number | undefined {
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // rest[0] is field 3 (state), so fields 14 and 15 are rest[11] and rest[12].
+  const utime = Number(rest[11]);
+  const stime = Number(rest[12]);
+  return Number.isFinite(utime) && Number.isFinite(stime) ? utime + stime : undefined;
+}
+
+/**
+ * CPU seconds (user + system) used so far by a process and all its living descendants (nginx's
+ * worker, varnishd's cache process): every thread's children listed in /proc/<pid>/task/<tid>/children.
+ * Undefined where /proc has no such process.
+ */
+export async function readTreeCpuSeconds(pid: number): Promise<number | undefined> {
+  const ticksOf = async (p: number): Promise<number> => {
+    let ticks: number;
+    try {
+      ticks = parseProcStatCpuTicks(await readFile(`/proc/${p}/stat`, 'utf8')) ?? 0;
+    } catch {
+      return 0; // exited meanwhile
+    }
+    let tids: string[] = [];
+    try {
+      tids = await readdir(`/proc/${p}/task`);
+    } catch {
+      return ticks;
+    }
+    for (const tid of tids) {
+      const children = await readFile(`/proc/${p}/task/${tid}/children`, 'utf8').catch(() => '');
+      for (const child of children.split(' ').filter(Boolean)) ticks += await ticksOf(Number(child));
+    }
+    return ticks;
+  };
+  try {
+    await readFile(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  return (await ticksOf(pid)) / TICKS_PER_SECOND;
 }
 
 /** Runs a program to completion and returns its output; rejects with stderr on a non-zero exit. */

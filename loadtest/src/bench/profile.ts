@@ -65,7 +65,46 @@ function frameName(frame: CallFrame): string {
   return `${frame.functionName || '(anonymous)'}${file ? ` ${file}:${frame.lineNumber + 1}` : ''}`;
 }
 
-export function summarizeProfile(profile: CpuProfile, topN = 25): ProfileSummary {
+/**
+ * Where each line of an esbuild bundle came from, read from the `// path/to/file.ts` comment esbuild
+ * writes before each module: the lab's services run from bundles (infra/src/local/bundle.ts), whose
+ * one URL would put every frame in one area.
+ */
+export function bundleSources(bundleText: string): (line: number) => string | undefined {
+  const starts: { line: number; source: string }[] = [];
+  bundleText.split('\n').forEach((text, line) => {
+    const m = /^\/\/ (\S+\.(?:[cm]?js|[cm]?ts))$/.exec(text);
+    if (m) starts.push({ line, source: m[1]! });
+  });
+  return (line) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    let found: string | undefined;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (starts[mid]!.line <= line) {
+        found = starts[mid]!.source;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  };
+}
+
+/**
+ * `bundles`: for a script URL that is a bundle, the source of each of its lines (bundleSources);
+ * such frames are then placed by their source file, e.g. `/edge-node/src/proxy.ts`, `node_modules/undici/...`.
+ */
+export function summarizeProfile(profile: CpuProfile, topN = 25, bundles: ReadonlyMap<string, (line: number) => string | undefined> = new Map()): ProfileSummary {
+  if (bundles.size > 0) {
+    profile = {
+      ...profile,
+      nodes: profile.nodes.map((n) => {
+        const source = bundles.get(n.callFrame.url)?.(n.callFrame.lineNumber);
+        return source ? { ...n, callFrame: { ...n.callFrame, url: `bundle:/${source}` } } : n;
+      }),
+    };
+  }
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n.id);

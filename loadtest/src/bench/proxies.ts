@@ -1,5 +1,6 @@
-// The contenders: the lab's edge node, nginx proxy_cache and Varnish, each started in front of the
-// same origin, pinned to the same core, and stopped after its measurement. Plus two references:
+// The contenders: the lab's edge node, nginx proxy_cache (with a buffered access log, and without
+// one) and Varnish, each started in front of the same origin, pinned to the same core, and stopped
+// after its measurement. Plus two references:
 // `bare-node` (bare-node.ts: node:http and a Map, the floor of any proxy written on node:http) and
 // `origin`, the origin measured directly: the ceiling for misses.
 import { existsSync } from 'node:fs';
@@ -13,8 +14,13 @@ import { nginxArgs, renderNginxConfig } from './nginx.ts';
 import { renderVcl, varnishdArgs } from './varnish.ts';
 import { readMemory, startNodeService, startProgram, stopProcess, waitForHttp, type Memory, type Pinning } from './processes.ts';
 
-export const PROXY_NAMES = ['nginx', 'varnish', 'edge', 'bare-node'] as const;
+/**
+ * `edge-nolog`: the edge at LOG_LEVEL=warn, writing no access line: what the log path costs, by
+ * difference. Not in the default run (DEFAULT_PROXIES).
+ */
+export const PROXY_NAMES = ['nginx', 'nginx-nolog', 'varnish', 'edge', 'bare-node', 'edge-nolog'] as const;
 export type ProxyName = (typeof PROXY_NAMES)[number];
+export const DEFAULT_PROXIES: readonly ProxyName[] = ['nginx', 'nginx-nolog', 'varnish', 'edge', 'bare-node'];
 /** What a measurement is aimed at: a proxy, or the origin itself (the miss ceiling). */
 export type TargetName = ProxyName | 'origin';
 
@@ -44,11 +50,19 @@ export interface ProxyContext {
   pinning: Pinning;
   tools: Tools;
   cacheBytes: number;
-  /** Keep the edge's per-request JSON log lines in logDir (default: written to /dev/null). */
-  keepEdgeLogs: boolean;
+  /**
+   * Where the edge's stdout (its JSON log lines) goes: `file`, a file in logDir on disk, as the
+   * Docker and systemd deployments write it; `discard`, /dev/null (formatting and write calls paid, the file system not).
+   */
+  edgeLog: EdgeLogDestination;
   /** Extra Node flags for the edge, e.g. --cpu-prof. */
   edgeExecArgv: string[];
+  /** Worker processes of the edge (EDGE_WORKERS) and of nginx (worker_processes); 1 unless --workers. */
+  workers: number;
 }
+
+export const EDGE_LOG_DESTINATIONS = ['file', 'discard'] as const;
+export type EdgeLogDestination = (typeof EDGE_LOG_DESTINATIONS)[number];
 
 const HOST = '127.0.0.1';
 export const EDGE_ENTRY = SERVICE_PROGRAMS.edge.entry;
@@ -56,9 +70,9 @@ export const BARE_NODE_PROGRAM = { name: 'bare-node', entry: 'loadtest/src/bench
 
 /** Why a proxy cannot run here, or undefined when it can. */
 export function unavailableReason(name: ProxyName, tools: Tools): string | undefined {
-  if (name === 'nginx' && !tools.nginx) return 'nginx: not installed, skipped (apt-get install nginx)';
+  if ((name === 'nginx' || name === 'nginx-nolog') && !tools.nginx) return `${name}: not installed, skipped (apt-get install nginx)`;
   if (name === 'varnish' && !tools.varnishd) return 'varnish: not installed, skipped (apt-get install varnish)';
-  if (name === 'edge' && !existsSync(path.join(REPO_ROOT, EDGE_ENTRY))) return `edge: ${EDGE_ENTRY} not found, skipped`;
+  if ((name === 'edge' || name === 'edge-nolog') && !existsSync(path.join(REPO_ROOT, EDGE_ENTRY))) return `${name}: ${EDGE_ENTRY} not found, skipped`;
   return undefined;
 }
 
@@ -82,15 +96,20 @@ export async function startProxy(name: ProxyName, ctx: ProxyContext): Promise<Ta
   const port = await getPort({ host: HOST });
   const url = `http://${HOST}:${port}`;
   const n = ++instance;
-  if (name === 'edge') {
-    const logFile = path.join(ctx.logDir, `edge-${n}.log`);
+  if (name === 'edge' || name === 'edge-nolog') {
+    const logFile = path.join(ctx.logDir, `${name}-${n}.log`);
     const service = await startNodeService({
-      name: 'edge',
+      name,
       program: 'edge',
-      env: { ...baseEnv(), ...edgeBenchEnv(port, `http://${HOST}:${ctx.originPort}`, ctx.cacheBytes) },
+      env: {
+        ...baseEnv(),
+        ...edgeBenchEnv(port, `http://${HOST}:${ctx.originPort}`, ctx.cacheBytes),
+        EDGE_WORKERS: String(ctx.workers),
+        ...(name === 'edge-nolog' ? { LOG_LEVEL: 'warn' } : {}),
+      },
       pinning: ctx.pinning,
       logFile,
-      stdout: ctx.keepEdgeLogs ? 'log' : 'discard',
+      stdout: ctx.edgeLog === 'file' ? 'log' : 'discard',
       execArgv: ctx.edgeExecArgv,
     });
     return {
@@ -119,12 +138,17 @@ export async function startProxy(name: ProxyName, ctx: ProxyContext): Promise<Ta
       stop: () => stopProcess(service.child),
     };
   }
-  if (name === 'nginx') {
+  if (name === 'nginx' || name === 'nginx-nolog') {
     const prefix = await mkdtemp(path.join(ctx.scratchDir, 'nginx-'));
     const configFile = path.join(prefix, 'nginx.conf');
     const isRoot = process.getuid?.() === 0;
-    await writeFile(configFile, renderNginxConfig({ prefix, port, originPort: ctx.originPort, cacheBytes: ctx.cacheBytes, ...(isRoot ? { user: 'root' } : {}) }));
-    const logFile = path.join(ctx.logDir, `nginx-${n}.log`);
+    const logFile = path.join(ctx.logDir, `${name}-${n}.log`);
+    // The access log goes to the run's log folder on disk, like the edge's lines.
+    const accessLog = name === 'nginx' ? path.join(ctx.logDir, `nginx-${n}.access.log`) : undefined;
+    await writeFile(
+      configFile,
+      renderNginxConfig({ prefix, port, originPort: ctx.originPort, cacheBytes: ctx.cacheBytes, workers: ctx.workers, ...(accessLog ? { accessLog } : {}), ...(isRoot ? { user: 'root' } : {}) }),
+    );
     const child = startProgram({ name, command: ctx.tools.nginx!, args: nginxArgs(prefix, configFile), pinning: ctx.pinning, logFile });
     await waitForHttp(`${url}/healthz`, child, 'nginx', 20_000, `${logFile} and ${prefix}/error.log`).catch(async (error: unknown) => {
       await stopProcess(child);

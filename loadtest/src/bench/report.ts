@@ -1,5 +1,6 @@
 // From raw measurements to what a reader needs: per scenario and target the median with min-max
-// over rounds, the ratio to nginx paired by round, and whether the edge meets issue 8's goals.
+// over rounds, the ratios to nginx and to bare-node paired by round, CPU per request, and whether
+// the edge meets the goals (issues 8 and 20).
 import Table from 'cli-table3';
 import type { MemoryResult } from './memory.ts';
 import type { TargetName } from './proxies.ts';
@@ -7,9 +8,21 @@ import type { GeneratorCeiling, Measurement } from './run.ts';
 import { HTTP_SCENARIOS, type HttpScenario } from './scenarios.ts';
 import { pairedRatios, spread, type Spread } from './summary.ts';
 
+/**
+ * What the goals are measured against: nginx writing its access log (buffered) to a file on disk,
+ * as the edge writes its log lines to one: both as deployed.
+ */
 export const BASELINE: TargetName = 'nginx';
 /** The floor of a node:http proxy (bare-node.ts): the edge's ratio to it is what its features cost. */
 export const NODE_FLOOR: TargetName = 'bare-node';
+/**
+ * Printed on lines of their own, the edge against: nginx without an access log, and itself
+ * writing no access line (the log path's cost).
+ */
+export const EDGE_REFERENCES = [
+  { target: 'nginx-nolog', what: 'access_log off' },
+  { target: 'edge-nolog', what: 'the edge at LOG_LEVEL=warn: no access lines' },
+] as const satisfies readonly { target: TargetName; what: string }[];
 
 export interface SummaryRow {
   scenario: HttpScenario['name'];
@@ -26,10 +39,16 @@ export interface SummaryRow {
   p99VsBaseline?: Spread;
   /** Origin requests per client request (0 for pure hits, 1 for pure misses): the hit check. */
   originPerRequest: Spread;
-  /** Edge rows: per-round requests/s ÷ bare-node's in the same round. */
+  /** The target's CPU time (its process tree) per request, µs. */
+  cpuUsPerRequest: Spread;
+  /** Misses: the origin's CPU per request, µs (on the target's core). */
+  originCpuUsPerRequest: Spread;
+  /** Per-round requests/s ÷ bare-node's in the same round. */
   throughputVsNodeFloor?: Spread;
-  /** Edge rows: per-round p99 ÷ bare-node's p99 in the same round. */
+  /** Per-round p99 ÷ bare-node's p99 in the same round. */
   p99VsNodeFloor?: Spread;
+  /** Edge rows: per-round requests/s and p99 ÷ each of EDGE_REFERENCES that ran. */
+  edgeVersus?: { target: TargetName; what: string; throughput: Spread; p99: Spread }[];
   /** Edge rows: issue 8's goal and whether the medians meet it. */
   goal?: { text: string; met: boolean };
 }
@@ -65,15 +84,25 @@ export function summarize(measurements: Measurement[], rounds: number): SummaryR
       requestsPerSec: spread(rps),
       p99Ms: spread(p99),
       originPerRequest: spread(originShare),
+      cpuUsPerRequest: spread(series(scenario, target, (m) => m.cpuUsPerRequest)),
+      originCpuUsPerRequest: spread(series(scenario, target, (m) => m.originCpuUsPerRequest)),
     };
     const hasBaseline = ran(BASELINE);
     if (hasBaseline) {
       row.throughputVsBaseline = pairedWith(rps, BASELINE, requestsPerSec);
       row.p99VsBaseline = pairedWith(p99, BASELINE, p99Of);
     }
-    if (target === 'edge' && ran(NODE_FLOOR)) {
+    if (ran(NODE_FLOOR)) {
       row.throughputVsNodeFloor = pairedWith(rps, NODE_FLOOR, requestsPerSec);
       row.p99VsNodeFloor = pairedWith(p99, NODE_FLOOR, p99Of);
+    }
+    if (target === 'edge') {
+      row.edgeVersus = EDGE_REFERENCES.filter((ref) => ran(ref.target)).map((ref) => ({
+        target: ref.target,
+        what: ref.what,
+        throughput: pairedWith(rps, ref.target, requestsPerSec),
+        p99: pairedWith(p99, ref.target, p99Of),
+      }));
     }
     if (target === 'edge' && hasBaseline && row.throughputVsBaseline!.n > 0) {
       const goal = HTTP_SCENARIOS[scenario].goal;
@@ -105,8 +134,21 @@ export function plainTable(head: string[]): Table.Table {
 
 /** The results table. */
 export function summaryTable(rows: SummaryRow[]): string {
-  const table = plainTable(['scenario', 'target', 'req/s median (min-max)', 'p99 ms median (min-max)', 'req/s ÷ nginx', 'p99 ÷ nginx', 'origin req per req', 'edge goal']);
+  const table = plainTable([
+    'scenario',
+    'target',
+    'req/s median (min-max)',
+    'p99 ms median (min-max)',
+    'req/s ÷ nginx',
+    'p99 ÷ nginx',
+    'req/s ÷ bare-node',
+    'p99 ÷ bare-node',
+    'CPU µs/req',
+    'origin req per req',
+    'edge goal',
+  ]);
   for (const row of rows) {
+    const cpu = formatSpread(row.cpuUsPerRequest, 1);
     table.push([
       row.scenario,
       row.target + [row.failed ? `${row.failed} failed` : '', row.withTimeouts ? `${row.withTimeouts} with timeouts` : ''].filter(Boolean).map((n) => ` (${n})`).join(''),
@@ -114,6 +156,9 @@ export function summaryTable(rows: SummaryRow[]): string {
       formatSpread(row.p99Ms, 2),
       row.target === BASELINE ? '1' : formatSpread(row.throughputVsBaseline, 2, 'x'),
       row.target === BASELINE ? '1' : formatSpread(row.p99VsBaseline, 2, 'x'),
+      row.target === NODE_FLOOR ? '1' : formatSpread(row.throughputVsNodeFloor, 2, 'x'),
+      row.target === NODE_FLOOR ? '1' : formatSpread(row.p99VsNodeFloor, 2, 'x'),
+      row.originCpuUsPerRequest.n > 0 ? `${cpu} + origin ${formatSpread(row.originCpuUsPerRequest, 1)}` : cpu,
       formatSpread(row.originPerRequest, 3),
       row.goal ? `${row.goal.met ? 'met' : 'NOT met'}: ${row.goal.text}` : '',
     ]);
@@ -121,12 +166,15 @@ export function summaryTable(rows: SummaryRow[]): string {
   return table.toString();
 }
 
-/** The edge against bare-node, per scenario: how much of its gap to nginx is its own. */
-export function nodeFloorLine(rows: SummaryRow[]): string | undefined {
-  const parts = rows
-    .filter((r) => r.throughputVsNodeFloor && r.throughputVsNodeFloor.n > 0)
-    .map((r) => `${r.scenario} req/s ${formatSpread(r.throughputVsNodeFloor, 2, 'x')}, p99 ${formatSpread(r.p99VsNodeFloor, 2, 'x')}`);
-  return parts.length ? `edge ÷ bare-node (node:http and a Map; paired by round): ${parts.join('; ')}` : undefined;
+/** One line per EDGE_REFERENCES target that ran: the edge against it, per scenario. */
+export function edgeReferenceLines(rows: SummaryRow[]): string[] {
+  return EDGE_REFERENCES.flatMap((ref) => {
+    const parts = rows.flatMap((r) => {
+      const versus = r.edgeVersus?.find((v) => v.target === ref.target);
+      return versus && versus.throughput.n > 0 ? [`${r.scenario} req/s ${formatSpread(versus.throughput, 2, 'x')}, p99 ${formatSpread(versus.p99, 2, 'x')}`] : [];
+    });
+    return parts.length ? [`edge ÷ ${ref.target} (${ref.what}; paired by round): ${parts.join('; ')}`] : [];
+  });
 }
 
 /** The generator's ceiling next to the best median hit rate: how far the hits were from being generator-bound. */

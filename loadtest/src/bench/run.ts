@@ -1,12 +1,13 @@
 // The HTTP bench: interleaved rounds over scenarios and targets, each target started fresh in front
 // of a fresh origin, checked for correctness, warmed, then measured. Results are raw measurements;
 // summarising is report.ts's job.
+import http from 'node:http';
 import path from 'node:path';
 import { scrapeMetrics, sumMetric } from '../scrape.ts';
 import type { LoadGenerator } from './loadgen.ts';
-import { startOrigin, startProxy, unavailableReason, type ProxyContext, type ProxyName, type Target, type TargetName, type Tools } from './proxies.ts';
-import type { Memory, Pinning } from './processes.ts';
-import { HIT_PATH, HTTP_SCENARIOS, MISS_CATALOGUE_OBJECTS, originEnvFor, type HttpScenario } from './scenarios.ts';
+import { startOrigin, startProxy, unavailableReason, type EdgeLogDestination, type ProxyContext, type ProxyName, type Target, type TargetName, type Tools } from './proxies.ts';
+import { readTreeCpuSeconds, type Memory, type Pinning } from './processes.ts';
+import { HIT_PATH, HTTP_SCENARIOS, MISS_CATALOGUE_OBJECTS, originEnvFor, zipfObjects, type HttpScenario } from './scenarios.ts';
 import { rotate } from './summary.ts';
 import { COUNTER_STRIDE, type LoadResult, type LoadSpec } from './wrk.ts';
 import { STATIC_PATH } from './nginx.ts';
@@ -26,8 +27,10 @@ export interface HttpBenchOptions {
   scenarios: HttpScenario['name'][];
   proxies: ProxyName[];
   cacheBytes: number;
-  keepEdgeLogs: boolean;
+  edgeLog: EdgeLogDestination;
   edgeExecArgv: string[];
+  /** Worker processes of the edge and nginx (--workers); bare-node and Varnish are as they are. */
+  workers: number;
 }
 
 export interface Measurement {
@@ -46,6 +49,10 @@ export interface Measurement {
   originRequests?: number;
   /** The target's memory right after the measurement. */
   memory?: Memory;
+  /** CPU time (user + system, the target's whole process tree) per answered request, in µs. */
+  cpuUsPerRequest?: number;
+  /** Misses: the origin's CPU per answered request, in µs (it shares the target's core). */
+  originCpuUsPerRequest?: number;
 }
 
 export interface BenchEnvironment {
@@ -58,7 +65,7 @@ export interface BenchEnvironment {
 }
 
 /** How this run starts a proxy in front of the origin at `originPort`: its folders, core and tools, and the given settings. */
-export function proxyContext(env: BenchEnvironment, originPort: number, settings: Pick<ProxyContext, 'cacheBytes' | 'keepEdgeLogs' | 'edgeExecArgv'>): ProxyContext {
+export function proxyContext(env: BenchEnvironment, originPort: number, settings: Pick<ProxyContext, 'cacheBytes' | 'edgeLog' | 'edgeExecArgv'> & { workers?: number }): ProxyContext {
   return {
     originPort,
     scratchDir: env.scratchDir,
@@ -66,7 +73,8 @@ export function proxyContext(env: BenchEnvironment, originPort: number, settings
     pinning: env.cores.proxy,
     tools: env.tools,
     cacheBytes: settings.cacheBytes,
-    keepEdgeLogs: settings.keepEdgeLogs,
+    edgeLog: settings.edgeLog,
+    workers: settings.workers ?? 1,
     edgeExecArgv: settings.edgeExecArgv,
   };
 }
@@ -93,6 +101,54 @@ async function fetchChecked(url: string, expectedBytes: number): Promise<Headers
   if (response.status !== 200) throw new Error(`GET ${url} answered ${response.status}`);
   if (body.length !== expectedBytes) throw new Error(`GET ${url} sent ${body.length} bytes, expected ${expectedBytes}`);
   return response.headers;
+}
+
+/**
+ * Asks for /obj/0 .. /obj/<objects-1> once per proxy worker, `concurrency` at a time over kept-alive
+ * connections, so every URL of a Zipf hit scenario is cached before timing; every answer must be a
+ * 200 of the expected size. With `workers` > 1 (an edge under node:cluster, each worker with its own
+ * cache) the connections are opened one after another, which cluster's round-robin hands to the
+ * workers in turn, so each group of `workers` consecutive connections has one on every worker, and
+ * each URL is asked on every connection of a group.
+ */
+export async function fillCache(baseUrl: string, objects: number, expectedBytes: number, options: { concurrency?: number; workers?: number } = {}): Promise<void> {
+  const concurrency = Math.min(options.concurrency ?? 16, objects);
+  const workers = options.workers ?? 1;
+  const agents: http.Agent[] = [];
+  const get = (agent: http.Agent, id: number) =>
+    new Promise<void>((resolve, reject) => {
+      const req = http.get(`${baseUrl}/obj/${id}`, { agent, timeout: 10_000 }, (res) => {
+        let bytes = 0;
+        res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+        res.on('end', () => {
+          if (res.statusCode !== 200) reject(new Error(`filling the cache: GET /obj/${id} answered ${res.statusCode}`));
+          else if (bytes !== expectedBytes) reject(new Error(`filling the cache: GET /obj/${id} sent ${bytes} bytes, expected ${expectedBytes}`));
+          else resolve();
+        });
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`filling the cache: GET /obj/${id} got no answer within 10 s`)));
+      req.on('error', reject);
+    });
+  try {
+    // One connection per agent, each opened (by its first request) after the previous one answered.
+    for (let i = 0; i < concurrency * workers; i++) {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      agents.push(agent);
+      await get(agent, 0);
+    }
+    let next = 1;
+    const group = async (g: number) => {
+      const members = agents.slice(g * workers, (g + 1) * workers);
+      while (next < objects) {
+        const id = next++;
+        await Promise.all(members.map((agent) => get(agent, id)));
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, (_, g) => group(g)));
+  } finally {
+    for (const agent of agents) agent.destroy();
+  }
 }
 
 /** Correctness before timing: the hit URL is served whole and, by the second or third ask, from cache. */
@@ -168,19 +224,28 @@ async function measureOne(
   let target: Target | undefined;
   try {
     target = targetName === 'origin' ? origin : await startProxy(targetName, ctx);
-    const spec = (durationMs: number): LoadSpec => ({
-      baseUrl: target!.url,
-      pattern: scenario.kind === 'hits' ? { kind: 'fixed', path: HIT_PATH } : { kind: 'counter', start: missStart() },
-      connections: options.connections,
-      threads: options.threads,
-      durationMs,
-    });
+    const objects = zipfObjects(scenario);
+    const pattern = (): LoadSpec['pattern'] => {
+      if (scenario.kind === 'misses') return { kind: 'counter', start: missStart() };
+      // The same request sequence for every target of a round; another one each round.
+      if (scenario.urls?.kind === 'zipf') return { kind: 'zipf', objects, exponent: scenario.urls.exponent, seed: 1 + where.round * 1000 };
+      return { kind: 'fixed', path: HIT_PATH };
+    };
+    const spec = (durationMs: number): LoadSpec => ({ baseUrl: target!.url, pattern: pattern(), connections: options.connections, threads: options.threads, durationMs });
+    if (objects > 0) await fillCache(target.url, objects, scenario.objectBytes, { workers: targetName === 'edge' || targetName === 'edge-nolog' ? options.workers : 1 });
     if (scenario.kind === 'hits') await checkHits(target, scenario);
     else await fetchChecked(`${target.url}/obj/0`, scenario.objectBytes);
     if (options.warmupMs > 0) await env.generator.run(spec(options.warmupMs));
     const before = await originObjectRequests(origin.url);
+    const cpuBefore = await readTreeCpuSeconds(target.pid);
+    const originCpuBefore = scenario.kind === 'misses' && target !== origin ? await readTreeCpuSeconds(origin.pid) : undefined;
     const load = await env.generator.run(spec(options.durationMs));
+    const cpuAfter = await readTreeCpuSeconds(target.pid);
+    const originCpuAfter = originCpuBefore === undefined ? undefined : await readTreeCpuSeconds(origin.pid);
     const originRequests = (await originObjectRequests(origin.url)) - before;
+    const perRequestUs = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || load.requests === 0 ? undefined : ((b - a) * 1e6) / load.requests);
+    const cpuUsPerRequest = perRequestUs(cpuBefore, cpuAfter);
+    const originCpuUsPerRequest = perRequestUs(originCpuBefore, originCpuAfter);
     const memory = await target.memory();
     const problems = [
       load.non2xx > 0 ? `${load.non2xx} responses outside 2xx/3xx` : '',
@@ -189,7 +254,7 @@ async function measureOne(
     const warning = load.timeouts > 0 ? `${load.timeouts} requests timed out` : undefined;
     const notes = [...problems, ...(warning ? [warning] : [])];
     env.log(
-      `  ${targetName.padEnd(8)} ${Math.round(load.requestsPerSec).toString().padStart(7)} req/s  p99 ${load.latencyMs.p99.toFixed(2)} ms  origin ${originRequests}${notes.length ? `  (${notes.join(', ')})` : ''}`,
+      `  ${targetName.padEnd(11)} ${Math.round(load.requestsPerSec).toString().padStart(7)} req/s  p99 ${load.latencyMs.p99.toFixed(2)} ms  CPU ${cpuUsPerRequest?.toFixed(1) ?? '-'} µs/req  origin ${originRequests}${notes.length ? `  (${notes.join(', ')})` : ''}`,
     );
     return {
       ...base,
@@ -199,10 +264,12 @@ async function measureOne(
       load,
       originRequests,
       ...(memory ? { memory } : {}),
+      ...(cpuUsPerRequest !== undefined ? { cpuUsPerRequest } : {}),
+      ...(originCpuUsPerRequest !== undefined ? { originCpuUsPerRequest } : {}),
     };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    env.log(`  ${targetName.padEnd(8)} failed: ${message}`);
+    env.log(`  ${targetName.padEnd(11)} failed: ${message}`);
     return { ...base, ok: false, error: message };
   } finally {
     if (target && target !== origin) await target.stop();
@@ -226,10 +293,10 @@ export async function measureGeneratorCeiling(options: HttpBenchOptions, env: Be
     env.log(`generator ceiling: not measured (${reason})`);
     return undefined;
   }
-  const origin = await startOrigin({ env: originEnvFor(HTTP_SCENARIOS['hits-1k']), pinning: env.cores.loadgen, logDir: env.logDir });
+  const origin = await startOrigin({ env: originEnvFor(HTTP_SCENARIOS['hits-1k-one-url']), pinning: env.cores.loadgen, logDir: env.logDir });
   let nginx: Target | undefined;
   try {
-    nginx = await startProxy('nginx', proxyContext(env, origin.port, { cacheBytes: options.cacheBytes, keepEdgeLogs: false, edgeExecArgv: [] }));
+    nginx = await startProxy('nginx', proxyContext(env, origin.port, { cacheBytes: options.cacheBytes, edgeLog: 'discard', edgeExecArgv: [] }));
     await fetchChecked(`${nginx.url}${STATIC_PATH}`, 1024);
     const spec: LoadSpec = { baseUrl: nginx.url, pattern: { kind: 'fixed', path: STATIC_PATH }, connections: options.connections, threads: options.threads, durationMs: options.durationMs };
     if (options.warmupMs > 0) await env.generator.run({ ...spec, durationMs: options.warmupMs });
@@ -248,7 +315,8 @@ export async function measureGeneratorCeiling(options: HttpBenchOptions, env: Be
 /** Where each party runs, in words, for the report. */
 export function describeCores(cores: Cores): string {
   if (cores.proxy.cpu === undefined) return 'unpinned (taskset not found): proxy, origin and load generator share all cores';
-  return `proxy on CPU ${cores.proxy.cpu}, load generator on CPU ${cores.loadgen.cpu}; origin with the load generator for hits, with the proxy for misses (taskset)`;
+  const shared = String(cores.proxy.cpu).split(',').includes(String(cores.loadgen.cpu)) ? ' (shared: the proxy has several workers)' : '';
+  return `proxy on CPU ${cores.proxy.cpu}, load generator on CPU ${cores.loadgen.cpu}${shared}; origin with the load generator for hits, with the proxy for misses (taskset)`;
 }
 
 export const LOG_DIR_NAME = 'logs';

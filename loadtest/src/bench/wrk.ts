@@ -1,11 +1,15 @@
-// wrk as the bench's load generator: its command line, a Lua script for never-repeating URLs, and
-// a parser for its text report (throughput, latency distribution, errors).
+// wrk as the bench's load generator: its command line, Lua scripts for never-repeating URLs and for
+// URLs with Zipf popularity, and a parser for its text report (throughput, latency distribution, errors).
 
 export interface LoadSpec {
   /** Base URL of the server under test, e.g. http://127.0.0.1:8080. */
   baseUrl: string;
-  /** `fixed`: every request asks for `path`; `counter`: `/obj/<start>`, `/obj/<start+1>`, ... never repeating. */
-  pattern: { kind: 'fixed'; path: string } | { kind: 'counter'; start: number };
+  /**
+   * `fixed`: every request asks for `path`; `counter`: `/obj/<start>`, `/obj/<start+1>`, ... never
+   * repeating; `zipf`: `/obj/<id>` for id in [0, objects), id k drawn with weight 1/(k+1)^exponent
+   * from a sequence fixed by `seed` (thread t uses seed + t).
+   */
+  pattern: { kind: 'fixed'; path: string } | { kind: 'counter'; start: number } | ZipfPattern;
   connections: number;
   threads: number;
   durationMs: number;
@@ -31,15 +35,80 @@ function request()
 end
 `;
 
+export interface ZipfPattern {
+  kind: 'zipf';
+  objects: number;
+  exponent: number;
+  seed: number;
+}
+
+/** Length of the precomputed request sequence per wrk thread: drawn once in init, cycled after. */
+export const ZIPF_SEQUENCE_LENGTH = 131_072;
+
+/**
+ * Lua for wrk's `zipf` pattern (args after \`--\`: objects, exponent, seed). init draws the whole
+ * sequence up front (inverse CDF by binary search) and formats each URL's request once, so
+ * request() is a table read: the generator spends no more per request than with one fixed URL.
+ */
+export const ZIPF_LUA = `-- Rendered by loadtest/src/bench/wrk.ts: GET /obj/<id>, id with Zipf popularity.
+local thread_count = 0
+function setup(thread)
+  thread:set("thread_index", thread_count)
+  thread_count = thread_count + 1
+end
+function init(args)
+  local n = tonumber(args[1])
+  local s = tonumber(args[2])
+  math.randomseed(tonumber(args[3]) + (thread_index or 0))
+  local cdf = {}
+  local total = 0
+  for k = 1, n do
+    total = total + 1 / (k ^ s)
+    cdf[k] = total
+  end
+  local formatted = {}
+  sequence = {}
+  for i = 1, ${ZIPF_SEQUENCE_LENGTH} do
+    local u = math.random() * total
+    local lo, hi = 1, n
+    while lo < hi do
+      local mid = math.floor((lo + hi) / 2)
+      if cdf[mid] < u then lo = mid + 1 else hi = mid end
+    end
+    local id = lo - 1
+    local req = formatted[id]
+    if req == nil then
+      req = wrk.format("GET", "/obj/" .. string.format("%d", id))
+      formatted[id] = req
+    end
+    sequence[i] = req
+  end
+  position = 0
+end
+function request()
+  position = position + 1
+  if position > ${ZIPF_SEQUENCE_LENGTH} then position = 1 end
+  return sequence[position]
+end
+`;
+
 /** Ids one wrk thread may use before running into the next thread's range: 1M is 10 s at 100k misses/s. */
 export const COUNTER_STRIDE = 1_000_000;
 
-/** wrk's arguments; `scriptFile` holds COUNTER_LUA for the counter pattern. */
-export function wrkArgs(spec: LoadSpec, scriptFile?: string): string[] {
+/** The Lua files of the patterns that need one. */
+export interface WrkScripts {
+  counter: string;
+  zipf: string;
+}
+
+/** wrk's arguments; `scripts` hold COUNTER_LUA and ZIPF_LUA for those patterns. */
+export function wrkArgs(spec: LoadSpec, scripts?: WrkScripts): string[] {
   const args = [`-t${spec.threads}`, `-c${spec.connections}`, `-d${Math.max(1, Math.round(spec.durationMs / 1000))}s`, '--latency'];
-  if (spec.pattern.kind === 'fixed') return [...args, `${spec.baseUrl}${spec.pattern.path}`];
-  if (!scriptFile) throw new Error('wrk: the counter pattern needs the Lua script file');
-  return [...args, '-s', scriptFile, `${spec.baseUrl}/`, '--', String(spec.pattern.start), String(COUNTER_STRIDE)];
+  const pattern = spec.pattern;
+  if (pattern.kind === 'fixed') return [...args, `${spec.baseUrl}${pattern.path}`];
+  if (!scripts) throw new Error(`wrk: the ${pattern.kind} pattern needs its Lua script file`);
+  if (pattern.kind === 'counter') return [...args, '-s', scripts.counter, `${spec.baseUrl}/`, '--', String(pattern.start), String(COUNTER_STRIDE)];
+  return [...args, '-s', scripts.zipf, `${spec.baseUrl}/`, '--', String(pattern.objects), String(pattern.exponent), String(pattern.seed)];
 }
 
 export interface LoadResult {

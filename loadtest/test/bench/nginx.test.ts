@@ -26,6 +26,11 @@ test('one worker, no access log, foreground, everything under the prefix', (t) =
   t.deepEqual(directive(renderNginxConfig({ ...options, user: 'root' }), 'user'), ['root']);
 });
 
+test('with an access log file: every request logged in the combined format through a 64 KiB buffer flushed each second', (t) => {
+  const config = renderNginxConfig({ ...options, accessLog: '/tmp/bench-x/logs/nginx-1.access.log' });
+  t.deepEqual(directive(config, 'access_log'), ['/tmp/bench-x/logs/nginx-1.access.log combined buffer=64k flush=1s']);
+});
+
 test('caches by the origin, coalesces misses, keeps upstream connections, listens on loopback only', (t) => {
   const config = renderNginxConfig(options);
   const [cachePath] = directive(config, 'proxy_cache_path');

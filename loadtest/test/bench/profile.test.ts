@@ -1,5 +1,5 @@
 import test from 'ava';
-import { areaOf, formatProfileSummary, summarizeProfile, type CpuProfile } from '../../src/bench/profile.ts';
+import { areaOf, bundleSources, formatProfileSummary, summarizeProfile, type CpuProfile } from '../../src/bench/profile.ts';
 
 const frame = (functionName: string, url = '', lineNumber = 0) => ({ functionName, url, lineNumber });
 
@@ -58,4 +58,26 @@ test('owners: native and Node-internal work is charged to the app or library fra
   };
   const owners = Object.fromEntries(summarizeProfile(profile).owners.map((o) => [o.area, o.samples]));
   t.deepEqual(owners, { 'edge-node': 3, 'dep:sonic-boom': 1, gc: 1, 'node internals / native (no app frame)': 1 });
+});
+
+test("frames of an esbuild bundle are placed by the source file esbuild's comments name", (t) => {
+  const bundle = ['import x from "y";', '// node_modules/undici/lib/core/util.js', 'function parseHeaders() {}', '', '// edge-node/src/proxy.ts', 'function handle() {}', 'function record() {}'].join('\n');
+  const sourceOf = bundleSources(bundle);
+  t.is(sourceOf(0), undefined, 'before the first module');
+  t.is(sourceOf(2), 'node_modules/undici/lib/core/util.js');
+  t.is(sourceOf(6), 'edge-node/src/proxy.ts');
+  const url = 'file:///tmp/cdn-lab-bundles-x/edge.mjs';
+  const profile: CpuProfile = {
+    startTime: 0,
+    endTime: 1_000_000,
+    nodes: [
+      { id: 1, callFrame: frame('(root)'), children: [2, 3] },
+      { id: 2, callFrame: frame('parseHeaders', url, 2) },
+      { id: 3, callFrame: frame('record', url, 6) },
+    ],
+    samples: [2, 3, 3, 3],
+  };
+  const areas = summarizeProfile(profile, 5, new Map([[url, sourceOf]])).areas;
+  t.deepEqual(areas.map((a) => [a.area, a.samples]), [['edge-node', 3], ['dep:undici', 1]]);
+  t.deepEqual(summarizeProfile(profile).areas.map((a) => a.area), ['other'], 'without the bundle: one area');
 });

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { formatSpread, generatorCeilingLine, nodeFloorLine, summarize, summaryTable } from '../../src/bench/report.ts';
+import { formatSpread, generatorCeilingLine, edgeReferenceLines, summarize, summaryTable } from '../../src/bench/report.ts';
 import type { Measurement } from '../../src/bench/run.ts';
 import type { LoadResult } from '../../src/bench/wrk.ts';
 
@@ -58,7 +58,7 @@ test('failed rounds are counted and left out, and the goal follows the scenario'
   const edge = rows.find((r) => r.target === 'edge')!;
   t.is(edge.failed, 1);
   t.is(edge.requestsPerSec.n, 1);
-  t.deepEqual(edge.goal, { text: '>= 0.7x req/s', met: false });
+  t.deepEqual(edge.goal, { text: '>= 0.7x req/s, p99 <= 3x', met: false });
   t.is(edge.originPerRequest.median, 1);
   const origin = rows.find((r) => r.target === 'origin')!;
   t.is(origin.throughputVsBaseline?.median, 2);
@@ -97,7 +97,7 @@ test('the generator ceiling line compares the best median rate with the ceiling'
   t.regex(line, /wrk against nginx static: 40000 req\/s, p99 3\.00 ms; the best median above is 50% of it/);
 });
 
-test('the edge is also paired against bare-node, the node:http floor, when it ran', (t) => {
+test('every target is also paired against bare-node, the node:http floor, and the edge against nginx-nolog, when they ran', (t) => {
   const rows = summarize(
     [
       m(0, 'hits-64k', 'nginx', 100, 2),
@@ -106,6 +106,8 @@ test('the edge is also paired against bare-node, the node:http floor, when it ra
       m(1, 'hits-64k', 'nginx', 100, 2),
       m(1, 'hits-64k', 'edge', 72, 3),
       m(1, 'hits-64k', 'bare-node', 80, 4),
+      m(0, 'hits-64k', 'nginx-nolog', 140, 1),
+      m(1, 'hits-64k', 'nginx-nolog', 144, 1.5),
       m(0, 'misses', 'nginx', 10, 20),
       m(0, 'misses', 'edge', 8, 20),
     ],
@@ -115,8 +117,22 @@ test('the edge is also paired against bare-node, the node:http floor, when it ra
   t.deepEqual(edge.throughputVsNodeFloor, { n: 2, median: (70 / 75 + 72 / 80) / 2, min: 72 / 80, max: 70 / 75 });
   // p99 per round: 3/2 and 3/4, so 1.125 (0.75-1.5).
   t.deepEqual(edge.p99VsNodeFloor, { n: 2, median: 1.125, min: 0.75, max: 1.5 });
-  t.is(rows.find((r) => r.target === 'bare-node')!.throughputVsNodeFloor, undefined);
+  t.deepEqual(rows.find((r) => r.target === 'nginx' && r.scenario === 'hits-64k')!.throughputVsNodeFloor, { n: 2, median: (100 / 75 + 100 / 80) / 2, min: 100 / 80, max: 100 / 75 });
   t.is(rows.find((r) => r.target === 'edge' && r.scenario === 'misses')!.throughputVsNodeFloor, undefined, 'no bare-node in that scenario');
-  t.is(nodeFloorLine(rows), "edge ÷ bare-node (node:http and a Map; paired by round): hits-64k req/s 0.92x (0.90-0.93), p99 1.13x (0.75-1.50)");
-  t.is(nodeFloorLine(rows.filter((r) => r.target !== 'bare-node' && r.scenario === 'misses')), undefined);
+  t.deepEqual(edge.edgeVersus?.map((v) => [v.target, v.throughput]), [['nginx-nolog', { n: 2, median: 0.5, min: 0.5, max: 0.5 }]]);
+  t.is(rows.find((r) => r.target === 'nginx' && r.scenario === 'hits-64k')!.edgeVersus, undefined, 'only the edge gets those lines');
+  t.deepEqual(edgeReferenceLines(rows), ['edge ÷ nginx-nolog (access_log off; paired by round): hits-64k req/s 0.50x (0.50-0.50), p99 2.50x (2.00-3.00)']);
+  t.deepEqual(edgeReferenceLines(rows.filter((r) => r.scenario === 'misses')), []);
+  t.regex(summaryTable(rows), /bare-node .* 1 /);
+});
+
+test("CPU per request: the target's, and for misses the origin's beside it", (t) => {
+  const withCpu = (x: Measurement, cpu: number, origin?: number): Measurement => ({ ...x, cpuUsPerRequest: cpu, ...(origin === undefined ? {} : { originCpuUsPerRequest: origin }) });
+  const rows = summarize([withCpu(m(0, 'misses', 'edge', 100, 2, 500), 150, 90), withCpu(m(1, 'misses', 'edge', 100, 2, 500), 170, 110), withCpu(m(0, 'hits-1k', 'edge', 100, 2), 40)], 2);
+  const misses = rows.find((r) => r.scenario === 'misses')!;
+  t.deepEqual(misses.cpuUsPerRequest, { n: 2, median: 160, min: 150, max: 170 });
+  t.deepEqual(misses.originCpuUsPerRequest, { n: 2, median: 100, min: 90, max: 110 });
+  const table = summaryTable(rows);
+  t.regex(table, /160\.0 \(150\.0-170\.0\) \+ origin 100\.0 \(90\.0-110\.0\)/);
+  t.regex(table, /hits-1k .* 40\.0 /);
 });

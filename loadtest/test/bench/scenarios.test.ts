@@ -22,7 +22,7 @@ test('each scenario gives the origin fixed-size objects and no faults; the origi
 
 test('name lists: deduplicated, and a bad name is named with the valid ones', (t) => {
   t.deepEqual(parseNameList('misses, hits-1k,misses', SCENARIO_NAMES, 'scenario'), ['misses', 'hits-1k']);
-  t.throws(() => parseNameList('hits-1k,hits-2k', SCENARIO_NAMES, 'scenario'), { message: /unknown scenario "hits-2k"; valid: hits-1k, hits-64k, misses, memory/ });
+  t.throws(() => parseNameList('hits-1k,hits-2k', SCENARIO_NAMES, 'scenario'), { message: /unknown scenario "hits-2k"; valid: hits-1k, hits-64k, hits-1k-one-url, misses, memory/ });
   t.throws(() => parseNameList(' , ', SCENARIO_NAMES, 'scenario'), { message: /no scenario given/ });
 });
 

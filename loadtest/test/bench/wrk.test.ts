@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { findExecutable, runToEnd } from '../../src/bench/processes.ts';
-import { COUNTER_LUA, COUNTER_STRIDE, parseWrkOutput, WrkParseError, wrkArgs, type LoadSpec } from '../../src/bench/wrk.ts';
+import { COUNTER_LUA, COUNTER_STRIDE, parseWrkOutput, WrkParseError, wrkArgs, ZIPF_LUA, type LoadSpec } from '../../src/bench/wrk.ts';
 
 const wrk = await findExecutable('wrk');
 
@@ -65,12 +65,15 @@ test('output without --latency or without a summary is an error naming what is m
   t.throws(() => parseWrkOutput('unable to connect to 127.0.0.1:1 Connection refused'), { instanceOf: WrkParseError, message: /no request count/ });
 });
 
-test('wrk arguments for a fixed URL and for the never-repeating counter', (t) => {
+test('wrk arguments for a fixed URL, the never-repeating counter and Zipf popularity', (t) => {
   const spec: LoadSpec = { baseUrl: 'http://127.0.0.1:8080', pattern: { kind: 'fixed', path: '/obj/7' }, connections: 50, threads: 1, durationMs: 5000 };
+  const scripts = { counter: '/tmp/c.lua', zipf: '/tmp/z.lua' };
   t.deepEqual(wrkArgs(spec), ['-t1', '-c50', '-d5s', '--latency', 'http://127.0.0.1:8080/obj/7']);
   const counter = { ...spec, threads: 2, pattern: { kind: 'counter' as const, start: 1_000_001 } };
-  t.deepEqual(wrkArgs(counter, '/tmp/c.lua'), ['-t2', '-c50', '-d5s', '--latency', '-s', '/tmp/c.lua', 'http://127.0.0.1:8080/', '--', '1000001', String(COUNTER_STRIDE)]);
-  t.throws(() => wrkArgs(counter), { message: /Lua script/ });
+  t.deepEqual(wrkArgs(counter, scripts), ['-t2', '-c50', '-d5s', '--latency', '-s', '/tmp/c.lua', 'http://127.0.0.1:8080/', '--', '1000001', String(COUNTER_STRIDE)]);
+  t.throws(() => wrkArgs(counter), { message: /counter pattern needs its Lua script/ });
+  const zipf = { ...spec, pattern: { kind: 'zipf' as const, objects: 10_000, exponent: 1, seed: 3 } };
+  t.deepEqual(wrkArgs(zipf, scripts), ['-t1', '-c50', '-d5s', '--latency', '-s', '/tmp/z.lua', 'http://127.0.0.1:8080/', '--', '10000', '1', '3']);
 });
 
 const withWrk = wrk ? test : test.skip;
@@ -85,11 +88,11 @@ withWrk('the counter script never repeats a URL, across threads too (real wrk)',
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-wrk-test-'));
   try {
-    const script = path.join(dir, 'counter.lua');
-    await writeFile(script, COUNTER_LUA);
+    const scripts = { counter: path.join(dir, 'counter.lua'), zipf: path.join(dir, 'zipf.lua') };
+    await writeFile(scripts.counter, COUNTER_LUA);
     const port = (server.address() as AddressInfo).port;
     const spec: LoadSpec = { baseUrl: `http://127.0.0.1:${port}`, pattern: { kind: 'counter', start: 5 }, connections: 4, threads: 2, durationMs: 1000 };
-    const { stdout } = await runToEnd(wrk!, wrkArgs(spec, script), { timeoutMs: 30_000 });
+    const { stdout } = await runToEnd(wrk!, wrkArgs(spec, scripts), { timeoutMs: 30_000 });
     const result = parseWrkOutput(stdout);
     t.true(seen.size > 0);
     t.true([...seen.values()].every((n) => n === 1), 'some URL was asked twice');
@@ -98,6 +101,39 @@ withWrk('the counter script never repeats a URL, across threads too (real wrk)',
     // Thread 0 counts up from 5, thread 1 from 5 + stride (wrk may build a request it never sends).
     t.true(ids.some((id) => id < 5 + COUNTER_STRIDE) && ids.some((id) => id >= 5 + COUNTER_STRIDE));
     t.true(result.requests <= seen.size);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+withWrk('the Zipf script asks only for the catalogue ids, the lowest most often, about as Zipf(1) says (real wrk)', async (t) => {
+  const counts = new Map<number, number>();
+  let bad = 0;
+  const server = createServer((req, res) => {
+    const m = /^\/obj\/(\d+)$/.exec(req.url!);
+    if (m) counts.set(Number(m[1]), (counts.get(Number(m[1])) ?? 0) + 1);
+    else bad++;
+    res.end('x');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-wrk-test-'));
+  try {
+    const scripts = { counter: path.join(dir, 'counter.lua'), zipf: path.join(dir, 'zipf.lua') };
+    await writeFile(scripts.zipf, ZIPF_LUA);
+    const objects = 100;
+    const port = (server.address() as AddressInfo).port;
+    const spec: LoadSpec = { baseUrl: `http://127.0.0.1:${port}`, pattern: { kind: 'zipf', objects, exponent: 1, seed: 7 }, connections: 4, threads: 1, durationMs: 1000 };
+    await runToEnd(wrk!, wrkArgs(spec, scripts), { timeoutMs: 30_000 });
+    const total = [...counts.values()].reduce((a, b) => a + b, 0);
+    t.is(bad, 0, 'a request outside /obj/<id>');
+    t.true(total >= 1000, `only ${total} requests were answered in 1 s`);
+    t.true([...counts.keys()].every((id) => Number.isInteger(id) && id >= 0 && id < objects));
+    // Zipf(1) over 100 ids: id 0 has weight 1 / H(100) = 19.3%, id 9 has 1.9%. Bounds wide enough for any sample of 1000+.
+    const share = (id: number) => (counts.get(id) ?? 0) / total;
+    t.true(share(0) > 0.14 && share(0) < 0.25, `id 0 got ${(100 * share(0)).toFixed(1)}%`);
+    t.true(share(0) > 4 * share(9), 'the hottest id is not clearly hotter than the tenth');
   } finally {
     server.closeAllConnections();
     server.close();

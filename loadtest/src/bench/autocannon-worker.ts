@@ -2,8 +2,7 @@
 // be pinned to its own core like wrk), given a LoadSpec as JSON in argv[2], printing a LoadResult
 // as JSON on stdout. autocannon spends more CPU per request than wrk: see BENCH.md.
 import autocannon from 'autocannon';
-import { mulberry32 } from '@cdn-lab/service-kit';
-import { zipfSampler } from '../random.ts';
+import { mulberry32, zipfSampler } from '@cdn-lab/service-kit';
 import type { LoadResult, LoadSpec } from './wrk.ts';
 
 async function main(): Promise<void> {

@@ -180,7 +180,7 @@ live('a query with a made-up metric comes back empty (the data check can fail)',
 live('promtool check metrics finds no problems on any service\'s /metrics', async (t) => {
   const kinds = new Set<string>();
   for (const service of lab!.services) {
-    const text = await (await fetch(`${service.url}/metrics`)).text();
+    const text = await (await fetch(`${service.metricsUrl}/metrics`)).text();
     const result = promtool(['check', 'metrics'], text);
     t.is(result.status, 0, `${service.plan.id}: ${result.output}`);
     kinds.add(service.plan.kind);

@@ -8,7 +8,7 @@ import { edgeConfigFromEnv } from '../src/config.ts';
 import { HashRing } from '@cdn-lab/service-kit';
 import { HOP_HEADER } from '../src/proxy.ts';
 import { metricValue, request, startEdge, startUpstream, type TestEdge } from './helpers.ts';
-import { rawExchange as raw, statusOf } from '../../service-kit/test/raw-http.ts';
+import { rawExchange as raw, statusOf, waitForConnections } from '../../service-kit/test/raw-http.ts';
 
 const get = (target: string, host = 'edge.test', extra = '') => `GET ${target} HTTP/1.1\r\nHost: ${host}\r\n${extra}Connection: close\r\n\r\n`;
 
@@ -199,8 +199,12 @@ test('finding 7: slow headers get 408, idle keep-alive connections are closed, c
   t.is(statusOf(slowAnswer), 408);
   t.is(statusOf(idleAnswer), 200);
   // Two connections held open: a third is closed at once, unanswered; once one goes, it works again.
+  // The server must have taken both before the third arrives (its accept can lag the client's
+  // connect on a busy machine): wait until it counts exactly the connections expected.
+  const serverConnections = (n: number) => waitForConnections(edge.edge.server, n);
+  await serverConnections(0);
   const held = [await open(), await open()];
-  await new Promise((resolve) => setImmediate(resolve));
+  await serverConnections(2);
   const third = await open();
   const thirdData: string[] = [];
   const thirdClosed = closed(third, thirdData);

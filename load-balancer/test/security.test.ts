@@ -8,7 +8,7 @@ import test from 'ava';
 import { closeServer, listen } from '@cdn-lab/service-kit';
 import { configSchema, loadConfig, type LbConfigInput } from '../src/config.ts';
 import { request, startBackends, startBalancer } from './helpers.ts';
-import { rawExchange as raw, statusOf } from '../../service-kit/test/raw-http.ts';
+import { rawExchange as raw, statusOf, waitForConnections } from '../../service-kit/test/raw-http.ts';
 
 async function setup(t: ExecutionContext, count: number, overrides: Partial<LbConfigInput> = {}) {
   const backends = await startBackends(count);
@@ -163,8 +163,12 @@ test('finding 7: slow headers get 408, idle keep-alive connections are closed, c
   const [slowAnswer, idleAnswer] = await Promise.race([Promise.all([closed(slow), closed(idle)]), deadline('a slow or idle connection')]);
   t.is(statusOf(slowAnswer), 408);
   t.is(statusOf(idleAnswer), 200);
+  // The server must have taken both before the third arrives (its accept can lag the client's
+  // connect on a busy machine): wait until it counts exactly the connections expected.
+  const serverConnections = (n: number) => waitForConnections(balancer.server, n);
+  await serverConnections(0);
   const held = [await open(), await open()];
-  await new Promise((resolve) => setImmediate(resolve));
+  await serverConnections(2);
   const third = await open();
   const thirdClosed = closed(third);
   third.write(get('/obj/1'));

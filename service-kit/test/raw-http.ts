@@ -1,5 +1,6 @@
 // Raw HTTP/1.1 on a socket, for tests that must send what a client library would refuse or
 // normalise (smuggling shapes, absolute-form targets, duplicate Host): the services' tests share it.
+import type { Server } from 'node:http';
 import net from 'node:net';
 
 /**
@@ -25,3 +26,13 @@ export function rawExchange(port: number, text: string, options: { maxMs?: numbe
 
 /** The status code of the first response in a raw answer (NaN when there is none). */
 export const statusOf = (response: string): number => Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1]);
+
+/** Resolves once `server` counts exactly `count` open connections (polled; fails after 20 s). */
+export async function waitForConnections(server: Server, count: number): Promise<void> {
+  const current = () => new Promise<number>((resolve, reject) => server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
+  for (let i = 0; i < 2000; i++) {
+    if ((await current()) === count) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`the server still has ${await current()} connections, not ${count}, after 20 s`);
+}

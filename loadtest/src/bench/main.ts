@@ -12,7 +12,7 @@ import { formatBytes, parseBytes, parseDurationMs } from '@cdn-lab/infra/units';
 import { createLoadGenerator } from './loadgen.ts';
 import { largeObjectsLine, runLargeObjectsScenario, type LargeObjectsResult } from './large-objects.ts';
 import { runMemoryScenario, type MemoryResult } from './memory.ts';
-import { findExecutable } from './processes.ts';
+import { findExecutable } from '@cdn-lab/infra/local/processes';
 import { formatProfileSummary, summarizeProfile, type CpuProfile } from './profile.ts';
 import { PROXY_NAMES, unavailableReason, type ProxyName, type Tools } from './proxies.ts';
 import { generatorCeilingLine, memoryLine, nodeFloorLine, summarize, summaryTable } from './report.ts';

@@ -11,7 +11,7 @@ import { SERVICE_PROGRAMS } from '@cdn-lab/infra/plan';
 import { edgeProcessEnv } from '@cdn-lab/edge-node/config';
 import { nginxArgs, renderNginxConfig } from './nginx.ts';
 import { renderVcl, varnishdArgs } from './varnish.ts';
-import { readMemory, startNodeService, startProgram, stopProcess, waitForHttp, type Memory, type Pinning } from './processes.ts';
+import { readMemory, startNodeService, startProgram, stopProcess, waitForHttp, type Memory, type Pinning } from '@cdn-lab/infra/local/processes';
 
 export const PROXY_NAMES = ['nginx', 'varnish', 'edge', 'bare-node'] as const;
 export type ProxyName = (typeof PROXY_NAMES)[number];

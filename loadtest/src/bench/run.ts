@@ -5,7 +5,7 @@ import path from 'node:path';
 import { scrapeMetrics, sumMetric } from '../scrape.ts';
 import type { LoadGenerator } from './loadgen.ts';
 import { startOrigin, startProxy, unavailableReason, type ProxyContext, type ProxyName, type Target, type TargetName, type Tools } from './proxies.ts';
-import type { Memory, Pinning } from './processes.ts';
+import type { Memory, Pinning } from '@cdn-lab/infra/local/processes';
 import { HIT_PATH, HTTP_SCENARIOS, MISS_CATALOGUE_OBJECTS, originEnvFor, type HttpScenario } from './scenarios.ts';
 import { rotate } from './summary.ts';
 import { COUNTER_STRIDE, type LoadResult, type LoadSpec } from './wrk.ts';

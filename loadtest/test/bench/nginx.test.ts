@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { nginxArgs, renderNginxConfig, STATIC_PATH, type NginxBenchOptions } from '../../src/bench/nginx.ts';
-import { findExecutable, runToEnd } from '../../src/bench/processes.ts';
+import { findExecutable, runToEnd } from '@cdn-lab/infra/local/processes';
 
 const nginx = await findExecutable('nginx');
 

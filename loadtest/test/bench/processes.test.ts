@@ -3,7 +3,7 @@ import test from 'ava';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BARE_NODE_PROGRAM, baseEnv } from '../../src/bench/proxies.ts';
-import { findExecutable, parseProcStatusMemory, pinned, readMemory, runToEnd, startNodeService, stopProcess } from '../../src/bench/processes.ts';
+import { findExecutable, parseProcStatusMemory, pinned, readMemory, runToEnd, startNodeService, stopProcess } from '@cdn-lab/infra/local/processes';
 
 test('pinned wraps in taskset only when both a CPU and taskset are given', (t) => {
   t.deepEqual(pinned('/usr/sbin/nginx', ['-c', 'x'], 0, '/usr/bin/taskset'), { command: '/usr/bin/taskset', args: ['-c', '0', '/usr/sbin/nginx', '-c', 'x'] });

@@ -2,7 +2,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { findExecutable, runToEnd } from '../../src/bench/processes.ts';
+import { findExecutable, runToEnd } from '@cdn-lab/infra/local/processes';
 import { renderVcl, varnishdArgs, varnishdCompileArgs } from '../../src/bench/varnish.ts';
 
 const varnishd = await findExecutable('varnishd');

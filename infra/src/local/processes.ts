@@ -1,13 +1,14 @@
-// Child processes of the bench: finding programs, pinning them to a core with taskset, forking the
-// lab's Node services (ready over IPC), waiting for external servers, reading memory, and stopping
-// everything we started (also on Ctrl-C), never anything else.
+// Child processes of the bench and of the lab's external cache servers: finding programs, pinning
+// them to a core with taskset, forking the lab's Node services (ready over IPC), waiting for external
+// servers, reading memory and CPU time, and stopping everything we started (also on Ctrl-C), never
+// anything else.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { access, constants, readFile } from 'node:fs/promises';
 import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
-import { programBundle, serviceBundle } from '@cdn-lab/infra/local/bundle';
-import { REPO_ROOT } from '@cdn-lab/infra/local/lab';
-import type { ServiceKind } from '@cdn-lab/infra/plan';
+import { programBundle, serviceBundle } from './bundle.ts';
+import { REPO_ROOT } from './repo-root.ts';
+import type { ServiceKind } from '../plan.ts';
 import type { ReadyMessage } from '@cdn-lab/service-kit';
 
 /** Directories searched besides PATH: nginx and varnishd live in sbin, which a non-root PATH may lack. */

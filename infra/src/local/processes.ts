@@ -3,7 +3,7 @@
 // servers, reading memory and CPU time, and stopping everything we started (also on Ctrl-C), never
 // anything else.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { access, constants, readFile } from 'node:fs/promises';
+import { access, constants, readdir, readFile } from 'node:fs/promises';
 import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { programBundle, serviceBundle } from './bundle.ts';
@@ -231,4 +231,56 @@ export function runToEnd(command: string, args: string[], options: { env?: Recor
       else reject(new Error(`${path.basename(command)} ${args.join(' ')} exited with ${code ?? signal}: ${(stderr || stdout).trim().slice(0, 2000)}`));
     });
   });
+}
+
+/** CPU time and memory of a process and every process under it, from /proc (Linux). */
+export interface ProcessTreeUsage {
+  /** The pids found (the root first). */
+  pids: number[];
+  /** User + system CPU seconds of the processes alive now, summed. */
+  cpuSeconds: number;
+  /** Resident memory now, summed. */
+  rssBytes: number;
+  /** Each process's own peak resident memory (VmHWM), summed: at least the tree's peak, at most the sum of peaks. */
+  peakRssBytes: number;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ, 100 on Linux everywhere). */
+const USER_HZ = 100;
+
+/** utime + stime (ticks) and the parent pid from the text of /proc/<pid>/stat. */
+export function parseProcStat(stat: string): { ppid: number; cpuTicks: number } | undefined {
+  // The command name (field 2) is in parentheses and may hold spaces: fields are counted after it.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ppid = Number(fields[1]);
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  if (!Number.isFinite(ppid) || !Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
+  return { ppid, cpuTicks: utime + stime };
+}
+
+/** Reads the usage of `pid` and its descendants; undefined when the process is gone. */
+export async function readProcessTree(pid: number): Promise<ProcessTreeUsage | undefined> {
+  const stats = new Map<number, { ppid: number; cpuTicks: number }>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => undefined);
+    const parsed = stat ? parseProcStat(stat) : undefined;
+    if (parsed) stats.set(Number(entry), parsed);
+  }
+  if (!stats.has(pid)) return undefined;
+  const pids = [pid];
+  for (let i = 0; i < pids.length; i++) {
+    for (const [child, stat] of stats) if (stat.ppid === pids[i] && !pids.includes(child)) pids.push(child);
+  }
+  let cpuTicks = 0;
+  let rssBytes = 0;
+  let peakRssBytes = 0;
+  for (const id of pids) {
+    cpuTicks += stats.get(id)!.cpuTicks;
+    const memory = await readMemory(id);
+    rssBytes += memory?.rssBytes ?? 0;
+    peakRssBytes += memory?.peakRssBytes ?? 0;
+  }
+  return { pids, cpuSeconds: cpuTicks / USER_HZ, rssBytes, peakRssBytes };
 }

@@ -123,5 +123,3 @@ export function checkCommonInput(input: CacheServerInput, software: CacheServerS
   if (input.user !== undefined && !/^[a-z_][a-z0-9_-]*$/.test(input.user)) throw new TypeError(`${software} ${input.id}: user "${input.user}" is not a user name`);
 }
 
-/** Whole mebibytes, at least 1 (the unit most of these servers size caches in). */
-export const mebibytes = (bytes: number) => Math.max(1, Math.floor(bytes / (1024 * 1024)));

@@ -13,7 +13,7 @@ import { renderNginxCache } from '../render/nginx-cache.ts';
 import { renderSquid } from '../render/squid.ts';
 import { renderTrafficServer } from '../render/trafficserver.ts';
 import { renderVarnish } from '../render/varnish.ts';
-import { findExecutable, startProgram, stopProcess, waitForHttp } from './processes.ts';
+import { findExecutable, readProcessTree, runToEnd, startProgram, stopProcess, waitForHttp } from './processes.ts';
 
 export const RENDERERS: Record<CacheServerSoftware, (input: CacheServerInput) => RenderedServer> = {
   nginx: renderNginxCache,
@@ -78,6 +78,41 @@ async function logTails(dir: string): Promise<string> {
   return tails.filter(Boolean).join('\n');
 }
 
+/**
+ * Writes a rendered server's files into its folder with the sub-folders it expects, readable by
+ * varnishd's unprivileged child and owned by the user Squid or Traffic Server switches to.
+ */
+async function writeServerFiles(software: CacheServerSoftware, rendered: RenderedServer, dir: string, storageDir: string | undefined, user: { uid: number; gid: number } | undefined): Promise<void> {
+  for (const [name, text] of Object.entries(rendered.files)) {
+    await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+    await writeFile(path.join(dir, name), text);
+  }
+  if (software === 'trafficserver') {
+    for (const sub of ['data', 'var', 'run', 'log']) await mkdir(path.join(dir, sub), { recursive: true });
+    await mkdir(path.join(storageDir ?? dir, 'cache'), { recursive: true });
+  }
+  await chmod(dir, 0o755);
+  if (user && user.uid !== 0) for (const folder of [dir, ...(storageDir ? [storageDir] : [])]) chownTree(folder, user);
+}
+
+/** The user name a server switches to when we are root (undefined: it keeps the current user). */
+export function serverUser(software: CacheServerSoftware): string | undefined {
+  return runAs(software)?.name;
+}
+
+/**
+ * The server's own verdict on a rendered config (`nginx -t`, `varnishd -C`, `squid -k parse`,
+ * `traffic_server -C verify_config`): the files written into `dir` (existing, empty) as for a
+ * start, then the check run. Resolves with its output; rejects with it when the server refuses.
+ */
+export async function checkRenderedServer(software: CacheServerSoftware, rendered: RenderedServer, dir: string, storageDir?: string): Promise<string> {
+  const program = await findCacheServer(software);
+  if ('missing' in program) throw new Error(program.missing);
+  await writeServerFiles(software, rendered, dir, storageDir, runAs(software));
+  const { stdout, stderr } = await runToEnd(program.path, rendered.checkArgs, { timeoutMs: 60_000 });
+  return `${stdout}${stderr}`;
+}
+
 export interface StartCacheServerOptions {
   id: string;
   plan: CacheServerPlan;
@@ -98,6 +133,23 @@ export interface StartedCacheServer {
   rendered: RenderedServer;
   /** Stops the server with its graceful signal (SIGKILL after `graceMs`) and removes its folders. */
   stop(graceMs?: number): Promise<void>;
+}
+
+/** Waits until none of `pids` exists, then SIGKILLs those still there after `timeoutMs`. */
+async function waitGone(pids: number[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let alive = pids;
+  while (alive.length && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    alive = alive.filter((pid) => existsSync(`/proc/${pid}`));
+  }
+  for (const pid of alive) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 }
 
 /** Where a server's cache storage goes: tmpfs when there is one, for a memory-backed cache. */
@@ -132,20 +184,14 @@ export async function startCacheServer(options: StartCacheServerOptions): Promis
       ...(storageDir ? { storageDir } : {}),
       ...(user ? { user: user.name } : {}),
     });
-    for (const [name, text] of Object.entries(rendered.files)) {
-      await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
-      await writeFile(path.join(dir, name), text);
-    }
-    if (software === 'trafficserver') {
-      for (const sub of ['data', 'var', 'run', 'log']) await mkdir(path.join(dir, sub), { recursive: true });
-      await mkdir(path.join(storageDir ?? dir, 'cache'), { recursive: true });
-    }
-    // varnishd's unprivileged child must read the VCL; the others' users own their folders.
-    await chmod(dir, 0o755);
-    if (user && user.uid !== 0) for (const folder of folders) chownTree(folder, user);
-    const child = startProgram({ name: software, command: program.path, args: rendered.args, pinning: { taskset: undefined, cpu: undefined }, ...(options.logFile ? { logFile: options.logFile } : {}) });
+    await writeServerFiles(software, rendered, dir, storageDir, user);
+    const child = startProgram({ name: software, command: program.path, args: rendered.args, pinning: { taskset: undefined, cpu: undefined }, stopOnSignal: false, ...(options.logFile ? { logFile: options.logFile } : {}) });
     const stop = async (graceMs = 10_000) => {
+      // Its own children (nginx's worker, varnishd's cache process, Traffic Server's crash-log
+      // helper) may outlive it by a moment: wait for them, and kill any still there after 5 s.
+      const tree = (child.pid !== undefined ? await readProcessTree(child.pid) : undefined)?.pids ?? [];
       await stopProcess(child, rendered.stopSignal, graceMs);
+      await waitGone(tree.slice(1), 5000);
       await removeFolders();
     };
     const where = options.logFile ? `${options.logFile} and ${dir}` : dir;

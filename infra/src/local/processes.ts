@@ -138,13 +138,19 @@ export interface ProgramSpec {
   pinning: Pinning;
   logFile?: string;
   env?: Record<string, string>;
+  /**
+   * Stop it on this process's SIGINT/SIGTERM (default). Off when the caller stops it itself on
+   * those signals (the local lab, which also removes the server's folders).
+   */
+  stopOnSignal?: boolean;
 }
 
 /** Starts an external server (nginx, varnishd) in the foreground as our child. */
 export function startProgram(spec: ProgramSpec): ChildProcess {
   const io = logStdio(spec.logFile, 'log');
   const { command, args } = pinned(spec.command, spec.args, spec.pinning.cpu, spec.pinning.taskset);
-  const child = track(spawn(command, args, { cwd: REPO_ROOT, env: spec.env ?? process.env, stdio: io.stdio as StdioOptions }));
+  const child = spawn(command, args, { cwd: REPO_ROOT, env: spec.env ?? process.env, stdio: io.stdio as StdioOptions });
+  if (spec.stopOnSignal !== false) track(child);
   io.close();
   return child;
 }

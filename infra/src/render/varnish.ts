@@ -50,6 +50,9 @@ export function renderVarnish(input: CacheServerInput): RenderedServer {
   const vclFile = path.join(input.dir, 'edge.vcl');
   const workDir = path.join(input.dir, 'work');
   // -F: foreground, our child, stops on SIGTERM; -T none: no management port; malloc: memory only.
-  const args = ['-F', '-a', `127.0.0.1:${input.listenPort}`, '-f', vclFile, '-s', `malloc,${input.cacheBytes}`, '-n', workDir, '-T', 'none'];
+  // nuke_limit: Varnish fails a fetch (mid-body, once streaming) that would need more than this
+  // many LRU evictions to find room; the default 50 is too few for a 2 MiB object in a cache of
+  // small ones, so it is raised to evict as the other servers do.
+  const args = ['-F', '-a', `127.0.0.1:${input.listenPort}`, '-f', vclFile, '-s', `malloc,${input.cacheBytes}`, '-n', workDir, '-T', 'none', '-p', 'nuke_limit=100000'];
   return { files: { 'edge.vcl': vcl }, args, checkArgs: ['-C', '-f', vclFile, '-n', workDir], stopSignal: 'SIGTERM', readyPath: '/healthz' };
 }

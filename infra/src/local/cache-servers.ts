@@ -185,7 +185,12 @@ export async function startCacheServer(options: StartCacheServerOptions): Promis
       ...(user ? { user: user.name } : {}),
     });
     await writeServerFiles(software, rendered, dir, storageDir, user);
-    const child = startProgram({ name: software, command: program.path, args: rendered.args, pinning: { taskset: undefined, cpu: undefined }, stopOnSignal: false, ...(options.logFile ? { logFile: options.logFile } : {}) });
+    // If this process dies without stopping it (SIGKILL), the kernel sends the server SIGTERM
+    // (setpriv --pdeathsig). Linux clears that on a change of user, so it holds for nginx and
+    // varnishd's manager, not for Squid or Traffic Server started by root (they switch users).
+    const setpriv = await findExecutable('setpriv');
+    const command = setpriv ? { command: setpriv, args: ['--pdeathsig', 'TERM', '--', program.path, ...rendered.args] } : { command: program.path, args: rendered.args };
+    const child = startProgram({ name: software, ...command, pinning: { taskset: undefined, cpu: undefined }, stopOnSignal: false, ...(options.logFile ? { logFile: options.logFile } : {}) });
     const stop = async (graceMs = 10_000) => {
       // Its own children (nginx's worker, varnishd's cache process, Traffic Server's crash-log
       // helper) may outlive it by a moment: wait for them, and kill any still there after 5 s.

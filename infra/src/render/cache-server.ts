@@ -91,6 +91,11 @@ export interface CacheServerInput {
    * serve as root; nginx and Varnish then keep root so they can write `dir`). Unset: the current user.
    */
   user?: string;
+  /**
+   * A path the server answers itself with this many bytes, no cache, no upstream: the speed
+   * bench's measure of its load generator's ceiling (loadtest/src/bench). nginx only.
+   */
+  staticResponse?: { path: string; bytes: number };
 }
 
 /** A rendered server: the files to write (path relative to `dir`) and the command line. */
@@ -119,6 +124,9 @@ export function checkCommonInput(input: CacheServerInput, software: CacheServerS
   if (!/^\/[^\s"';{}]*$/.test(input.dir)) throw new TypeError(`${software} ${input.id}: dir must be an absolute path without spaces or quotes, got ${JSON.stringify(input.dir)}`);
   if (input.storageDir !== undefined && !/^\/[^\s"';{}]*$/.test(input.storageDir)) {
     throw new TypeError(`${software} ${input.id}: storageDir must be an absolute path without spaces or quotes, got ${JSON.stringify(input.storageDir)}`);
+  }
+  if (input.staticResponse && (software !== 'nginx' || !/^\/[A-Za-z0-9_/-]+$/.test(input.staticResponse.path))) {
+    throw new TypeError(`${software} ${input.id}: a static response is for nginx only, on a plain path (got ${JSON.stringify(input.staticResponse.path)})`);
   }
   if (input.user !== undefined && !/^[a-z_][a-z0-9_-]*$/.test(input.user)) throw new TypeError(`${software} ${input.id}: user "${input.user}" is not a user name`);
 }

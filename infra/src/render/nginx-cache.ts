@@ -74,6 +74,9 @@ export function renderNginxCache(input: CacheServerInput): RenderedServer {
     '            proxy_cache_revalidate on;',
     '            add_header X-Cache-Status $upstream_cache_status always;',
     '        }',
+    ...(input.staticResponse
+      ? ['', `        location = ${input.staticResponse.path} {`, `            return 200 "${'x'.repeat(input.staticResponse.bytes)}";`, '        }']
+      : []),
     '    }',
     '}',
     '',

@@ -2,10 +2,11 @@
 // Docker containers, AWS instances) supplies only addressing: `urlOf(id)` turns a service id into
 // the URL others reach it at. Everything else a service needs is decided here, once.
 import { originConfigSchema, originDrainGraceMs, originEnv, ORIGIN_ENV } from '@cdn-lab/origin/config';
-import { edgeDrainGraceMs, edgeProcessEnv, EDGE_ENV } from '@cdn-lab/edge-node/config';
+import { edgeConfigSchema, edgeDrainGraceMs, edgeProcessEnv, EDGE_ENV } from '@cdn-lab/edge-node/config';
 import { configSchema as lbConfigSchema, LB_ENV, lbDrainGraceMs } from '@cdn-lab/load-balancer/config';
 import type { Region, Topology } from './topology.ts';
 import { serviceIds } from './topology.ts';
+import type { CacheServerSoftware } from './render/cache-server.ts';
 
 export type ServiceKind = 'origin' | 'edge' | 'balancer';
 export type ServiceRole = 'origin' | 'edge' | 'shield' | 'balancer';
@@ -16,6 +17,17 @@ export const SERVICE_PROGRAMS: Record<ServiceKind, { workspace: string; entry: s
   edge: { workspace: 'edge-node', entry: 'edge-node/src/main.ts' },
   balancer: { workspace: 'load-balancer', entry: 'load-balancer/src/main.ts' },
 };
+
+/** An edge that is a real cache server: its software and the settings its renderer takes. */
+export interface CacheServerPlan {
+  software: CacheServerSoftware;
+  cacheBytes: number;
+  policy: string;
+  coalescing: boolean;
+  serveStale: boolean;
+  maxObjectBytes: number;
+  upstreamTimeoutMs: number;
+}
 
 export interface ServicePlan {
   id: string;
@@ -32,6 +44,11 @@ export interface ServicePlan {
    * config): a backend waits at least this long before it kills the process.
    */
   drainGraceMs: number;
+  /**
+   * Set when this edge is a real cache server (topology `edges.software`): it runs that program,
+   * configured by its renderer, with `links.UPSTREAM_URLS` as its one upstream; `env` is empty.
+   */
+  cacheServer?: CacheServerPlan;
 }
 
 /** Services in start order: every service's links point to services before it (sharded peers excepted). */
@@ -79,6 +96,21 @@ export function planServices(topology: Topology): ServicePlan[] {
       upstreamDelayMs: delays.upstreamDelayMs,
     });
   const edgeDrain = (delays: { upstreamDelayMs: number }) => edgeDrainGraceMs({ upstreamDelayMs: delays.upstreamDelayMs, upstreamTimeoutMs: edges.upstreamTimeoutMs });
+  const { software } = edges;
+  const cacheServerOf = (cacheBytes: number): Pick<ServicePlan, 'cacheServer'> =>
+    software === 'cdn-lab'
+      ? {}
+      : {
+          cacheServer: {
+            software,
+            cacheBytes,
+            policy: edges.policy,
+            coalescing: edges.coalescing,
+            serveStale: edges.serveStale,
+            maxObjectBytes: edges.maxObjectBytes ?? edgeConfigSchema.shape.maxObjectBytes.parse(undefined),
+            upstreamTimeoutMs: edges.upstreamTimeoutMs,
+          },
+        };
   let edgeUpstream: Record<string, string[]> = { UPSTREAM_URLS: originIds };
   if (edges.tiering === 'shield') {
     const id = serviceIds.shield();
@@ -87,12 +119,14 @@ export function planServices(topology: Topology): ServicePlan[] {
       kind: 'edge',
       role: 'shield',
       // The shield's clients are the edges, whose UPSTREAM_DELAY_MS already models that hop.
-      env: envOfEdge(id, edges.shieldCacheBytes ?? edges.cacheBytes, { clientDelayMs: 0, upstreamDelayMs: edges.upstreamDelayMs }),
+      env: software === 'cdn-lab' ? envOfEdge(id, edges.shieldCacheBytes ?? edges.cacheBytes, { clientDelayMs: 0, upstreamDelayMs: edges.upstreamDelayMs }) : {},
       links: { UPSTREAM_URLS: originIds },
-      labels: { service: 'edge', edge: id, policy: edges.policy, tier: 'shield' },
+      labels: { service: 'edge', edge: id, policy: edges.policy, tier: 'shield', ...(software === 'cdn-lab' ? {} : { software }) },
       drainGraceMs: edgeDrain(edges),
+      ...cacheServerOf(edges.shieldCacheBytes ?? edges.cacheBytes),
     });
-    edgeUpstream = { UPSTREAM_URLS: originIds, PARENT_URL: [id] };
+    // A cache server has one upstream: its parent.
+    edgeUpstream = software === 'cdn-lab' ? { UPSTREAM_URLS: originIds, PARENT_URL: [id] } : { UPSTREAM_URLS: [id] };
   }
   const edgeIds = Array.from({ length: edges.count }, (_, i) => serviceIds.edge(i));
   const regionOf = edgeRegions(topology);
@@ -102,10 +136,11 @@ export function planServices(topology: Topology): ServicePlan[] {
       id,
       kind: 'edge',
       role: 'edge',
-      env: envOfEdge(id, edges.cacheBytes, region ?? edges),
+      env: software === 'cdn-lab' ? envOfEdge(id, edges.cacheBytes, region ?? edges) : {},
       links: edges.tiering === 'sharded' ? { ...edgeUpstream, PEER_URLS: edgeIds, SELF_URL: [id] } : edgeUpstream,
-      labels: { service: 'edge', edge: id, policy: edges.policy, tier: 'edge', ...(region ? { region: region.name } : {}) },
+      labels: { service: 'edge', edge: id, policy: edges.policy, tier: 'edge', ...(software === 'cdn-lab' ? {} : { software }), ...(region ? { region: region.name } : {}) },
       drainGraceMs: edgeDrain(region ?? edges),
+      ...cacheServerOf(edges.cacheBytes),
     });
   }
   const balancerId = serviceIds.balancer();

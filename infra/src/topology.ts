@@ -8,6 +8,9 @@ import { byteSize } from './units.ts';
 import { LATENCY_DISTRIBUTIONS } from '@cdn-lab/origin/latency';
 
 import { ALGORITHM_NAMES } from '@cdn-lab/load-balancer/algorithms/registry';
+import { EDGE_SOFTWARE, SERVER_POLICIES, type EdgeSoftware } from './render/cache-server.ts';
+
+export { EDGE_SOFTWARE, type EdgeSoftware };
 
 /** The balancer's algorithms, from its own registry (the AWS stack maps them onto the ALB's). */
 export const BALANCER_ALGORITHMS = ALGORITHM_NAMES;
@@ -17,9 +20,8 @@ export type BalancerAlgorithm = (typeof BALANCER_ALGORITHMS)[number];
 export const TIERINGS = ['none', 'shield', 'sharded'] as const;
 export type Tiering = (typeof TIERINGS)[number];
 
-const policyName = z.string().refine(isPolicyName, {
-  error: (issue) => `unknown cache policy ${JSON.stringify(issue.input)}; valid policies: ${POLICY_NAMES.join(', ')}`,
-});
+/** Settings only the lab's own edge has: a real cache server refuses them by name (edgeSoftwareIssues). */
+const LAB_EDGE_ONLY = ['maxObjects', 'maxRequestBodyBytes'] as const;
 
 export const OriginSpecSchema = z
   .object({
@@ -64,7 +66,13 @@ export type Region = z.output<typeof RegionSchema>;
 export const EdgeSpecSchema = z
   .object({
     count: z.number().int().min(1).max(32).default(2),
-    policy: policyName.default('lru'),
+    /**
+     * What runs as the edge: the lab's own edge (`cdn-lab`), or a real cache server from Debian's
+     * packages configured from these same settings (infra/src/render/cache-server.ts).
+     */
+    software: z.enum(EDGE_SOFTWARE).default('cdn-lab'),
+    /** Replacement policy: one of the lab's policies for `cdn-lab`, else one the server has (SERVER_POLICIES). */
+    policy: z.string().default('lru'),
     /** Byte budget of each edge's cache. */
     cacheBytes: byteSize().default(64 * 1024 * 1024),
     /** Optional cap on objects per edge. */
@@ -92,6 +100,18 @@ export const EdgeSpecSchema = z
     regions: z.array(RegionSchema).min(1).optional(),
   })
   .strict()
+  // Runs even when other fields failed (so a bad policy is named beside them) once these two parse.
+  .superRefine(
+    (edges, ctx) => {
+      for (const issue of edgeSoftwareIssues(edges)) ctx.addIssue({ code: 'custom', path: [issue.field], message: issue.message });
+    },
+    {
+      when: ({ value }) => {
+        const edges = value as { software?: unknown; policy?: unknown } | undefined;
+        return typeof edges?.policy === 'string' && (EDGE_SOFTWARE as readonly unknown[]).includes(edges.software);
+      },
+    },
+  )
   .superRefine((edges, ctx) => {
     if (!edges.regions) return;
     const total = edges.regions.reduce((sum, region) => sum + region.count, 0);
@@ -101,6 +121,45 @@ export const EdgeSpecSchema = z
     const names = edges.regions.map((region) => region.name);
     if (new Set(names).size !== names.length) ctx.addIssue({ code: 'custom', path: ['regions'], message: 'region names must be unique' });
   });
+
+/**
+ * What a topology's edge software cannot do with these settings: the policy must be one the
+ * software has, and a real cache server takes only the settings it can honour (no simulated
+ * delays, no fleet sharding, always-on coalescing in Varnish), each refused by name.
+ */
+export function edgeSoftwareIssues(edges: {
+  software: EdgeSoftware;
+  policy: string;
+  coalescing: boolean;
+  tiering: Tiering;
+  storeSetCookie: boolean;
+  clientDelayMs: number;
+  upstreamDelayMs: number;
+  regions?: Region[] | undefined;
+  maxObjects?: number | undefined;
+  maxRequestBodyBytes?: number | undefined;
+}): { field: string; message: string }[] {
+  const { software } = edges;
+  if (software === 'cdn-lab') {
+    return isPolicyName(edges.policy) ? [] : [{ field: 'policy', message: `unknown cache policy ${JSON.stringify(edges.policy)}; valid policies: ${POLICY_NAMES.join(', ')}` }];
+  }
+  const issues: { field: string; message: string }[] = [];
+  const policies = SERVER_POLICIES[software];
+  if (!policies.includes(edges.policy)) {
+    issues.push({ field: 'policy', message: `${software} has no replacement policy ${JSON.stringify(edges.policy)}; its policies: ${policies.join(', ')}` });
+  }
+  const only = (field: string, what: string) => issues.push({ field, message: `${what} is only for the lab's own edge (software: cdn-lab), not ${software}` });
+  if (edges.tiering === 'sharded') only('tiering', 'tiering "sharded" (misses forwarded to the key\'s owner edge)');
+  if (edges.clientDelayMs || edges.upstreamDelayMs || (Array.isArray(edges.regions) && edges.regions.some((r) => r?.clientDelayMs || r?.upstreamDelayMs))) {
+    only(edges.regions ? 'regions' : edges.clientDelayMs ? 'clientDelayMs' : 'upstreamDelayMs', 'a simulated network delay');
+  }
+  if (edges.storeSetCookie) only('storeSetCookie', 'storing responses with Set-Cookie');
+  for (const field of LAB_EDGE_ONLY) if (edges[field] !== undefined) only(field, field);
+  if (software === 'varnish' && !edges.coalescing) {
+    issues.push({ field: 'coalescing', message: 'varnish always coalesces concurrent misses on its waiting list; coalescing: false cannot be honoured' });
+  }
+  return issues;
+}
 
 export const BalancerSpecSchema = z
   .object({
@@ -125,7 +184,13 @@ export const TopologySchema = z
     edges: EdgeSpecSchema.default(EdgeSpecSchema.parse({})),
     balancer: BalancerSpecSchema.default(BalancerSpecSchema.parse({})),
   })
-  .strict();
+  .strict()
+  .superRefine((topology, ctx) => {
+    // A real cache server is configured with one upstream (the origin, or its parent shield).
+    if (topology.edges.software !== 'cdn-lab' && topology.origin.count > 1) {
+      ctx.addIssue({ code: 'custom', path: ['origin', 'count'], message: `edges with software ${topology.edges.software} take one origin; got ${topology.origin.count}` });
+    }
+  });
 
 /** What a user writes (every field optional). */
 export type TopologyInput = z.input<typeof TopologySchema>;

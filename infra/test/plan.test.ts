@@ -110,3 +110,18 @@ test('edges.maxObjectBytes and maxRequestBodyBytes reach every edge as MAX_OBJEC
   t.is(unset.MAX_OBJECT_BYTES, undefined);
   t.is(unset.MAX_REQUEST_BODY_BYTES, undefined);
 });
+
+test('real cache servers: the plan carries their settings, no edge env, one upstream (the origin, or the shield)', (t) => {
+  const plans = planServices(parseTopology({ edges: { count: 2, software: 'squid', policy: 'lfuda', cacheBytes: '32MiB', tiering: 'shield', shieldCacheBytes: '64MiB', serveStale: false } }));
+  const shield = plans.find((p) => p.role === 'shield')!;
+  const edges = plans.filter((p) => p.role === 'edge');
+  t.deepEqual(shield.cacheServer, { software: 'squid', cacheBytes: 64 * 1024 * 1024, policy: 'lfuda', coalescing: true, serveStale: false, maxObjectBytes: 4 * 1024 * 1024, upstreamTimeoutMs: 10_000 });
+  t.deepEqual(shield.links, { UPSTREAM_URLS: ['origin-0'] });
+  t.deepEqual(shield.env, {});
+  for (const edge of edges) {
+    t.is(edge.cacheServer?.cacheBytes, 32 * 1024 * 1024);
+    t.deepEqual(edge.links, { UPSTREAM_URLS: ['shield-0'] });
+    t.is(edge.labels.software, 'squid');
+  }
+  t.is(planServices(parseTopology({})).find((p) => p.role === 'edge')!.cacheServer, undefined);
+});

@@ -13,7 +13,7 @@ export interface DriveResult {
   latencyMs: { p50: number; p95: number; p99: number; max: number; mean: number };
   /** Latency distribution: [percentile, ms] points for a CDF chart. */
   latencyCdf: [number, number][];
-  /** With observeCacheStatus: responses by what their Cache-Status header said. */
+  /** With observeCacheStatus: responses by what the server's own hit/miss header said (`hitHeader`). */
   cacheStatus?: { hit: number; other: number };
   /** How latency was measured: closed loop (from each send) or open loop (from each intended send). */
   latencyMode: 'closed-loop' | 'open-loop';
@@ -46,4 +46,17 @@ export function latencyFigures(histogram: hdr.Histogram): Pick<DriveResult, 'lat
 export function servedFromCache(cacheStatusHeader: string): boolean {
   const nearest = cacheStatusHeader.split(',').at(-1) ?? '';
   return /;\s*(hit|collapsed)\s*(;|$)/.test(nearest);
+}
+
+/** Whether a response was served from cache, by its headers (names lower-case). */
+export type HitClassifier = (header: (name: string) => string | undefined) => boolean;
+
+/** The lab's edge: its Cache-Status member says hit or collapsed. */
+export const cacheStatusHit: HitClassifier = (header) => servedFromCache(header('cache-status') ?? '');
+
+/** A header getter over a raw name → value(s) record, whatever case the server wrote the names in. */
+export function headerGetter(headers: Record<string, string | string[] | undefined> | undefined): (name: string) => string | undefined {
+  const lower = new Map<string, string>();
+  for (const [name, value] of Object.entries(headers ?? {})) if (value !== undefined) lower.set(name.toLowerCase(), Array.isArray(value) ? value.join(', ') : value);
+  return (name) => lower.get(name);
 }

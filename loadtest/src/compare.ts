@@ -43,6 +43,9 @@ export async function runComparison(comparison: Comparison, options: CompareOpti
     bar?.update(completedRuns, { label, phase, elapsedS: Math.round(elapsed), remainingS: Math.max(0, Math.round(perRun * runs - elapsed)) });
   };
   const startedAt = new Date().toISOString();
+  // Real cache servers' hits are read off their headers at the client; then every variant's are, so
+  // all pay the same client-side cost (autocannon buffers bodies to call onResponse).
+  const observeCacheStatus = options.observeCacheStatus || comparison.variants.some((v) => v.topology.edges.software !== 'cdn-lab');
   const variants: VariantSummary[] = [];
   try {
     for (const variant of comparison.variants) {
@@ -66,7 +69,7 @@ export async function runComparison(comparison: Comparison, options: CompareOpti
               if (!interactive && phase !== 'stopping') log(`${label}: ${phase}`);
             },
             onTick: (phase) => update(label, phase),
-            ...(options.observeCacheStatus ? { observeCacheStatus: true } : {}),
+            ...(observeCacheStatus ? { observeCacheStatus: true } : {}),
           },
         );
         results.push(result);

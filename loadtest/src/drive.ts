@@ -2,7 +2,7 @@
 // Closed loop through autocannon's programmatic API (its own summary has no p95); open loop through
 // a scheduler of our own (open-loop.ts), which times each request from when it was due.
 import autocannon from 'autocannon';
-import { latencyFigures, latencyHistogram, servedFromCache, type DriveResult } from './client-figures.ts';
+import { cacheStatusHit, headerGetter, latencyFigures, latencyHistogram, type DriveResult, type HitClassifier } from './client-figures.ts';
 import { driveOpenLoop } from './open-loop.ts';
 
 export type { DriveResult } from './client-figures.ts';
@@ -26,6 +26,8 @@ export interface DriveOptions {
    * check on the edges' own counters. Off by default: autocannon then buffers every body.
    */
   observeCacheStatus?: boolean;
+  /** How a response says it was a cache hit (default: the lab edge's Cache-Status). */
+  hitHeader?: HitClassifier;
 }
 
 export async function drive(options: DriveOptions): Promise<DriveResult> {
@@ -33,8 +35,9 @@ export async function drive(options: DriveOptions): Promise<DriveResult> {
   const histogram = latencyHistogram();
   let completed = 0;
   const cacheStatus = { hit: 0, other: 0 };
+  const isHit = options.hitHeader ?? cacheStatusHit;
   const onResponse = (_status: number, _body: string, _context: object, headers: Record<string, string | string[] | undefined> | undefined) => {
-    if (servedFromCache(String(headers?.['cache-status'] ?? ''))) cacheStatus.hit++;
+    if (isHit(headerGetter(headers))) cacheStatus.hit++;
     else cacheStatus.other++;
   };
   const instance = autocannon({

@@ -14,6 +14,7 @@ function ratioBars(variants: VariantSummary[]): BarDatum[] {
   return variants.flatMap((v) => [
     { group: v.name, series: 'hit ratio', value: v.figures.hitRatio.mean, interval: v.figures.hitRatio },
     ...(v.liveMinusSimulated === null ? [] : [{ group: v.name, series: 'simulated hit ratio', value: v.figures.simulatedHitRatio.mean }]),
+    ...(Number.isNaN(v.figures.beladyHitRatio.mean) ? [] : [{ group: v.name, series: 'Belady hit ratio (offline bound)', value: v.figures.beladyHitRatio.mean }]),
     { group: v.name, series: 'byte hit ratio', value: v.figures.byteHitRatio.mean, interval: v.figures.byteHitRatio },
     { group: v.name, series: 'origin offload', value: v.figures.originOffload.mean, interval: v.figures.originOffload },
   ]);

@@ -8,6 +8,7 @@ import { catalogueSpecOf, originConfig } from '@cdn-lab/origin/config';
 import { objectSize } from '@cdn-lab/origin/catalogue';
 import { serviceIds, type Topology } from '@cdn-lab/infra/topology';
 import { requestSource, type WorkloadSpec } from './workload.ts';
+import { nextUses, replayBelady } from './sim/belady.ts';
 
 /** Live and simulated may differ by this much (hit ratio, absolute) before the report flags it. */
 export const LIVE_SIM_TOLERANCE = 0.02;
@@ -18,6 +19,30 @@ export interface SimulatedFigures {
   /** Whether this topology can be replayed offline faithfully (see `simulateLiveRun`). */
   comparable: boolean;
   why?: string;
+  /** The lab policy replayed (a real cache server's nearest equivalent; see `simulatedPolicy`). */
+  policy?: string;
+  /**
+   * Belady's furthest-next-use rule over the same requests, edges and byte budgets, counted over
+   * the measured requests after the warm-up ones: with sizes a heuristic bound, not the optimum.
+   */
+  belady?: { hitRatio: number; byteHitRatio: number };
+}
+
+/**
+ * The lab policy that behaves like an edge's: its own for the lab's edge; LRU for nginx, Varnish
+ * and Squid's lru; FIFO for Traffic Server, whose disk cache (which bounds what it holds) is
+ * overwritten in write order whatever its RAM cache's algorithm. Squid's GDSF and LFUDA have no
+ * counterpart here (undefined).
+ */
+export function simulatedPolicy(edges: Topology['edges']): string | undefined {
+  switch (edges.software) {
+    case 'cdn-lab':
+      return edges.policy;
+    case 'trafficserver':
+      return 'fifo';
+    default:
+      return edges.policy === 'lru' ? 'lru' : undefined;
+  }
 }
 
 export interface LiveRunShape {
@@ -45,8 +70,10 @@ export function simulateLiveRun(run: LiveRunShape): SimulatedFigures {
   }
   const catalogue = catalogueSpecOf(originConfig({ catalogueObjects: topology.origin.objects, catalogueSeed: topology.origin.seed }));
   const edgeIds = Array.from({ length: topology.edges.count }, (_, i) => serviceIds.edge(i));
+  const policy = simulatedPolicy(topology.edges);
+  const comparable = policy !== undefined;
   const caches = edgeIds.map(() =>
-    createPolicy<number, true>(topology.edges.policy, {
+    createPolicy<number, true>(policy ?? 'lru', {
       capacityBytes: topology.edges.cacheBytes,
       ...(topology.edges.maxObjects ? { maxObjects: topology.edges.maxObjects } : {}),
     }),
@@ -57,6 +84,8 @@ export function simulateLiveRun(run: LiveRunShape): SimulatedFigures {
   const edgeIndex = new Map(edgeIds.map((id, i) => [id, i]));
   let sequence = 0;
   const source = requestSource(workload, topology.origin.objects, run.run);
+  // Each edge's own request sequence, for the Belady replay after this one.
+  const perEdge = edgeIds.map(() => ({ keys: [] as number[], sizes: [] as number[], measuredFrom: 0 }));
   const replay = (next: () => number, requests: number, count: boolean) => {
     let hits = 0;
     let bytes = 0;
@@ -67,6 +96,8 @@ export function simulateLiveRun(run: LiveRunShape): SimulatedFigures {
       const edge = ring ? edgeIndex.get(ring.lookup(path)!)! : sequence++ % caches.length;
       const cache = caches[edge]!;
       const body = source.sizeOf(id) ?? objectSize(catalogue, id);
+      perEdge[edge]!.keys.push(id);
+      perEdge[edge]!.sizes.push(body);
       if (cache.get(id) !== undefined) {
         hits++;
         hitBytes += body;
@@ -78,11 +109,26 @@ export function simulateLiveRun(run: LiveRunShape): SimulatedFigures {
     return count ? { hits, bytes, hitBytes } : undefined;
   };
   replay(source.warmup, run.warmupRequests, false);
+  for (const edge of perEdge) edge.measuredFrom = edge.keys.length;
   const measured = replay(source.measure, run.measuredRequests, true)!;
+  let beladyHits = 0;
+  let beladyHitBytes = 0;
+  for (const edge of perEdge) {
+    const keys = Int32Array.from(edge.keys);
+    // Entries weigh what the live edge stores (body and headers); byte hits count bodies.
+    const counts = replayBelady(keys, Float64Array.from(edge.sizes, (size) => size + run.headerBytes), nextUses(keys), topology.edges.cacheBytes, false, undefined, edge.measuredFrom);
+    beladyHits += counts.hits;
+    beladyHitBytes += counts.hitBytes - counts.hits * run.headerBytes;
+  }
   return {
-    hitRatio: run.measuredRequests ? measured.hits / run.measuredRequests : 0,
-    byteHitRatio: measured.bytes ? measured.hitBytes / measured.bytes : 0,
-    comparable: true,
+    hitRatio: comparable && run.measuredRequests ? measured.hits / run.measuredRequests : comparable ? 0 : NaN,
+    byteHitRatio: comparable && measured.bytes ? measured.hitBytes / measured.bytes : comparable ? 0 : NaN,
+    comparable,
+    ...(comparable ? { policy } : { why: `${topology.edges.software}'s ${topology.edges.policy} has no offline counterpart` }),
+    belady: {
+      hitRatio: run.measuredRequests ? beladyHits / run.measuredRequests : 0,
+      byteHitRatio: measured.bytes ? beladyHitBytes / measured.bytes : 0,
+    },
   };
 }
 

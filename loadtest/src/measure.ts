@@ -25,8 +25,19 @@ export interface CacheFigures {
   /** 1 - origin requests / client requests: the share of load the CDN kept off the origin. */
   originOffload: number;
   originBytes: number;
-  /** Edge-to-origin and origin counts agree (they must, or a counter is wrong). */
+  /**
+   * Edge-to-origin and origin counts agree (they must, or a counter is wrong). For a real cache
+   * server: its own misses (by its hit/miss header, counted at the client) equal the origin's count.
+   */
   countsAgree: boolean;
+  /**
+   * Where hits were counted. `edge-metrics`: the lab's edges' own counters (checked against the
+   * origin's count). `origin`: for real cache servers, hit = a client request that did not reach
+   * the origin (1 - origin requests / client requests; bytes likewise, from body sizes).
+   */
+  countedBy?: 'edge-metrics' | 'origin';
+  /** The server's own verdict: share of measured responses its hit/miss header called a hit (when observed). */
+  serverHitRatio?: number;
   perEdge: { edge: string; requests: number; hitRatio: number; cacheBytes: number; evictions: number }[];
 }
 
@@ -100,5 +111,44 @@ export function cacheFigures(before: LabScrapes, after: LabScrapes, edgeIds: str
     originBytes,
     countsAgree: originRequests === edgeToOriginRequests,
     perEdge,
+  };
+}
+
+/** The origins' catalogue requests and body bytes (cumulative counters). */
+export function originCounts(origins: Scrape[]): { requests: number; bytes: number } {
+  return {
+    requests: sumAcross(origins, 'origin_http_requests_total', { route: CATALOGUE_ROUTES }),
+    bytes: sumAcross(origins, 'origin_response_bytes_total', { route: CATALOGUE_ROUTES }),
+  };
+}
+
+/**
+ * The figures of a run whose edges are real cache servers, which have no counters of ours: a hit
+ * is a client request that did not reach the origin, a hit byte a body byte the origin did not
+ * send. `serverHits` is what the servers' own hit/miss headers said, checked against the origin.
+ */
+export function cacheFiguresFromOrigin(
+  before: Scrape[],
+  after: Scrape[],
+  client: { requests: number; bodyBytes: number; serverHits?: number },
+): CacheFigures {
+  const start = originCounts(before);
+  const end = originCounts(after);
+  const originRequests = end.requests - start.requests;
+  const originBytes = end.bytes - start.bytes;
+  const edgeToOriginRequests = client.serverHits === undefined ? originRequests : client.requests - client.serverHits;
+  const hitRatio = client.requests ? 1 - originRequests / client.requests : 0;
+  return {
+    edgeRequests: client.requests,
+    hitRatio,
+    byteHitRatio: client.bodyBytes ? 1 - originBytes / client.bodyBytes : 0,
+    originRequests,
+    edgeToOriginRequests,
+    originOffload: hitRatio,
+    originBytes,
+    countsAgree: edgeToOriginRequests === originRequests,
+    perEdge: [],
+    countedBy: 'origin',
+    ...(client.serverHits === undefined ? {} : { serverHitRatio: client.requests ? client.serverHits / client.requests : 0 }),
   };
 }

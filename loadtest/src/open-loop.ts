@@ -4,7 +4,7 @@
 // omission") and flatter the slower variant; here a request that could not be sent on time because
 // every connection was busy waits in the queue, and that wait is part of its latency.
 import http from 'node:http';
-import { latencyFigures, latencyHistogram, servedFromCache, type DriveResult } from './client-figures.ts';
+import { cacheStatusHit, headerGetter, latencyFigures, latencyHistogram, type DriveResult, type HitClassifier } from './client-figures.ts';
 
 export interface OpenLoopOptions {
   url: string;
@@ -14,6 +14,8 @@ export interface OpenLoopOptions {
   connections: number;
   onTick?: (completed: number) => void;
   observeCacheStatus?: boolean;
+  /** How a response says it was a cache hit (default: the lab edge's Cache-Status). */
+  hitHeader?: HitClassifier;
 
   /** Requests per second across all connections. */
   rate: number;
@@ -46,7 +48,7 @@ export async function driveOpenLoop(options: OpenLoopOptions): Promise<DriveResu
           const cls = `${Math.floor(status / 100)}xx` as keyof typeof statusClasses;
           if (cls in statusClasses) statusClasses[cls]++;
           if (options.observeCacheStatus) {
-            if (servedFromCache(String(response.headers['cache-status'] ?? ''))) cacheStatus.hit++;
+            if ((options.hitHeader ?? cacheStatusHit)(headerGetter(response.headers))) cacheStatus.hit++;
             else cacheStatus.other++;
           }
           completed++;

@@ -23,6 +23,14 @@ export const FIGURES = {
   p99Ms: (r: VariantResult) => r.client.latencyMs.p99,
   errors: (r: VariantResult) => r.client.errors,
   simulatedHitRatio: (r: VariantResult) => r.simulated.hitRatio,
+  beladyHitRatio: (r: VariantResult) => r.simulated.belady?.hitRatio ?? NaN,
+  beladyByteHitRatio: (r: VariantResult) => r.simulated.belady?.byteHitRatio ?? NaN,
+  /** What the edges' own hit/miss headers said, counted at the client (when observed). */
+  serverHitRatio: (r: VariantResult) => r.cache.serverHitRatio ?? NaN,
+  /** CPU seconds of every edge process (shield included) during the measured phase. */
+  edgeCpuSeconds: (r: VariantResult) => (r.processes?.length ? r.processes.reduce((sum, p) => sum + p.cpuSeconds, 0) : NaN),
+  /** Peak resident memory of every edge process since start, summed. */
+  edgePeakRssBytes: (r: VariantResult) => (r.processes?.length ? r.processes.reduce((sum, p) => sum + p.peakRssBytes, 0) : NaN),
 } as const;
 export type Figure = keyof typeof FIGURES;
 
@@ -38,6 +46,11 @@ const DOMAINS: Record<Figure, Domain> = {
   p99Ms: 'positive',
   errors: 'positive',
   simulatedHitRatio: 'ratio',
+  beladyHitRatio: 'ratio',
+  beladyByteHitRatio: 'ratio',
+  serverHitRatio: 'ratio',
+  edgeCpuSeconds: 'positive',
+  edgePeakRssBytes: 'positive',
 };
 
 /** Figures the summary ranks, and which way is better. */
@@ -121,7 +134,7 @@ export function rankingNotes(report: ComparisonReport): string[] {
 
 export function summaryTable(report: ComparisonReport): string {
   const table = new Table({
-    head: ['variant', 'req/s', 'hit ratio', 'sim hit', 'byte hit', 'origin reqs', 'offload', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'counts'],
+    head: ['variant', 'req/s', 'hit ratio', 'sim hit', 'Belady hit', 'byte hit', 'origin reqs', 'offload', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'counts', 'edge CPU s', 'edge peak MiB'],
     style: { head: [], border: [] },
   });
   for (const v of report.variants) {
@@ -131,6 +144,7 @@ export function summaryTable(report: ComparisonReport): string {
       withCi(f.requestsPerSecond, (x) => Math.round(x).toLocaleString('en-US')),
       withCi(f.hitRatio, pct),
       v.liveMinusSimulated === null ? 'n/a' : `${pct(f.simulatedHitRatio.mean)}${v.liveAgreesWithSimulated ? '' : ' (!)'}`,
+      Number.isNaN(f.beladyHitRatio.mean) ? 'n/a' : pct(f.beladyHitRatio.mean),
       withCi(f.byteHitRatio, pct),
       Math.round(f.originRequests.mean).toLocaleString('en-US'),
       pct(f.originOffload.mean),
@@ -139,6 +153,8 @@ export function summaryTable(report: ComparisonReport): string {
       ms(f.p99Ms.mean),
       String(Math.round(f.errors.mean * f.errors.n)),
       v.countsAgree ? 'agree' : 'DISAGREE',
+      Number.isNaN(f.edgeCpuSeconds.mean) ? 'n/a' : f.edgeCpuSeconds.mean.toFixed(1),
+      Number.isNaN(f.edgePeakRssBytes.mean) ? 'n/a' : (f.edgePeakRssBytes.mean / (1024 * 1024)).toFixed(0),
     ]);
   }
   const first = report.variants[0];
@@ -155,7 +171,19 @@ export function summaryTable(report: ComparisonReport): string {
     ...report.variants.map((v) => `${v.name}: warm-up ${v.runs.map((r) => `${r.warmup.requests.toLocaleString('en-US')}${r.warmup.ended === 'cap' ? ' (cap)' : ''}`).join(', ')} requests; measured ${v.runs.map((r) => r.measuredRequests.toLocaleString('en-US')).join(', ')}`),
     ...capped.map((v) => `(!) ${v.name}: the warm-up reached its cap (warmupMaxRequests) before the hit ratio stopped rising: the cache may not have been warm`),
     ...rankingNotes(report),
-    'hit ratio and byte hit ratio come from the edges\' /metrics; origin reqs from the origin\'s own /metrics ("counts" checks they match).',
+    ...(report.variants.some((v) => v.runs.some((r) => r.cache.countedBy !== 'origin'))
+      ? ['hit ratio and byte hit ratio of the lab\'s edges come from their /metrics; origin reqs from the origin\'s own /metrics ("counts" checks they match).']
+      : []),
+    ...(report.variants.some((v) => v.runs.some((r) => r.cache.countedBy === 'origin'))
+      ? [
+          'real cache servers (edges.software): hit ratio = 1 - origin requests / client requests, byte hit ratio = 1 - origin body bytes / body bytes asked for; "counts" checks the misses their own hit/miss header reported against the origin\'s count.',
+        ]
+      : []),
+    ...report.variants
+      .filter((v) => !Number.isNaN(v.figures.serverHitRatio.mean))
+      .map((v) => `${v.name}: its own hit header said ${pct(v.figures.serverHitRatio.mean)} (hit ratio ${pct(v.figures.hitRatio.mean)})`),
+    'Belady hit: the same requests replayed offline with Belady\'s furthest-next-use eviction on the same edges and byte budgets (with object sizes a heuristic bound, not the exact optimum).',
+    'edge CPU s: user + system CPU of the edge processes during the measured phase; edge peak MiB: their peak resident memory since start (/proc VmHWM, summed over each server\'s processes).',
     `sim hit: the same request streams replayed offline through the same policy code; (!) when it differs from live by more than ${LIVE_SIM_TOLERANCE * 100} points.`,
     ...report.variants.filter((v) => v.unstable.length).map((v) => `(!) ${v.name}: runs disagree on ${v.unstable.join(', ')}`),
     ...report.variants

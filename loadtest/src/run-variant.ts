@@ -1,11 +1,15 @@
 // One variant of a comparison: a fresh lab, a warm-up, a measured phase, the lab stopped.
 import path from 'node:path';
 import { startLab, type Lab } from '@cdn-lab/infra/local/lab';
+import { readProcessTree } from '@cdn-lab/infra/local/processes';
+import { servedFromServerCache } from '@cdn-lab/infra/render/cache-server';
 import type { Topology } from '@cdn-lab/infra/topology';
+import { objectSize } from '@cdn-lab/origin/catalogue';
+import { catalogueSpecOf, originConfig } from '@cdn-lab/origin/config';
 import type { LoadPlan, MeasurePlan, WarmupPlan } from './comparison.ts';
 import { drive, type DriveResult, type PhaseLength } from './drive.ts';
 import { measureHeaderBytes, simulateLiveRun, type SimulatedFigures } from './live-vs-sim.ts';
-import { CATALOGUE_ROUTES, cacheFigures, servedCounts, type CacheFigures, type LabScrapes } from './measure.ts';
+import { CATALOGUE_ROUTES, cacheFigures, cacheFiguresFromOrigin, originCounts, servedCounts, type CacheFigures, type LabScrapes } from './measure.ts';
 import { scrapeMetrics, sumAcross, sumMetric, type Scrape } from './scrape.ts';
 import { requestSource, type WorkloadSpec } from './workload.ts';
 
@@ -46,6 +50,21 @@ export interface WarmupOutcome {
   ms: number;
 }
 
+/** CPU and memory of one edge's processes (a server and every process under it), from /proc. */
+export interface ProcessFigures {
+  id: string;
+  role: string;
+  software: string;
+  /** User + system CPU seconds spent during the measured phase. */
+  cpuSeconds: number;
+  /** Peak resident memory since start (warm-up included): each process's VmHWM, summed. */
+  peakRssBytes: number;
+  /** Resident memory at the end of the measured phase, summed. */
+  rssBytes: number;
+  /** Processes found (nginx's master and worker, varnishd's manager and child: 2). */
+  processes: number;
+}
+
 export interface VariantResult {
   name: string;
   topology: Topology;
@@ -64,6 +83,8 @@ export interface VariantResult {
   /** The same request streams replayed offline through the same policy code. */
   simulated: SimulatedFigures;
   services: { id: string; role: string; url: string }[];
+  /** CPU and memory of each edge (shield included). */
+  processes?: ProcessFigures[];
 }
 
 export interface RunVariantOptions {
@@ -75,10 +96,14 @@ export interface RunVariantOptions {
   observeCacheStatus?: boolean;
 }
 
+/** Whether the lab's edges are real cache servers (which have no /metrics of ours). */
+const hasCacheServers = (lab: Lab) => lab.topology.edges.software !== 'cdn-lab';
+
 async function scrapeLab(lab: Lab): Promise<LabScrapes> {
+  const edgeUrls = hasCacheServers(lab) ? [] : lab.edgeUrls;
   const [edges, innerEdges, origins] = await Promise.all([
-    Promise.all(lab.edgeUrls.map(scrapeMetrics)),
-    Promise.all((lab.shieldUrl ? [lab.shieldUrl] : []).map(scrapeMetrics)),
+    Promise.all(edgeUrls.map(scrapeMetrics)),
+    Promise.all((lab.shieldUrl && !hasCacheServers(lab) ? [lab.shieldUrl] : []).map(scrapeMetrics)),
     Promise.all(lab.originUrls.map(scrapeMetrics)),
   ]);
   return { edges, innerEdges, origins };
@@ -144,15 +169,14 @@ function pointBetween(phase: TimePoint['phase'], started: number, origin: number
   };
 }
 
-/** Scrapes the edges once a second during the measured phase and turns consecutive scrapes into points. */
-function sampleTimeline(lab: Lab, started: number, origin: number): { stop(): Promise<TimePoint[]> } {
+/** Reads the counters once a second during the measured phase and turns consecutive reads into points. */
+function sampleTimeline(read: () => Promise<{ requests: number; hits: number }>, started: number, origin: number): { stop(): Promise<TimePoint[]> } {
   const points: TimePoint[] = [];
   let previous: { requests: number; hits: number } | undefined;
   let pending: Promise<void> = Promise.resolve();
   const sample = async () => {
-    const scrapes = await Promise.all(lab.edgeUrls.map(scrapeMetrics)).catch(() => undefined);
-    if (!scrapes) return;
-    const counts = servedCounts(scrapes);
+    const counts = await read().catch(() => undefined);
+    if (!counts) return;
     if (previous && counts.requests > previous.requests) points.push(pointBetween('measure', started, origin, previous, counts));
     previous = counts;
   };
@@ -211,6 +235,11 @@ export async function runVariant(plan: VariantPlan, options: RunVariantOptions =
     // Count what each phase asked for: the offline replay must see exactly these requests.
     const source = requestSource(plan.workload, plan.topology.origin.objects, plan.run ?? 0);
     const sent = { warmup: 0, measure: 0 };
+    const { software, cacheBytes, count: edgeCount } = plan.topology.edges;
+    const external = software !== 'cdn-lab';
+    // Body bytes the measured requests asked for: a real cache server's byte hit ratio is what of them the origin did not send.
+    const catalogue = catalogueSpecOf(originConfig({ catalogueObjects: plan.topology.origin.objects, catalogueSeed: plan.topology.origin.seed }));
+    let measuredBodyBytes = 0;
     const rate = plan.workload.kind === 'trace' ? plan.workload.rate : undefined;
     const load = {
       url: lab.balancerUrl,
@@ -223,9 +252,36 @@ export async function runVariant(plan: VariantPlan, options: RunVariantOptions =
       return source.pathOf(source.warmup());
     };
     const allCaches = [...lab.edgeUrls, ...(lab.shieldUrl ? [lab.shieldUrl] : [])];
+    // Requests answered before the current phase, and within it (its driver's ticks): a real cache
+    // server's request count is the client's.
+    const answered = { before: 0, inPhase: 0 };
+    const originAtStart = originCounts(await Promise.all(lab.originUrls.map(scrapeMetrics)));
+    /**
+     * Cumulative requests and hits (and, settled, the caches' fill): the lab's edges from their own
+     * counters; real cache servers as client requests minus the origin's catalogue requests, with
+     * fill estimated as the bytes the origin sent ÷ the caches' budgets (a cache holds no more than that).
+     */
+    const readCounts = async (settled: boolean): Promise<{ requests: number; hits: number; fill: number }> => {
+      if (!external) {
+        const scrapes = settled ? await scrapeSettledEdges(allCaches) : await Promise.all(allCaches.map(scrapeMetrics));
+        return { ...servedCounts(scrapes.slice(0, lab.edgeUrls.length)), fill: cacheFill(scrapes) };
+      }
+      const origins = originCounts(settled ? (await scrapeSettled(lab)).origins : await Promise.all(lab.originUrls.map(scrapeMetrics)));
+      const requests = answered.before + answered.inPhase;
+      return { requests, hits: requests - (origins.requests - originAtStart.requests), fill: Math.min(1, (origins.bytes - originAtStart.bytes) / (cacheBytes * edgeCount)) };
+    };
+    /** Runs one phase's driver, keeping the count of answered requests. */
+    const drivePhase = async (options_: Parameters<typeof drive>[0]) => {
+      answered.inPhase = 0;
+      const onTick = options_.onTick;
+      const result = await drive({ ...options_, onTick: (n) => ((answered.inPhase = n), onTick?.(n)) });
+      answered.before += result.requests;
+      answered.inPhase = 0;
+      return result;
+    };
     const started = Date.now();
     const timeline: TimePoint[] = [];
-    const initial = servedCounts(await Promise.all(lab.edgeUrls.map(scrapeMetrics)));
+    const initial = await readCounts(false);
     const origin = initial.requests;
     options.onPhase?.('warm-up', plan.warmup.kind === 'time' ? plan.warmup.ms : 0);
     let warmup: WarmupOutcome;
@@ -235,10 +291,9 @@ export async function runVariant(plan: VariantPlan, options: RunVariantOptions =
       let ended: WarmupOutcome['ended'] = 'cap';
       let lastFill = 0;
       while (sent.warmup < maxRequests) {
-        await drive({ ...load, nextPath: warmupPath, length: { requests: Math.min(windowRequests, maxRequests - sent.warmup) }, onTick: (n) => options.onTick?.('warm-up', sent.warmup - windowRequests + n) });
-        const scrapes = await scrapeSettledEdges(allCaches);
-        const counts = servedCounts(scrapes.slice(0, lab.edgeUrls.length));
-        const fill = cacheFill(scrapes);
+        await drivePhase({ ...load, nextPath: warmupPath, length: { requests: Math.min(windowRequests, maxRequests - sent.warmup) }, onTick: (n) => options.onTick?.('warm-up', sent.warmup - windowRequests + n) });
+        const counts = await readCounts(true);
+        const fill = counts.fill;
         const point = { ...pointBetween('warm-up', started, origin, previous, counts), cacheFill: fill };
         timeline.push(point);
         previous = counts;
@@ -254,30 +309,53 @@ export async function runVariant(plan: VariantPlan, options: RunVariantOptions =
       warmup = { requests: sent.warmup, windows: timeline.length, ended, ms: Date.now() - started };
     } else {
       if (plan.warmup.kind === 'time' || plan.warmup.requests > 0) {
-        await drive({ ...load, nextPath: warmupPath, length: lengthOf(plan.warmup), onTick: (n) => options.onTick?.('warm-up', n) });
-        const counts = servedCounts(await scrapeSettledEdges(lab.edgeUrls));
+        await drivePhase({ ...load, nextPath: warmupPath, length: lengthOf(plan.warmup), onTick: (n) => options.onTick?.('warm-up', n) });
+        const counts = await readCounts(true);
         timeline.push(pointBetween('warm-up', started, origin, initial, counts));
       }
       warmup = { requests: sent.warmup, windows: timeline.length, ended: 'fixed', ms: Date.now() - started };
     }
     const before = await scrapeSettled(lab);
+    const edgeServices = lab.services.filter((s) => s.plan.role === 'edge' || s.plan.role === 'shield');
+    const cpuBefore = await Promise.all(edgeServices.map((s) => readProcessTree(s.pid)));
     options.onPhase?.('measuring', plan.measure.kind === 'time' ? plan.measure.ms : 0);
-    const sampler = sampleTimeline(lab, started, origin);
-    const client = await drive({
+    const sampler = sampleTimeline(() => readCounts(false), started, origin);
+    const observe = external || options.observeCacheStatus;
+    const client = await drivePhase({
       ...load,
       nextPath: () => {
         sent.measure++;
-        return source.pathOf(source.measure());
+        const id = source.measure();
+        measuredBodyBytes += source.sizeOf(id) ?? objectSize(catalogue, id);
+        return source.pathOf(id);
       },
       length: lengthOf(plan.measure),
       onTick: (n) => options.onTick?.('measuring', n),
-      ...(options.observeCacheStatus ? { observeCacheStatus: true } : {}),
+      ...(observe ? { observeCacheStatus: true } : {}),
+      ...(external ? { hitHeader: (header: (name: string) => string | undefined) => servedFromServerCache(software, header) } : {}),
     });
     timeline.push(...mergeSmall(await sampler.stop(), MIN_POINT_REQUESTS));
     const after = await scrapeSettled(lab);
+    const cpuAfter = await Promise.all(edgeServices.map((s) => readProcessTree(s.pid)));
+    const processes: ProcessFigures[] = edgeServices.map((s, i) => ({
+      id: s.plan.id,
+      role: s.plan.role,
+      software,
+      cpuSeconds: (cpuAfter[i]?.cpuSeconds ?? NaN) - (cpuBefore[i]?.cpuSeconds ?? NaN),
+      peakRssBytes: cpuAfter[i]?.peakRssBytes ?? NaN,
+      rssBytes: cpuAfter[i]?.rssBytes ?? NaN,
+      processes: cpuAfter[i]?.pids.length ?? 0,
+    }));
     const edgeIds = lab.services.filter((s) => s.plan.role === 'edge').map((s) => s.plan.id);
     const headerBytes = await measureHeaderBytes(lab.edgeUrls[0]!, source.pathOf(0));
-    const cache = cacheFigures(before, after, edgeIds);
+    const serverHits = client.cacheStatus?.hit;
+    const cache = external
+      ? cacheFiguresFromOrigin(before.origins, after.origins, { requests: client.requests, bodyBytes: measuredBodyBytes, ...(serverHits === undefined ? {} : { serverHits }) })
+      : {
+          ...cacheFigures(before, after, edgeIds),
+          countedBy: 'edge-metrics' as const,
+          ...(serverHits === undefined ? {} : { serverHitRatio: client.requests ? serverHits / client.requests : 0 }),
+        };
     return {
       name: plan.name,
       topology: plan.topology,
@@ -291,6 +369,7 @@ export async function runVariant(plan: VariantPlan, options: RunVariantOptions =
       run: plan.run ?? 0,
       simulated: simulateLiveRun({ topology: plan.topology, workload: plan.workload, run: plan.run ?? 0, warmupRequests: sent.warmup, measuredRequests: sent.measure, headerBytes }),
       services: lab.services.map((s) => ({ id: s.plan.id, role: s.plan.role, url: s.url })),
+      processes,
     };
   } finally {
     options.onPhase?.('stopping', 0);

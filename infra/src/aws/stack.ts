@@ -2,6 +2,7 @@
 // shield and edges as Fargate services running the images pushed to ECR, and Prometheus, Loki and
 // Grafana beside them. Every service's environment comes from planServices/resolveEnv; AWS only
 // decides addressing (Cloud Map names). The lab's own balancer is not deployed: the ALB is it.
+import { ConfigError } from '@cdn-lab/service-kit';
 import * as pulumi from '@pulumi/pulumi';
 import path from 'node:path';
 import * as aws from '@pulumi/aws';
@@ -37,6 +38,11 @@ export function awsStack({ project, stack, topology, aws: settings, grafanaAdmin
   const algorithm = albAlgorithm(topology.balancer.algorithm);
   const prefix = `cdn-lab-${stack}`;
   const tags = { ...settings.tags, ...baseTags(project, stack, topology.name) };
+  if (topology.edges.software !== 'cdn-lab') {
+    throw new ConfigError('stack configuration', [
+      `cdn-lab:topology.edges.software: the aws stack runs the lab's own edge only; "${topology.edges.software}" edges run in the local lab (npm run lab)`,
+    ]);
+  }
   const plans = planServices(topology);
   const balancer = plans.find((plan) => plan.kind === 'balancer');
   const behindAlb = new Set(balancer?.links[LB_ENV.backends] ?? []);

@@ -34,6 +34,11 @@ export function dockerStack({ stack, topology, docker: settings, grafanaAdminPas
     ]);
   }
   const prefix = `cdn-lab-${stack}`;
+  if (topology.edges.software !== 'cdn-lab') {
+    throw new ConfigError('stack configuration', [
+      `cdn-lab:topology.edges.software: the docker stack runs the lab's own edge only; "${topology.edges.software}" edges run in the local lab (npm run lab)`,
+    ]);
+  }
   const plans = planServices(topology);
 
   const network = new docker.Network('lab-network', {

@@ -11,6 +11,7 @@ import type { ReadyMessage } from '@cdn-lab/service-kit';
 import type { Topology } from '../topology.ts';
 import { operatorEnv, planServices, resolveEnv, type ServicePlan } from '../plan.ts';
 import { serviceBundle } from './bundle.ts';
+import { startCacheServer } from './cache-servers.ts';
 import { REPO_ROOT } from '../repo-root.ts';
 
 export { REPO_ROOT };
@@ -101,11 +102,12 @@ export async function startLab(topology: Topology, options: StartLabOptions = {}
   const adminToken = randomBytes(24).toString('base64url');
   if (options.logDir) mkdirSync(options.logDir, { recursive: true });
 
-  const children: ChildProcess[] = [];
+  /** How to stop each started service, in start order. */
+  const stoppers: (() => Promise<void>)[] = [];
   const services: LabService[] = [];
   let stopped: Promise<void> | undefined;
   const stop = () => {
-    stopped ??= Promise.all(children.map((child, i) => stopChild(child, (plans[i]?.drainGraceMs ?? 0) + 5000))).then(() => {
+    stopped ??= Promise.all(stoppers.map((stopOne) => stopOne())).then(() => {
       liveLabs.delete(lab);
     });
     return stopped;
@@ -136,15 +138,38 @@ export async function startLab(topology: Topology, options: StartLabOptions = {}
         HOST,
         PORT: String(port),
       };
-      const child = await spawnService(plan, env, logFile);
-      children.push(child);
-      const ready = await waitReady(child, plan, options.readyTimeoutMs ?? 20_000, logFile);
+      const graceMs = plan.drainGraceMs + 5000;
+      let child: ChildProcess;
+      let ready: ReadyMessage | undefined;
+      if (plan.cacheServer) {
+        // A real cache server: its one upstream (origin or shield) is the first of UPSTREAM_URLS.
+        const upstreamId = plan.links.UPSTREAM_URLS![0]!;
+        let server;
+        try {
+          server = await startCacheServer({
+            id: plan.id,
+            plan: plan.cacheServer,
+            listenPort: port,
+            upstream: { host: HOST, port: ports.get(upstreamId)! },
+            ...(logFile ? { logFile } : {}),
+            readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
+          });
+        } catch (error) {
+          throw new LabStartError(`${plan.id}: ${(error as Error).message}`);
+        }
+        child = server.child;
+        stoppers.push(() => server.stop(graceMs));
+      } else {
+        child = await spawnService(plan, env, logFile);
+        stoppers.push(() => stopChild(child, graceMs));
+        ready = await waitReady(child, plan, options.readyTimeoutMs ?? 20_000, logFile);
+      }
       await waitHealthy(urlOf(plan.id), plan.id);
       const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
         else child.once('exit', (code, signal) => resolve({ code, signal }));
       });
-      const metricsUrl = ready.metricsPort !== undefined ? `http://${HOST}:${ready.metricsPort}` : urlOf(plan.id);
+      const metricsUrl = ready?.metricsPort !== undefined ? `http://${HOST}:${ready.metricsPort}` : urlOf(plan.id);
       const service: LabService = { plan, url: urlOf(plan.id), port, metricsUrl, pid: child.pid!, exited, ...(logFile ? { logFile } : {}) };
       services.push(service);
       options.onServiceReady?.(service);

@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pinned, runToEnd, type Pinning } from './processes.ts';
+import { pinned, runToEnd, type Pinning } from '@cdn-lab/infra/local/processes';
 import { COUNTER_LUA, parseWrkOutput, wrkArgs, ZIPF_LUA, type LoadResult, type LoadSpec, type WrkScripts } from './wrk.ts';
 
 export type GeneratorName = 'wrk' | 'autocannon';

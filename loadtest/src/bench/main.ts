@@ -12,7 +12,7 @@ import { formatBytes, parseBytes, parseDurationMs } from '@cdn-lab/infra/units';
 import { createLoadGenerator } from './loadgen.ts';
 import { largeObjectsLine, runLargeObjectsScenario, type LargeObjectsResult } from './large-objects.ts';
 import { runMemoryScenario, type MemoryResult } from './memory.ts';
-import { findExecutable } from './processes.ts';
+import { findExecutable } from '@cdn-lab/infra/local/processes';
 import { bundleSources, formatProfileSummary, summarizeProfile, type CpuProfile } from './profile.ts';
 import { DEFAULT_PROXIES, EDGE_LOG_DESTINATIONS, PROXY_NAMES, unavailableReason, type EdgeLogDestination, type ProxyName, type Tools } from './proxies.ts';
 import { edgeReferenceLines, generatorCeilingLine, memoryLine, summarize, summaryTable } from './report.ts';

@@ -10,9 +10,9 @@ import getPort from 'get-port';
 import { REPO_ROOT } from '@cdn-lab/infra/local/lab';
 import { SERVICE_PROGRAMS } from '@cdn-lab/infra/plan';
 import { edgeProcessEnv } from '@cdn-lab/edge-node/config';
-import { nginxArgs, renderNginxConfig } from './nginx.ts';
-import { renderVcl, varnishdArgs } from './varnish.ts';
-import { readMemory, startNodeService, startProgram, stopProcess, waitForHttp, type Memory, type Pinning } from './processes.ts';
+import { renderBenchNginx } from './nginx.ts';
+import { renderBenchVarnish } from './varnish.ts';
+import { readMemory, startNodeService, startProgram, stopProcess, waitForHttp, type Memory, type Pinning } from '@cdn-lab/infra/local/processes';
 
 /**
  * `edge-nolog`: the edge at LOG_LEVEL=warn, writing no access line: what the log path costs, by
@@ -140,16 +140,21 @@ export async function startProxy(name: ProxyName, ctx: ProxyContext): Promise<Ta
   }
   if (name === 'nginx' || name === 'nginx-nolog') {
     const prefix = await mkdtemp(path.join(ctx.scratchDir, 'nginx-'));
-    const configFile = path.join(prefix, 'nginx.conf');
     const isRoot = process.getuid?.() === 0;
-    const logFile = path.join(ctx.logDir, `${name}-${n}.log`);
     // The access log goes to the run's log folder on disk, like the edge's lines.
     const accessLog = name === 'nginx' ? path.join(ctx.logDir, `nginx-${n}.access.log`) : undefined;
-    await writeFile(
-      configFile,
-      renderNginxConfig({ prefix, port, originPort: ctx.originPort, cacheBytes: ctx.cacheBytes, workers: ctx.workers, ...(accessLog ? { accessLog } : {}), ...(isRoot ? { user: 'root' } : {}) }),
-    );
-    const child = startProgram({ name, command: ctx.tools.nginx!, args: nginxArgs(prefix, configFile), pinning: ctx.pinning, logFile });
+    const rendered = renderBenchNginx({
+      prefix,
+      port,
+      originPort: ctx.originPort,
+      cacheBytes: ctx.cacheBytes,
+      workers: ctx.workers,
+      ...(accessLog ? { accessLog } : {}),
+      ...(isRoot ? { user: 'root' } : {}),
+    });
+    for (const [file, text] of Object.entries(rendered.files)) await writeFile(path.join(prefix, file), text);
+    const logFile = path.join(ctx.logDir, `${name}-${n}.log`);
+    const child = startProgram({ name, command: ctx.tools.nginx!, args: rendered.args, pinning: ctx.pinning, logFile });
     await waitForHttp(`${url}/healthz`, child, 'nginx', 20_000, `${logFile} and ${prefix}/error.log`).catch(async (error: unknown) => {
       await stopProcess(child);
       throw error;
@@ -166,13 +171,13 @@ export async function startProxy(name: ProxyName, ctx: ProxyContext): Promise<Ta
   }
   const dir = await mkdtemp(path.join(ctx.scratchDir, 'varnish-'));
   await chmod(dir, 0o755);
-  const vclFile = path.join(dir, 'bench.vcl');
-  await writeFile(vclFile, renderVcl(ctx.originPort));
+  const rendered = renderBenchVarnish({ port, originPort: ctx.originPort, dir, storageBytes: ctx.cacheBytes });
+  for (const [file, text] of Object.entries(rendered.files)) await writeFile(path.join(dir, file), text);
   const logFile = path.join(ctx.logDir, `varnish-${n}.log`);
   const child = startProgram({
     name,
     command: ctx.tools.varnishd!,
-    args: varnishdArgs({ port, vclFile, workDir: path.join(dir, 'work'), storageBytes: ctx.cacheBytes }),
+    args: rendered.args,
     pinning: ctx.pinning,
     logFile,
   });

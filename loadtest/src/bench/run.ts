@@ -6,7 +6,7 @@ import path from 'node:path';
 import { scrapeMetrics, sumMetric } from '../scrape.ts';
 import type { LoadGenerator } from './loadgen.ts';
 import { startOrigin, startProxy, unavailableReason, type EdgeLogDestination, type ProxyContext, type ProxyName, type Target, type TargetName, type Tools } from './proxies.ts';
-import { readTreeCpuSeconds, type Memory, type Pinning } from './processes.ts';
+import { readTreeCpuSeconds, type Memory, type Pinning } from '@cdn-lab/infra/local/processes';
 import { HIT_PATH, HTTP_SCENARIOS, MISS_CATALOGUE_OBJECTS, originEnvFor, zipfObjects, type HttpScenario } from './scenarios.ts';
 import { rotate } from './summary.ts';
 import { COUNTER_STRIDE, type LoadResult, type LoadSpec } from './wrk.ts';

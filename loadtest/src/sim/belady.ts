@@ -35,7 +35,8 @@ export interface ReplayCounts {
 /**
  * Replays MIN over the trace with a byte budget (pass unit sizes via `objectMode` for an object
  * budget). A max-heap of (next use, key) with lazy deletion: each request pushes a fresh entry and
- * outdated ones are skipped when they surface.
+ * outdated ones are skipped when they surface. Hits are counted from request `countFrom` on (the
+ * requests before it warm the cache), and `requests` is the number counted.
  */
 export function replayBelady(
   keys: Int32Array,
@@ -44,6 +45,7 @@ export function replayBelady(
   capacity: number,
   objectMode: boolean,
   onProgress?: (done: number) => void,
+  countFrom = 0,
 ): ReplayCounts {
   const n = keys.length;
   let maxKey = -1;
@@ -96,8 +98,10 @@ export function replayBelady(
     const weight = objectMode ? 1 : size;
     const nextUse = next[i]!;
     if (cached[key] === 1) {
-      hits++;
-      hitBytes += size;
+      if (i >= countFrom) {
+        hits++;
+        hitBytes += size;
+      }
       currentNext[key] = nextUse;
       push(nextUse, key);
       continue;
@@ -122,7 +126,7 @@ export function replayBelady(
     push(nextUse, key);
   }
   onProgress?.(n);
-  return { requests: n, hits, hitBytes, evictions, rejected };
+  return { requests: n - Math.min(n, countFrom), hits, hitBytes, evictions, rejected };
 }
 
 /** The infinite cache: a request misses only the first time its key is seen. */

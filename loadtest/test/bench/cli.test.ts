@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { findExecutable } from '../../src/bench/processes.ts';
+import { findExecutable } from '@cdn-lab/infra/local/processes';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/bench/main.ts');
 const TSX = createRequire(import.meta.url).resolve('tsx');

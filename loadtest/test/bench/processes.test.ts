@@ -3,7 +3,7 @@ import test from 'ava';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BARE_NODE_PROGRAM, baseEnv } from '../../src/bench/proxies.ts';
-import { findExecutable, parseProcStatCpuTicks, parseProcStatusMemory, pinned, readMemory, readTreeCpuSeconds, runToEnd, startNodeService, stopProcess } from '../../src/bench/processes.ts';
+import { findExecutable, parseProcStat, parseProcStatusMemory, pinned, readMemory, readTreeCpuSeconds, runToEnd, startNodeService, stopProcess } from '@cdn-lab/infra/local/processes';
 
 test('pinned wraps in taskset only when both a CPU and taskset are given', (t) => {
   t.deepEqual(pinned('/usr/sbin/nginx', ['-c', 'x'], 0, '/usr/bin/taskset'), { command: '/usr/bin/taskset', args: ['-c', '0', '/usr/sbin/nginx', '-c', 'x'] });
@@ -69,8 +69,8 @@ test('the bare-node program refuses a bad ORIGIN_URL with a message and exit cod
 
 test('CPU ticks from /proc/<pid>/stat (a name with spaces and parentheses included), and a process tree counted whole', async (t) => {
   const stat = '4242 (my (odd) name) S 1 4242 4242 0 -1 4194560 1000 0 0 0 250 75 3 4 20 0 11 0 123 456789 1234 18446744073709551615';
-  t.is(parseProcStatCpuTicks(stat), 325);
-  t.is(parseProcStatCpuTicks('garbage'), undefined);
+  t.deepEqual(parseProcStat(stat), { ppid: 1, cpuTicks: 325 });
+  t.is(parseProcStat('garbage'), undefined);
   // A parent that idles while its child spins: the tree's CPU is the child's.
   const { spawn } = await import('node:child_process');
   // Its own process group, so the spinning child goes with it.

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { findExecutable, runToEnd } from '../../src/bench/processes.ts';
+import { findExecutable, runToEnd } from '@cdn-lab/infra/local/processes';
 import { COUNTER_LUA, COUNTER_STRIDE, parseWrkOutput, WrkParseError, wrkArgs, ZIPF_LUA, type LoadSpec } from '../../src/bench/wrk.ts';
 
 const wrk = await findExecutable('wrk');

@@ -1,13 +1,14 @@
-// Child processes of the bench: finding programs, pinning them to a core with taskset, forking the
-// lab's Node services (ready over IPC), waiting for external servers, reading memory, and stopping
-// everything we started (also on Ctrl-C), never anything else.
+// Child processes of the bench and of the lab's external cache servers: finding programs, pinning
+// them to a core with taskset, forking the lab's Node services (ready over IPC), waiting for external
+// servers, reading memory and CPU time, and stopping everything we started (also on Ctrl-C), never
+// anything else.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { access, constants, readdir, readFile } from 'node:fs/promises';
 import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
-import { programBundle, serviceBundle } from '@cdn-lab/infra/local/bundle';
-import { REPO_ROOT } from '@cdn-lab/infra/local/lab';
-import type { ServiceKind } from '@cdn-lab/infra/plan';
+import { programBundle, serviceBundle } from './bundle.ts';
+import { REPO_ROOT } from '../repo-root.ts';
+import type { ServiceKind } from '../plan.ts';
 import type { ReadyMessage } from '@cdn-lab/service-kit';
 
 /** Directories searched besides PATH: nginx and varnishd live in sbin, which a non-root PATH may lack. */
@@ -138,13 +139,19 @@ export interface ProgramSpec {
   pinning: Pinning;
   logFile?: string;
   env?: Record<string, string>;
+  /**
+   * Stop it on this process's SIGINT/SIGTERM (default). Off when the caller stops it itself on
+   * those signals (the local lab, which also removes the server's folders).
+   */
+  stopOnSignal?: boolean;
 }
 
 /** Starts an external server (nginx, varnishd) in the foreground as our child. */
 export function startProgram(spec: ProgramSpec): ChildProcess {
   const io = logStdio(spec.logFile, 'log');
   const { command, args } = pinned(spec.command, spec.args, spec.pinning.cpu, spec.pinning.taskset);
-  const child = track(spawn(command, args, { cwd: REPO_ROOT, env: spec.env ?? process.env, stdio: io.stdio as StdioOptions }));
+  const child = spawn(command, args, { cwd: REPO_ROOT, env: spec.env ?? process.env, stdio: io.stdio as StdioOptions });
+  if (spec.stopOnSignal !== false) track(child);
   io.close();
   return child;
 }
@@ -212,49 +219,12 @@ export function parseProcStatusMemory(status: string): Memory | undefined {
   return { rssBytes: rss, peakRssBytes: kb('VmHWM') ?? rss };
 }
 
-/** Clock ticks per second of /proc's CPU times (USER_HZ): 100 on every Linux this runs on. */
-const TICKS_PER_SECOND = 100;
-
-/** utime + stime in clock ticks from the text of /proc/<pid>/stat (fields 14 and 15; the name may hold spaces). */
-export function parseProcStatCpuTicks(stat: string): number | undefined {
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // rest[0] is field 3 (state), so fields 14 and 15 are rest[11] and rest[12].
-  const utime = Number(rest[11]);
-  const stime = Number(rest[12]);
-  return Number.isFinite(utime) && Number.isFinite(stime) ? utime + stime : undefined;
-}
-
 /**
  * CPU seconds (user + system) used so far by a process and all its living descendants (nginx's
- * worker, varnishd's cache process): every thread's children listed in /proc/<pid>/task/<tid>/children.
- * Undefined where /proc has no such process.
+ * worker, varnishd's cache process); undefined where /proc has no such process.
  */
 export async function readTreeCpuSeconds(pid: number): Promise<number | undefined> {
-  const ticksOf = async (p: number): Promise<number> => {
-    let ticks: number;
-    try {
-      ticks = parseProcStatCpuTicks(await readFile(`/proc/${p}/stat`, 'utf8')) ?? 0;
-    } catch {
-      return 0; // exited meanwhile
-    }
-    let tids: string[] = [];
-    try {
-      tids = await readdir(`/proc/${p}/task`);
-    } catch {
-      return ticks;
-    }
-    for (const tid of tids) {
-      const children = await readFile(`/proc/${p}/task/${tid}/children`, 'utf8').catch(() => '');
-      for (const child of children.split(' ').filter(Boolean)) ticks += await ticksOf(Number(child));
-    }
-    return ticks;
-  };
-  try {
-    await readFile(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  return (await ticksOf(pid)) / TICKS_PER_SECOND;
+  return (await readProcessTree(pid))?.cpuSeconds;
 }
 
 /** Runs a program to completion and returns its output; rejects with stderr on a non-zero exit. */
@@ -276,4 +246,56 @@ export function runToEnd(command: string, args: string[], options: { env?: Recor
       else reject(new Error(`${path.basename(command)} ${args.join(' ')} exited with ${code ?? signal}: ${(stderr || stdout).trim().slice(0, 2000)}`));
     });
   });
+}
+
+/** CPU time and memory of a process and every process under it, from /proc (Linux). */
+export interface ProcessTreeUsage {
+  /** The pids found (the root first). */
+  pids: number[];
+  /** User + system CPU seconds of the processes alive now, summed. */
+  cpuSeconds: number;
+  /** Resident memory now, summed. */
+  rssBytes: number;
+  /** Each process's own peak resident memory (VmHWM), summed: at least the tree's peak, at most the sum of peaks. */
+  peakRssBytes: number;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ, 100 on Linux everywhere). */
+const USER_HZ = 100;
+
+/** utime + stime (ticks) and the parent pid from the text of /proc/<pid>/stat. */
+export function parseProcStat(stat: string): { ppid: number; cpuTicks: number } | undefined {
+  // The command name (field 2) is in parentheses and may hold spaces: fields are counted after it.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ppid = Number(fields[1]);
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  if (!Number.isFinite(ppid) || !Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
+  return { ppid, cpuTicks: utime + stime };
+}
+
+/** Reads the usage of `pid` and its descendants; undefined when the process is gone. */
+export async function readProcessTree(pid: number): Promise<ProcessTreeUsage | undefined> {
+  const stats = new Map<number, { ppid: number; cpuTicks: number }>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => undefined);
+    const parsed = stat ? parseProcStat(stat) : undefined;
+    if (parsed) stats.set(Number(entry), parsed);
+  }
+  if (!stats.has(pid)) return undefined;
+  const pids = [pid];
+  for (let i = 0; i < pids.length; i++) {
+    for (const [child, stat] of stats) if (stat.ppid === pids[i] && !pids.includes(child)) pids.push(child);
+  }
+  let cpuTicks = 0;
+  let rssBytes = 0;
+  let peakRssBytes = 0;
+  for (const id of pids) {
+    cpuTicks += stats.get(id)!.cpuTicks;
+    const memory = await readMemory(id);
+    rssBytes += memory?.rssBytes ?? 0;
+    peakRssBytes += memory?.peakRssBytes ?? 0;
+  }
+  return { pids, cpuSeconds: cpuTicks / USER_HZ, rssBytes, peakRssBytes };
 }

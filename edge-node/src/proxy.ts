@@ -9,7 +9,8 @@ import { AccessLog, hostProblem, isInternalPath, secretCheck, type Logger } from
 import type { CacheStore } from './cache-store.ts';
 import type { Coalescer } from './coalescer.ts';
 import { EdgeError, type EdgeErrorKind } from './errors.ts';
-import { deltaSeconds, requestDirectives, type Directives } from './http/cache-control.ts';
+import { decide, staleIfError, usesCache, type Decision, type RequestFacts } from './decision.ts';
+import { NO_DIRECTIVES, requestDirectives, type Directives } from './http/cache-control.ts';
 import { originFormTarget, primaryKey, variantKey } from './http/cache-key.ts';
 import { appendCacheStatus, cacheStatus, type ForwardReason } from './http/cache-status.ts';
 import { NOT_MODIFIED_FIELDS, notModified } from './http/conditional.ts';
@@ -133,6 +134,10 @@ interface Streamed {
 const NO_BODY = Buffer.alloc(0);
 
 const FULL: RangeDecision = { kind: 'full' };
+
+/** What the decision reads of a fast-path request: GET or HEAD with no directives and no preconditions. */
+const PLAIN_GET: RequestFacts = { method: 'GET', preconditions: false, directives: NO_DIRECTIVES };
+const PLAIN_HEAD: RequestFacts = { method: 'HEAD', preconditions: false, directives: NO_DIRECTIVES };
 
 /** A Range request the cache sends upstream (rangeFetch). */
 interface RangePlan {
@@ -276,12 +281,13 @@ export class EdgeProxy {
     for (const name of SLOW_REQUEST_FIELDS) if (headers[name] !== undefined) return this.handOver(req, start, false, undefined);
     const entry = this.store.lookup(url, headers);
     if (entry === undefined) return this.handOver(req, start, true, entry);
-    const ageMs = entry.correctedInitialAgeMs + (this.now() - entry.responseTime);
-    if (entry.invalidated || entry.noCache || entry.partial !== undefined || ageMs >= entry.lifetimeMs) {
+    const now = this.now();
+    if (entry.partial !== undefined || decide(method === 'GET' ? PLAIN_GET : PLAIN_HEAD, entry, now, this.serveStale).kind !== 'fresh') {
       // The full logic may write this body later (stale, revalidated): held until the response closes.
       this.store.bodies.lease(entry.body, res);
       return this.handOver(req, start, true, entry);
     }
+    const ageMs = currentAge(entry, now);
     // Without a client delay the hit pays nothing for the feature: no timer, and no closure here.
     if (this.clientDelayMs === 0 || this.fromPeer(headers)) {
       this.writeHit(req, res, entry, ageMs, start);
@@ -360,38 +366,33 @@ export class EdgeProxy {
     if (isInternalPath(path)) throw new EdgeError('internalPath', 'this path is reserved for the services\' own use and is not forwarded');
     const method = req.method as string;
     if (method === 'CONNECT' || method === 'TRACE') throw new EdgeError('methodNotAllowed', `${method} is not supported`);
-    if (method !== 'GET' && method !== 'HEAD') return this.passThrough(req, res, path, 'method', undefined);
-    if (headers['if-match'] !== undefined || headers['if-unmodified-since'] !== undefined) {
-      return this.passThrough(req, res, path, 'bypass', 'precondition');
-    }
-    const directives = requestDirectives(first(headers['cache-control']), first(headers.pragma));
+    const request: RequestFacts = {
+      method,
+      preconditions: headers['if-match'] !== undefined || headers['if-unmodified-since'] !== undefined,
+      directives: NO_DIRECTIVES,
+    };
     const primary = primaryKey(path);
-    const state = stateOf(req);
-    let entry = state.entry;
-    if (!state.looked || req.url !== path) {
-      entry = this.store.lookup(primary, headers);
-      if (entry) this.store.bodies.lease(entry.body, res);
+    let entry: StoredResponse | undefined;
+    if (usesCache(request)) {
+      request.directives = requestDirectives(first(headers['cache-control']), first(headers.pragma));
+      const state = stateOf(req);
+      entry = state.entry;
+      if (!state.looked || req.url !== path) {
+        entry = this.store.lookup(primary, headers);
+        if (entry) this.store.bodies.lease(entry.body, res);
+      }
     }
-    if (entry?.partial !== undefined) return this.fromPartial(req, res, path, entry, entry.partial, directives);
-    if (entry) return this.fromStored(req, res, path, entry, directives);
-    if (directives.has('only-if-cached')) return this.onlyIfCachedMiss(req, res);
+    const now = this.now();
+    const decision = decide(request, entry, now, this.serveStale);
+    const directives = request.directives;
+    if (decision.kind === 'pass') return this.passThrough(req, res, path, decision.fwd, decision.detail);
+    if (entry?.partial !== undefined) return this.fromPartial(req, res, path, entry, entry.partial, directives, decision, now);
+    if (entry) return this.fromStored(req, res, path, entry, directives, decision, now);
+    if (decision.kind === 'unavailable') return this.onlyIfCachedMiss(req, res);
     const fwd: ForwardReason = this.store.hasUrl(primary) ? 'vary-miss' : 'uri-miss';
     const range = this.rangeSliceBytes > 0 && method === 'GET' ? parseSingleRange(first(headers.range)) : undefined;
     if (range !== undefined) return this.rangeFetch(req, res, path, directives, { spec: range, whole: false, held: undefined, found: undefined, fwd, retried: false });
     return this.miss(req, res, path, directives, fwd);
-  }
-
-  /** How fresh a stored response is for this request (§4.2), and whether the client's directives demand validation (§5.2.1). */
-  private freshnessOf(entry: StoredResponse, directives: Directives): { ageMs: number; remainingMs: number; stale: boolean; ttl: number; clientWantsValidation: boolean } {
-    const ageMs = currentAge(entry, this.now());
-    const remainingMs = entry.lifetimeMs - ageMs;
-    const maxAge = deltaSeconds(directives, 'max-age');
-    const minFresh = deltaSeconds(directives, 'min-fresh');
-    const clientWantsValidation =
-      directives.has('no-cache') ||
-      (maxAge !== undefined && !(ageMs <= (Number.isNaN(maxAge) ? 0 : maxAge * 1000))) ||
-      (minFresh !== undefined && !(remainingMs >= (Number.isNaN(minFresh) ? 0 : minFresh * 1000)));
-    return { ageMs, remainingMs, stale: remainingMs <= 0 || entry.invalidated, ttl: Math.floor(remainingMs / 1000), clientWantsValidation };
   }
 
   /**
@@ -403,38 +404,47 @@ export class EdgeProxy {
    * or stale-if-error for partial entries): the range is fetched again, with If-Range when the
    * entry could be combined with the answer.
    */
-  private async fromPartial(req: IncomingMessage, res: ServerResponse, path: string, entry: StoredResponse, partial: PartialContent, directives: Directives): Promise<void> {
-    const freshness = this.freshnessOf(entry, directives);
-    const usable = !freshness.stale && !entry.noCache && !freshness.clientWantsValidation;
+  private async fromPartial(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    entry: StoredResponse,
+    partial: PartialContent,
+    directives: Directives,
+    decision: Decision,
+    now: number,
+  ): Promise<void> {
+    const ageMs = currentAge(entry, now);
+    const usable = decision.kind === 'fresh';
     const h = req.headers;
     const length = partial.completeLength;
-    const hit = cacheStatus({ hit: true, ttl: freshness.ttl });
+    const hit = cacheStatus({ hit: true, ttl: Math.floor((entry.lifetimeMs - ageMs) / 1000) });
     if (usable) {
       if (h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined) {
         if (notModified({ ifNoneMatch: first(h['if-none-match']), ifModifiedSince: first(h['if-modified-since']) }, validatorsOf(entry))) {
-          return this.writeNotModified(req, res, entry, freshness.ageMs, hit, 'hit');
+          return this.writeNotModified(req, res, entry, ageMs, hit, 'hit');
         }
       }
       if (req.method === 'HEAD') {
-        const headers = storedFields(entry).concat('content-length', String(length), 'age', String(ageSeconds(freshness.ageMs)), 'cache-status', hit);
+        const headers = storedFields(entry).concat('content-length', String(length), 'age', String(ageSeconds(ageMs)), 'cache-status', hit);
         return this.write(req, res, 200, headers, undefined, 'hit');
       }
     }
-    const decision = req.method === 'HEAD' ? FULL : decideRange(first(h.range), length, { value: first(h['if-range']), etag: entry.etag, lastModified: entry.lastModified });
-    if (usable && decision.kind === 'partial') {
-      const bytes = heldBytes(partial, entry.body, decision.start, decision.end);
-      if (bytes !== undefined) return this.writePartial(req, res, entry, decision.start, decision.end, length, bytes, freshness.ageMs, hit, 'hit');
+    const range = req.method === 'HEAD' ? FULL : decideRange(first(h.range), length, { value: first(h['if-range']), etag: entry.etag, lastModified: entry.lastModified });
+    if (usable && range.kind === 'partial') {
+      const bytes = heldBytes(partial, entry.body, range.start, range.end);
+      if (bytes !== undefined) return this.writePartial(req, res, entry, range.start, range.end, length, bytes, ageMs, hit, 'hit');
     }
-    if (usable && decision.kind === 'unsatisfiable') return this.writeUnsatisfiable(req, res, length, hit, 'hit');
+    if (usable && range.kind === 'unsatisfiable') return this.writeUnsatisfiable(req, res, length, hit, 'hit');
     if (directives.has('only-if-cached')) return this.onlyIfCachedMiss(req, res);
-    const fwd: ForwardReason = usable ? 'partial' : freshness.stale || entry.noCache ? 'stale' : 'request';
+    const fwd: ForwardReason = decision.kind === 'revalidate' ? decision.fwd : 'partial';
     const held = usable && combinable(entry) ? entry : undefined;
-    if (decision.kind === 'partial') {
+    if (range.kind === 'partial') {
       // Fresh: the range is known in bytes. Stale: the client's own range, the length may have changed.
-      const spec = usable ? { first: decision.start, last: decision.end } : (parseSingleRange(first(h.range)) as ByteRangeSpec);
+      const spec = usable ? { first: range.start, last: range.end } : (parseSingleRange(first(h.range)) as ByteRangeSpec);
       return this.rangeFetch(req, res, path, directives, { spec, whole: false, held, found: entry, fwd, retried: false });
     }
-    if (decision.kind === 'unsatisfiable') {
+    if (range.kind === 'unsatisfiable') {
       return this.rangeFetch(req, res, path, directives, { spec: parseSingleRange(first(h.range)) as ByteRangeSpec, whole: false, held: undefined, found: entry, fwd, retried: false });
     }
     // The whole representation (no Range, several ranges, an If-Range that does not match, HEAD).
@@ -638,42 +648,16 @@ export class EdgeProxy {
     }
   }
 
-  private async fromStored(req: IncomingMessage, res: ServerResponse, path: string, entry: StoredResponse, directives: Directives): Promise<void> {
-    const now = this.now();
+  private async fromStored(req: IncomingMessage, res: ServerResponse, path: string, entry: StoredResponse, directives: Directives, decision: Decision, now: number): Promise<void> {
     const ageMs = currentAge(entry, now);
-    const remainingMs = entry.lifetimeMs - ageMs;
-    const stale = remainingMs <= 0 || entry.invalidated;
-    const ttl = Math.floor(remainingMs / 1000);
-    // Request directives (§5.2.1) can demand more freshness than the response has.
-    const maxAge = deltaSeconds(directives, 'max-age');
-    const minFresh = deltaSeconds(directives, 'min-fresh');
-    const clientWantsValidation =
-      directives.has('no-cache') ||
-      (maxAge !== undefined && !(ageMs <= (Number.isNaN(maxAge) ? 0 : maxAge * 1000))) ||
-      (minFresh !== undefined && !(remainingMs >= (Number.isNaN(minFresh) ? 0 : minFresh * 1000)));
-    if (!stale && !entry.noCache && !clientWantsValidation) {
-      return this.serveStored(req, res, entry, ageMs, cacheStatus({ hit: true, ttl }), 'hit');
+    const ttl = Math.floor((entry.lifetimeMs - ageMs) / 1000);
+    if (decision.kind === 'fresh') return this.serveStored(req, res, entry, ageMs, cacheStatus({ hit: true, ttl }), 'hit');
+    if (decision.kind === 'serve-stale') {
+      if (decision.detail === 'stale-while-revalidate') this.revalidateInBackground(req, path, entry);
+      return this.serveStored(req, res, entry, ageMs, cacheStatus({ hit: true, ttl, detail: decision.detail }), 'stale');
     }
-    // Serving stale (§4.2.4) needs a stale entry, no must-revalidate/no-cache, and a client that did not ask otherwise.
-    const stalenessMs = Math.max(0, -remainingMs);
-    // SERVE_STALE=false acts as if every response carried must-revalidate (and ignores max-stale).
-    const staleAllowed = stale && this.serveStale && !entry.mustRevalidate && !entry.noCache && !clientWantsValidation;
-    if (staleAllowed) {
-      const maxStale = directives.get('max-stale');
-      if (maxStale !== undefined) {
-        const limit = maxStale === true ? Infinity : deltaSeconds(directives, 'max-stale');
-        if (limit !== undefined && !Number.isNaN(limit) && stalenessMs <= limit * 1000) {
-          return this.serveStored(req, res, entry, ageMs, cacheStatus({ hit: true, ttl, detail: 'max-stale' }), 'stale');
-        }
-      }
-      if (entry.staleWhileRevalidateMs > 0 && stalenessMs <= entry.staleWhileRevalidateMs && !directives.has('only-if-cached')) {
-        this.revalidateInBackground(req, path, entry);
-        return this.serveStored(req, res, entry, ageMs, cacheStatus({ hit: true, ttl, detail: 'stale-while-revalidate' }), 'stale');
-      }
-    }
-    if (directives.has('only-if-cached')) return this.onlyIfCachedMiss(req, res);
-    // A no-cache response counts as stale for every reuse; otherwise the client's directives forced this.
-    const fwd: ForwardReason = stale || entry.noCache ? 'stale' : 'request';
+    if (decision.kind !== 'revalidate') return this.onlyIfCachedMiss(req, res);
+    const fwd: ForwardReason = decision.fwd;
     const route = this.routeFor(entry.primaryKey, req);
     let streamed = false;
     const streamTo = (response: Streamed) => {
@@ -687,9 +671,8 @@ export class EdgeProxy {
     if (outcome.kind === 'passed') return this.upstreamFailed(req, res, tooLargeError(route), fwd, collapsed);
     const failed = outcome.kind === 'error' || outcome.response.status >= 500;
     if (failed) {
-      const requestSie = deltaSeconds(directives, 'stale-if-error');
-      const sieMs = Math.max(entry.staleIfErrorMs, requestSie === undefined || Number.isNaN(requestSie) ? 0 : requestSie * 1000);
-      if (this.serveStale && !entry.mustRevalidate && !entry.noCache && stalenessMs <= sieMs) {
+      // Judged at the time of the decision, as the stale entry was then.
+      if (staleIfError(entry, directives, now, this.serveStale)) {
         const fwdStatus = outcome.kind === 'response' ? outcome.response.status : undefined;
         const cs = cacheStatus({ fwd, ...(fwdStatus !== undefined ? { fwdStatus } : {}), ttl, collapsed, detail: 'stale-if-error' });
         return this.serveStored(req, res, entry, ageMs, cs, 'stale');

@@ -5,20 +5,20 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Transform, type Readable } from 'node:stream';
-import { AccessLog, hostProblem, isInternalPath, secretCheck, type Logger } from '@cdn-lab/service-kit';
+import { hostProblem, isInternalPath, secretCheck, type Logger } from '@cdn-lab/service-kit';
 import type { CacheStore } from './cache-store.ts';
 import type { Coalescer } from './coalescer.ts';
-import { EdgeError, type EdgeErrorKind } from './errors.ts';
+import { EdgeError } from './errors.ts';
 import { decide, staleIfError, usesCache, type Decision, type RequestFacts } from './decision.ts';
 import { NO_DIRECTIVES, requestDirectives, type Directives } from './http/cache-control.ts';
 import { originFormTarget, primaryKey, variantKey } from './http/cache-key.ts';
 import { appendCacheStatus, cacheStatus, type ForwardReason } from './http/cache-status.ts';
-import { NOT_MODIFIED_FIELDS, notModified } from './http/conditional.ts';
+import { notModified } from './http/conditional.ts';
 import { ageSeconds, currentAge } from './http/freshness.ts';
-import { appendVia, connectionTokens, HOP_BY_HOP } from './http/headers.ts';
-import { acceptsHeadBlock, buildHeadBlock, endWithHead, keepAliveFields } from './http/head-block.ts';
+import { appendVia, connectionTokens, first, HOP_BY_HOP } from './http/headers.ts';
 import { decideRange, formatRange, parseContentRange, parseSingleRange, resolveRange, type ByteRangeSpec, type RangeDecision } from './http/range.ts';
 import type { EdgeMetrics, Result } from './metrics.ts';
+import { fetchedStatus, handOver, Responder, stateOf, type Fetched, type Streamed } from './respond.ts';
 import { addPart, alignToSlices, heldBytes, isComplete, missingCover } from './partial-content.ts';
 import {
   buildStoredResponse,
@@ -31,7 +31,7 @@ import {
   type StoredResponse,
 } from './stored-response.ts';
 import { BodyRelay } from './relay.ts';
-import { UpstreamError, type Upstream, type UpstreamErrorReason, type UpstreamHead } from './upstream.ts';
+import { UpstreamError, type Upstream, type UpstreamHead } from './upstream.ts';
 
 /**
  * Set on requests an edge forwards to the owning peer, so the owner never forwards them again (and
@@ -77,33 +77,12 @@ const ALWAYS_DROPS = new Set([
 ]);
 /** Request fields that make the fast path step aside (they need the full request logic). */
 const SLOW_REQUEST_FIELDS = ['cache-control', 'pragma', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'range', 'authorization'] as const;
-/** Reasons a response is for one client only (or one the cache may not interpret): answered as a bypass. */
-const PRIVATE_REASONS = new Set(['no-store', 'private', 'set-cookie', 'authorization', 'must-understand']);
 /**
  * Reasons a successful response is not stored that hold for everyone who asks (the response itself
  * says so): such a response supersedes a stale entry. Others (`private`, `set-cookie`, a request's
  * `no-store`) may come from the one client's request, which must not remove what others are served.
  */
 const EVERYONES_REASONS = new Set(['no-store', 'vary-star', 'no-freshness', 'status', 'must-understand']);
-
-/** The edge's own error, and the Cache-Status detail, for each way an upstream fetch can fail. */
-const UPSTREAM_ERROR_KIND = { timeout: 'upstreamTimeout', failed: 'upstreamFailed', down: 'upstreamDown' } as const satisfies Record<UpstreamErrorReason, EdgeErrorKind>;
-const UPSTREAM_ERROR_DETAIL: Record<UpstreamErrorReason, string> = { timeout: 'upstream-timeout', failed: 'upstream-error', down: 'upstream-down' };
-
-/** Per-request state carried from the fast path into express. */
-interface RequestState {
-  start: number;
-  /** The fast path already looked the URL up (so the policy counts one request, not two). */
-  looked: boolean;
-  entry: StoredResponse | undefined;
-}
-const STATE = Symbol('cdn-lab.edge.request');
-type EdgeRequest = IncomingMessage & { [STATE]?: RequestState };
-
-function stateOf(req: IncomingMessage): RequestState {
-  const r = req as EdgeRequest;
-  return (r[STATE] ??= { start: performance.now(), looked: false, entry: undefined });
-}
 
 /** Where a miss goes: the origins/parent (and store), or the owning peer (and do not store here). */
 interface Route {
@@ -115,20 +94,9 @@ interface Route {
 
 /** `passed`: the response was streamed to the client that asked and not kept; nobody else may take it. */
 type Outcome =
-  | { kind: 'response'; response: StoredResponse; stored: boolean; notModified: boolean; upstreamCacheStatus: string | undefined }
+  | ({ kind: 'response' } & Fetched)
   | { kind: 'error'; error: UpstreamError }
   | { kind: 'passed' };
-
-/** A response handed to its client as its body arrives (`response` is described from its head, body empty). */
-interface Streamed {
-  response: StoredResponse;
-  relay: BodyRelay;
-  /** Being kept for the cache, with a known length within MAX_OBJECT_BYTES (Cache-Status `stored`). */
-  stored: boolean;
-  /** Its Content-Length is over MAX_OBJECT_BYTES: passed on, never kept. */
-  tooLarge: boolean;
-  upstreamCacheStatus: string | undefined;
-}
 
 /** The body of a response described before its body arrived. */
 const NO_BODY = Buffer.alloc(0);
@@ -169,12 +137,6 @@ export interface PeerRouting {
   selfId: string;
   urlOf: ReadonlyMap<string, string>;
 }
-
-/**
- * A fresh hit slower than this is logged whatever the sampling: the logs dashboard's "Slow requests"
- * panel lists lines over the edge p99 alert threshold (grafana/src/rules.ts), 250 ms.
- */
-const SLOW_HIT_LOG_MS = 250;
 
 export interface ProxyDeps {
   edgeId: string;
@@ -217,29 +179,19 @@ function clientOf(req: IncomingMessage): ClientInfo {
   return { headers: req.headers, remoteAddress: req.socket?.remoteAddress };
 }
 
-function first(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
 export class EdgeProxy {
   private readonly deps: ProxyDeps;
   private readonly store: CacheStore;
   private readonly metrics: EdgeMetrics;
   private readonly logger: Logger;
-  /** One line per answered request. */
-  private readonly accessLog: AccessLog;
+  private readonly respond: Responder;
   private readonly now: () => number;
   private readonly serveStale: boolean;
   private readonly clientDelayMs: number;
   /** Keys with a stale-while-revalidate refresh in flight. */
   private readonly revalidating = new Set<string>();
-  /** `connection` and `keep-alive` lines of a precomputed hit head, as node:http would write them. */
-  private readonly keepAliveFields: string;
-  private readonly hitSample: number;
   private readonly maxObjectBytes: number;
   private readonly rangeSliceBytes: number;
-  /** Fresh hits since the last one logged; starts so that the first hit is logged. */
-  private hitsSinceLine: number;
   /** Whether a hop header value is the fleet's secret (always false without one). */
   private readonly isFleetSecret: (value: string | undefined) => boolean;
 
@@ -248,16 +200,23 @@ export class EdgeProxy {
     this.store = deps.store;
     this.metrics = deps.metrics;
     this.logger = deps.logger;
-    this.accessLog = new AccessLog(deps.logger);
     this.now = deps.now;
     this.serveStale = deps.serveStale ?? true;
     this.clientDelayMs = deps.clientDelayMs ?? 0;
-    this.keepAliveFields = keepAliveFields(deps.keepAliveTimeoutMs);
-    this.hitSample = deps.accessLogHitSample ?? 1;
     this.maxObjectBytes = deps.maxObjectBytes;
     this.rangeSliceBytes = deps.rangeSliceBytes ?? 0;
-    this.hitsSinceLine = this.hitSample - 1;
     this.isFleetSecret = deps.fleetSecret === undefined ? () => false : secretCheck(deps.fleetSecret);
+    this.respond = new Responder({
+      store: deps.store,
+      metrics: deps.metrics,
+      logger: deps.logger,
+      now: deps.now,
+      clientDelayMs: this.clientDelayMs,
+      keepAliveTimeoutMs: deps.keepAliveTimeoutMs,
+      accessLogHitSample: deps.accessLogHitSample ?? 1,
+      fromPeer: (headers) => this.fromPeer(headers),
+      hopHeader: HOP_HEADER,
+    });
   }
 
   /** A request a peer edge forwarded (its hop header carries the fleet secret), not a client's. */
@@ -275,80 +234,42 @@ export class EdgeProxy {
     const start = performance.now();
     const method = req.method;
     const url = req.url as string;
-    if ((method !== 'GET' && method !== 'HEAD') || url.charCodeAt(0) !== 0x2f /* / */ || isLocalPath(url)) return this.handOver(req, start, false, undefined);
+    if ((method !== 'GET' && method !== 'HEAD') || url.charCodeAt(0) !== 0x2f /* / */ || isLocalPath(url)) return handOver(req, start, false, undefined);
     const headers = req.headers;
-    if (headers.host === undefined || hostProblem(req) !== undefined) return this.handOver(req, start, false, undefined);
-    for (const name of SLOW_REQUEST_FIELDS) if (headers[name] !== undefined) return this.handOver(req, start, false, undefined);
+    if (headers.host === undefined || hostProblem(req) !== undefined) return handOver(req, start, false, undefined);
+    for (const name of SLOW_REQUEST_FIELDS) if (headers[name] !== undefined) return handOver(req, start, false, undefined);
     const entry = this.store.lookup(url, headers);
-    if (entry === undefined) return this.handOver(req, start, true, entry);
+    if (entry === undefined) return handOver(req, start, true, entry);
     const now = this.now();
     if (entry.partial !== undefined || decide(method === 'GET' ? PLAIN_GET : PLAIN_HEAD, entry, now, this.serveStale).kind !== 'fresh') {
       // The full logic may write this body later (stale, revalidated): held until the response closes.
       this.store.bodies.lease(entry.body, res);
-      return this.handOver(req, start, true, entry);
+      return handOver(req, start, true, entry);
     }
     const ageMs = currentAge(entry, now);
     // Without a client delay the hit pays nothing for the feature: no timer, and no closure here.
     if (this.clientDelayMs === 0 || this.fromPeer(headers)) {
-      this.writeHit(req, res, entry, ageMs, start);
+      this.respond.writeHit(req, res, entry, ageMs, start);
       // Usually the kernel took every byte at once; a body still queued for the socket is held until sent.
       if (res.writableLength > 0) this.store.bodies.lease(entry.body, res);
     } else {
       this.store.bodies.lease(entry.body, res);
-      this.writeHitLater(req, res, entry, ageMs, start);
+      this.respond.writeHitLater(req, res, entry, ageMs, start);
     }
     return true;
   }
 
-  private writeHit(req: IncomingMessage, res: ServerResponse, entry: StoredResponse, ageMs: number, start: number): void {
-    const age = ageSeconds(ageMs);
-    const ttl = Math.floor((entry.lifetimeMs - ageMs) / 1000);
-    const body = req.method === 'HEAD' ? undefined : entry.body;
-    let block = entry.headBlock;
-    if (block === undefined) block = entry.headBlock = buildHeadBlock(entry.status, entry.hitHeaders);
-    if (block !== null && req.headers.expect === undefined && acceptsHeadBlock(res)) {
-      endWithHead(res, entry.status, `${block}age: ${age}\r\ncache-status: cdn-lab; hit; ttl=${ttl}\r\n${this.keepAliveFields}\r\n`, body);
-    } else {
-      res.writeHead(entry.status, entry.hitHeaders.concat('age', String(age), 'cache-status', `cdn-lab; hit; ttl=${ttl}`));
-      res.end(body);
-    }
-    this.record(req, start, 'hit', entry.status, body === undefined ? 0 : body.length);
-  }
-
-  /** The hit as decided now (same Age and ttl), delivered after the simulated client round trip. */
-  private writeHitLater(req: IncomingMessage, res: ServerResponse, entry: StoredResponse, ageMs: number, start: number): void {
-    setTimeout(() => this.writeHit(req, res, entry, ageMs, start), this.clientDelayMs);
-  }
-
-  /** Leaves the request to express, with what the fast path already learnt. Returns false. */
-  private handOver(req: IncomingMessage, start: number, looked: boolean, entry: StoredResponse | undefined): false {
-    (req as EdgeRequest)[STATE] = { start, looked, entry };
-    return false;
-  }
-
   /** Records one answered client request: one metric sample and one log line. */
   finish(req: IncomingMessage, result: Result, status: number, bytes: number): void {
-    this.record(req, stateOf(req).start, result, status, bytes);
+    this.respond.finish(req, result, status, bytes);
   }
 
-  private record(req: IncomingMessage, start: number, result: Result, status: number, bytes: number): void {
-    const ms = performance.now() - start;
-    this.metrics.request(result, status, ms / 1000, bytes);
-    if (!this.accessLog.enabled) return;
-    let sample = '';
-    // Fresh hits are sampled: their line cost about 15% of a hit's throughput (loadtest/BENCH.md),
-    // and the metrics count every one. A sampled line stands for `sample` hits.
-    if (result === 'hit' && this.hitSample > 1 && ms < SLOW_HIT_LOG_MS) {
-      if (++this.hitsSinceLine < this.hitSample) return;
-      this.hitsSinceLine = 0;
-      sample = `,"sample":${this.hitSample}`;
-    }
-    this.accessLog.write(
-      `"method":${JSON.stringify(req.method)},"path":${JSON.stringify(req.url)},"status":${status},"result":"${result}","bytes":${bytes},"durationMs":${Math.round(ms * 1000) / 1000}${sample}`,
-    );
+  /** Answers with an error of the catalogue (JSON body), counting it under `result`. */
+  sendError(req: IncomingMessage, res: ServerResponse, error: EdgeError, cs: string, result: Result): void {
+    this.respond.sendError(req, res, error, cs, result);
   }
 
-  /** The full request logic (express catch-all). Throws EdgeError for bad requests. */
+  /** The full request logic. Throws EdgeError for bad requests. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const headers = req.headers;
     if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && headers.host === undefined) {
@@ -388,7 +309,7 @@ export class EdgeProxy {
     if (decision.kind === 'pass') return this.passThrough(req, res, path, decision.fwd, decision.detail);
     if (entry?.partial !== undefined) return this.fromPartial(req, res, path, entry, entry.partial, directives, decision, now);
     if (entry) return this.fromStored(req, res, path, entry, directives, decision, now);
-    if (decision.kind === 'unavailable') return this.onlyIfCachedMiss(req, res);
+    if (decision.kind === 'unavailable') return this.respond.onlyIfCachedMiss(req, res);
     const fwd: ForwardReason = this.store.hasUrl(primary) ? 'vary-miss' : 'uri-miss';
     const range = this.rangeSliceBytes > 0 && method === 'GET' ? parseSingleRange(first(headers.range)) : undefined;
     if (range !== undefined) return this.rangeFetch(req, res, path, directives, { spec: range, whole: false, held: undefined, found: undefined, fwd, retried: false });
@@ -422,21 +343,21 @@ export class EdgeProxy {
     if (usable) {
       if (h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined) {
         if (notModified({ ifNoneMatch: first(h['if-none-match']), ifModifiedSince: first(h['if-modified-since']) }, validatorsOf(entry))) {
-          return this.writeNotModified(req, res, entry, ageMs, hit, 'hit');
+          return this.respond.writeNotModified(req, res, entry, ageMs, hit, 'hit');
         }
       }
       if (req.method === 'HEAD') {
         const headers = storedFields(entry).concat('content-length', String(length), 'age', String(ageSeconds(ageMs)), 'cache-status', hit);
-        return this.write(req, res, 200, headers, undefined, 'hit');
+        return this.respond.write(req, res, 200, headers, undefined, 'hit');
       }
     }
     const range = req.method === 'HEAD' ? FULL : decideRange(first(h.range), length, { value: first(h['if-range']), etag: entry.etag, lastModified: entry.lastModified });
     if (usable && range.kind === 'partial') {
       const bytes = heldBytes(partial, entry.body, range.start, range.end);
-      if (bytes !== undefined) return this.writePartial(req, res, entry, range.start, range.end, length, bytes, ageMs, hit, 'hit');
+      if (bytes !== undefined) return this.respond.writePartial(req, res, entry, range.start, range.end, length, bytes, ageMs, hit, 'hit');
     }
-    if (usable && range.kind === 'unsatisfiable') return this.writeUnsatisfiable(req, res, length, hit, 'hit');
-    if (directives.has('only-if-cached')) return this.onlyIfCachedMiss(req, res);
+    if (usable && range.kind === 'unsatisfiable') return this.respond.writeUnsatisfiable(req, res, length, hit, 'hit');
+    if (directives.has('only-if-cached')) return this.respond.onlyIfCachedMiss(req, res);
     const fwd: ForwardReason = decision.kind === 'revalidate' ? decision.fwd : 'partial';
     const held = usable && combinable(entry) ? entry : undefined;
     if (range.kind === 'partial') {
@@ -512,7 +433,7 @@ export class EdgeProxy {
     const client = clientOf(req);
     const primary = primaryKey(path);
     const opened = await this.openForCache(route, path, headers);
-    if (opened.error !== undefined) return this.upstreamFailed(req, res, opened.error, fwd, false);
+    if (opened.error !== undefined) return this.respond.upstreamFailed(req, res, opened.error, fwd, false);
     const head = opened.head;
     // Kept: the slices asked for; or the client's own range when nothing was held (a part too large to combine is not).
     if (head.status === 206) return this.receivedPart(req, res, path, directives, plan, head, opened.store && (keep || held === undefined), exact, combineWith);
@@ -520,22 +441,22 @@ export class EdgeProxy {
       // The representation is shorter than the range: whatever was held of it is another one.
       if (found !== undefined) this.store.policy.delete(found.key);
       const body = await this.wholeOrError(head);
-      if (body instanceof UpstreamError) return this.upstreamFailed(req, res, body, fwd, false);
+      if (body instanceof UpstreamError) return this.respond.upstreamFailed(req, res, body, fwd, false);
       const response = this.fromHead(head, primary, client, directives, body, false, head.body.responseTime);
       const cs = appendCacheStatus(first(head.headers['cache-status']), cacheStatus({ fwd }));
-      return this.write(req, res, 416, response.hitHeaders.concat('cache-status', cs), body, 'miss');
+      return this.respond.write(req, res, 416, response.hitHeaders.concat('cache-status', cs), body, 'miss');
     }
     // A 200 (the upstream ignored Range, or If-Range found another representation) or any other
     // status: as for a request without Range. The client's range is answered from a complete 200.
     let streamed = false;
     const outcome = await this.received(head, opened.store, client, path, primary, directives, found, route, (response) => {
       streamed = true;
-      this.serveStreamed(req, res, response, fwd);
+      this.respond.serveStreamed(req, res, response, fwd);
     });
     if (streamed) return;
-    if (outcome.kind === 'error') return this.upstreamFailed(req, res, outcome.error, fwd, false);
-    if (outcome.kind === 'passed') return this.upstreamFailed(req, res, tooLargeError(route), fwd, false);
-    return this.serveOutcome(req, res, outcome, fwd, false);
+    if (outcome.kind === 'error') return this.respond.upstreamFailed(req, res, outcome.error, fwd, false);
+    if (outcome.kind === 'passed') return this.respond.upstreamFailed(req, res, tooLargeError(route), fwd, false);
+    return this.respond.serveOutcome(req, res, outcome, fwd, false);
   }
 
   /**
@@ -563,10 +484,10 @@ export class EdgeProxy {
       if (exact && !(declared <= this.maxObjectBytes)) {
         // The client's own range, too large to keep: passed on as it arrives.
         const response = this.described(head, primary, client, directives);
-        return this.serveStreamed(req, res, { response, relay: new BodyRelay(head.body, 0), stored: false, tooLarge: declared > this.maxObjectBytes, upstreamCacheStatus }, fwd);
+        return this.respond.serveStreamed(req, res, { response, relay: new BodyRelay(head.body, 0), stored: false, tooLarge: declared > this.maxObjectBytes, upstreamCacheStatus }, fwd);
       }
       const whole = await this.wholeOrError(head);
-      if (whole instanceof UpstreamError) return this.upstreamFailed(req, res, whole, fwd, false);
+      if (whole instanceof UpstreamError) return this.respond.upstreamFailed(req, res, whole, fwd, false);
       body = whole;
     }
     const part = parseContentRange(first(head.headers['content-range']));
@@ -593,23 +514,23 @@ export class EdgeProxy {
     const { cs, result } = fetchedStatus(response, upstreamCacheStatus, { fwd, stored, detail: response.body.length > this.maxObjectBytes ? 'too-large' : undefined });
     const ageMs = currentAge(response, this.now());
     // Complete now (or a 206 that was the whole representation): answered as any stored 200.
-    if (response.partial === undefined && response.status === 200) return this.serveStored(req, res, response, ageMs, cs, result);
+    if (response.partial === undefined && response.status === 200) return this.respond.serveStored(req, res, response, ageMs, cs, result);
     if (plan.whole) {
       // The part did not complete the representation (another one, or fewer bytes than asked): fetch it whole.
       return this.miss(req, res, path, directives, fwd);
     }
-    if (response.partial === undefined) return this.write(req, res, response.status, response.hitHeaders.concat('age', String(ageSeconds(ageMs)), 'cache-status', cs), response.body, result);
+    if (response.partial === undefined) return this.respond.write(req, res, response.status, response.hitHeaders.concat('age', String(ageSeconds(ageMs)), 'cache-status', cs), response.body, result);
     const decision = resolveRange(plan.spec, response.partial.completeLength);
-    if (decision.kind === 'unsatisfiable') return this.writeUnsatisfiable(req, res, response.partial.completeLength, cs, result);
+    if (decision.kind === 'unsatisfiable') return this.respond.writeUnsatisfiable(req, res, response.partial.completeLength, cs, result);
     const bytes = heldBytes(response.partial, response.body, decision.start, decision.end);
-    if (bytes !== undefined) return this.writePartial(req, res, response, decision.start, decision.end, response.partial.completeLength, bytes, ageMs, cs, result);
+    if (bytes !== undefined) return this.respond.writePartial(req, res, response, decision.start, decision.end, response.partial.completeLength, bytes, ageMs, cs, result);
     if (!plan.retried) {
       // Only the missing bytes were asked, and they belong to another representation than the held
       // ones: ask once more for the client's range, completing the part just kept if it was.
       const next = stored && combinable(response) ? response : undefined;
       return this.rangeFetch(req, res, path, directives, { ...plan, held: next, found: stored ? response : undefined, retried: true });
     }
-    return this.upstreamFailed(req, res, new UpstreamError('failed', head.kind, `${head.kind} did not send the range asked for`), fwd, false);
+    return this.respond.upstreamFailed(req, res, new UpstreamError('failed', head.kind, `${head.kind} did not send the range asked for`), fwd, false);
   }
 
   /** A GET's stored response from a 206 (`partial` set) or from the 206 that completed it (status 200, no Content-Range). */
@@ -651,35 +572,35 @@ export class EdgeProxy {
   private async fromStored(req: IncomingMessage, res: ServerResponse, path: string, entry: StoredResponse, directives: Directives, decision: Decision, now: number): Promise<void> {
     const ageMs = currentAge(entry, now);
     const ttl = Math.floor((entry.lifetimeMs - ageMs) / 1000);
-    if (decision.kind === 'fresh') return this.serveStored(req, res, entry, ageMs, cacheStatus({ hit: true, ttl }), 'hit');
+    if (decision.kind === 'fresh') return this.respond.serveStored(req, res, entry, ageMs, cacheStatus({ hit: true, ttl }), 'hit');
     if (decision.kind === 'serve-stale') {
       if (decision.detail === 'stale-while-revalidate') this.revalidateInBackground(req, path, entry);
-      return this.serveStored(req, res, entry, ageMs, cacheStatus({ hit: true, ttl, detail: decision.detail }), 'stale');
+      return this.respond.serveStored(req, res, entry, ageMs, cacheStatus({ hit: true, ttl, detail: decision.detail }), 'stale');
     }
-    if (decision.kind !== 'revalidate') return this.onlyIfCachedMiss(req, res);
+    if (decision.kind !== 'revalidate') return this.respond.onlyIfCachedMiss(req, res);
     const fwd: ForwardReason = decision.fwd;
     const route = this.routeFor(entry.primaryKey, req);
     let streamed = false;
     const streamTo = (response: Streamed) => {
       streamed = true;
-      this.serveStreamed(req, res, response, fwd);
+      this.respond.serveStreamed(req, res, response, fwd);
     };
     const { outcome, collapsed } = await this.fetchShared(req, entry.key, () =>
       this.holdingBody(entry, () => this.fetchForCache(clientOf(req), path, entry.primaryKey, directives, entry, route, streamTo)),
     );
     if (streamed) return;
-    if (outcome.kind === 'passed') return this.upstreamFailed(req, res, tooLargeError(route), fwd, collapsed);
+    if (outcome.kind === 'passed') return this.respond.upstreamFailed(req, res, tooLargeError(route), fwd, collapsed);
     const failed = outcome.kind === 'error' || outcome.response.status >= 500;
     if (failed) {
       // Judged at the time of the decision, as the stale entry was then.
       if (staleIfError(entry, directives, now, this.serveStale)) {
         const fwdStatus = outcome.kind === 'response' ? outcome.response.status : undefined;
         const cs = cacheStatus({ fwd, ...(fwdStatus !== undefined ? { fwdStatus } : {}), ttl, collapsed, detail: 'stale-if-error' });
-        return this.serveStored(req, res, entry, ageMs, cs, 'stale');
+        return this.respond.serveStored(req, res, entry, ageMs, cs, 'stale');
       }
-      if (outcome.kind === 'error') return this.upstreamFailed(req, res, outcome.error, fwd, collapsed);
+      if (outcome.kind === 'error') return this.respond.upstreamFailed(req, res, outcome.error, fwd, collapsed);
     }
-    return this.serveOutcome(req, res, outcome as Extract<Outcome, { kind: 'response' }>, fwd, collapsed);
+    return this.respond.serveOutcome(req, res, outcome as Extract<Outcome, { kind: 'response' }>, fwd, collapsed);
   }
 
   private async miss(req: IncomingMessage, res: ServerResponse, path: string, directives: Directives, fwd: ForwardReason): Promise<void> {
@@ -688,15 +609,15 @@ export class EdgeProxy {
     let streamed = false;
     const streamTo = (response: Streamed) => {
       streamed = true;
-      this.serveStreamed(req, res, response, fwd);
+      this.respond.serveStreamed(req, res, response, fwd);
     };
     const fetch = () => this.fetchForCache(clientOf(req), path, primary, directives, undefined, route, streamTo);
     // A no-store request's response is not stored, so nobody else could use it: no coalescing.
     const { outcome, collapsed } = directives.has('no-store') ? { outcome: await fetch(), collapsed: false } : await this.fetchShared(req, primary, fetch);
     if (streamed) return;
-    if (outcome.kind === 'error') return this.upstreamFailed(req, res, outcome.error, fwd, collapsed);
-    if (outcome.kind === 'passed') return this.upstreamFailed(req, res, tooLargeError(route), fwd, collapsed);
-    return this.serveOutcome(req, res, outcome, fwd, collapsed);
+    if (outcome.kind === 'error') return this.respond.upstreamFailed(req, res, outcome.error, fwd, collapsed);
+    if (outcome.kind === 'passed') return this.respond.upstreamFailed(req, res, tooLargeError(route), fwd, collapsed);
+    return this.respond.serveOutcome(req, res, outcome, fwd, collapsed);
   }
 
   /**
@@ -907,118 +828,6 @@ export class EdgeProxy {
     });
   }
 
-  private serveOutcome(req: IncomingMessage, res: ServerResponse, outcome: Extract<Outcome, { kind: 'response' }>, fwd: ForwardReason, collapsed: boolean): void {
-    const response = outcome.response;
-    const ageMs = currentAge(response, this.now());
-    if (outcome.notModified) {
-      const cs = cacheStatus({ fwd, fwdStatus: 304, stored: outcome.stored, collapsed });
-      return this.serveStored(req, res, response, ageMs, cs, 'revalidated');
-    }
-    const { cs, result } = fetchedStatus(response, outcome.upstreamCacheStatus, { fwd, stored: outcome.stored, collapsed });
-    return this.serveStored(req, res, response, ageMs, cs, result);
-  }
-
-  /**
-   * Answers with a response whose body is still arriving: the head now (after the client delay), the
-   * body as the relay passes it on. Range and conditional requests get the full 200 (RFC 9110 §14.2
-   * lets a server ignore Range; a 200 is a valid answer to a conditional GET): the bytes to compare
-   * or slice are not there yet. Its Cache-Status is written before the body: see Streamed.stored.
-   */
-  private serveStreamed(req: IncomingMessage, res: ServerResponse, streamed: Streamed, fwd: ForwardReason, passedHeaders?: string[]): void {
-    const response = streamed.response;
-    let headers = passedHeaders;
-    let result: Result = 'bypass';
-    if (headers === undefined) {
-      const fetched = fetchedStatus(response, streamed.upstreamCacheStatus, { fwd, stored: streamed.stored, detail: streamed.tooLarge ? 'too-large' : undefined });
-      headers = response.hitHeaders.concat('age', String(ageSeconds(currentAge(response, this.now()))), 'cache-status', fetched.cs);
-      result = fetched.result;
-    }
-    const head = headers;
-    const status = response.status;
-    const start = () => {
-      res.writeHead(status, head);
-      streamed.relay.attach(res, req.method !== 'HEAD' && status !== 204 && status !== 304, (sent, end) => {
-        if (end === 'upstream-failed') this.logger.warn({ path: req.url, status, sent }, 'upstream body failed after the head was sent: response cut short');
-        this.finish(req, end === 'upstream-failed' ? 'error' : result, status, sent);
-      });
-    };
-    if (this.clientDelayMs === 0 || req.headers[HOP_HEADER] !== undefined) start();
-    else setTimeout(start, this.clientDelayMs);
-  }
-
-  /**
-   * Writes a stored (or just fetched) response, answering the client's conditional request with 304
-   * (RFC 9111 §4.3.2) and a single byte Range with 206/416 (RFC 9110 §14) from the complete body.
-   */
-  private serveStored(req: IncomingMessage, res: ServerResponse, entry: StoredResponse, ageMs: number, cs: string, result: Result): void {
-    const h = req.headers;
-    const status = entry.status;
-    const age = String(ageSeconds(ageMs));
-    if (status >= 200 && status < 300 && (h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined)) {
-      if (notModified({ ifNoneMatch: first(h['if-none-match']), ifModifiedSince: first(h['if-modified-since']) }, validatorsOf(entry))) {
-        return this.writeNotModified(req, res, entry, ageMs, cs, result);
-      }
-    }
-    if (status === 200 && h.range !== undefined && req.method === 'GET') {
-      const length = entry.body.length;
-      const decision = decideRange(first(h.range), length, { value: first(h['if-range']), etag: entry.etag, lastModified: entry.lastModified });
-      if (decision.kind === 'partial') {
-        return this.writePartial(req, res, entry, decision.start, decision.end, length, entry.body.subarray(decision.start, decision.end + 1), ageMs, cs, result);
-      }
-      if (decision.kind === 'unsatisfiable') return this.writeUnsatisfiable(req, res, length, cs, result);
-    }
-    this.write(req, res, status, entry.hitHeaders.concat('age', age, 'cache-status', cs), entry.body, result);
-  }
-
-  /** 304 to a client's conditional request, with the fields a 304 carries (RFC 9110 §15.4.5). */
-  private writeNotModified(req: IncomingMessage, res: ServerResponse, entry: StoredResponse, ageMs: number, cs: string, result: Result): void {
-    const headers: string[] = [];
-    const fields = entry.hitHeaders;
-    for (let i = 0; i < fields.length; i += 2) {
-      if (NOT_MODIFIED_FIELDS.has(fields[i] as string)) headers.push(fields[i] as string, fields[i + 1] as string);
-    }
-    headers.push('age', String(ageSeconds(ageMs)), 'cache-status', cs);
-    this.write(req, res, 304, headers, undefined, result);
-  }
-
-  /** 206 with bytes `start`..`end` of a representation of `length` bytes (RFC 9110 §15.3.7). */
-  private writePartial(req: IncomingMessage, res: ServerResponse, entry: StoredResponse, start: number, end: number, length: number, bytes: Buffer, ageMs: number, cs: string, result: Result): void {
-    const headers = storedFields(entry).concat(
-      'content-range', `bytes ${start}-${end}/${length}`,
-      'content-length', String(bytes.length),
-      'age', String(ageSeconds(ageMs)), 'cache-status', cs,
-    );
-    this.write(req, res, 206, headers, bytes, result);
-  }
-
-  /** 416 for a range past the end of a representation of `length` bytes (RFC 9110 §15.5.17). */
-  private writeUnsatisfiable(req: IncomingMessage, res: ServerResponse, length: number, cs: string, result: Result): void {
-    const body = Buffer.from(JSON.stringify({ error: 'range_not_satisfiable', message: `representation is ${length} bytes` }));
-    const headers = ['content-type', 'application/json', 'content-range', `bytes */${length}`, 'content-length', String(body.length), 'cache-status', cs];
-    this.write(req, res, 416, headers, body, result);
-  }
-
-  /**
-   * Every answer of the full path ends here, so the client delay is added once, in one place. A peer
-   * edge's forwarded request is not delayed: the sender's UPSTREAM_DELAY_MS already is that round trip.
-   */
-  private write(req: IncomingMessage, res: ServerResponse, status: number, headers: string[], body: Buffer | undefined, result: Result): void {
-    if (body !== undefined) this.store.bodies.lease(body, res);
-    if (this.clientDelayMs === 0 || this.fromPeer(req.headers)) this.writeNow(req, res, status, headers, body, result);
-    else this.writeLater(req, res, status, headers, body, result);
-  }
-
-  private writeLater(req: IncomingMessage, res: ServerResponse, status: number, headers: string[], body: Buffer | undefined, result: Result): void {
-    setTimeout(() => this.writeNow(req, res, status, headers, body, result), this.clientDelayMs);
-  }
-
-  private writeNow(req: IncomingMessage, res: ServerResponse, status: number, headers: string[], body: Buffer | undefined, result: Result): void {
-    res.writeHead(status, headers);
-    const sendBody = req.method !== 'HEAD' && body !== undefined && status !== 304 && status !== 204;
-    res.end(sendBody ? body : undefined);
-    this.finish(req, result, status, sendBody ? (body as Buffer).length : 0);
-  }
-
   /**
    * Forwards a request the cache takes no part in (other methods, Authorization, preconditions). The
    * request body streams to the upstream (413 past MAX_REQUEST_BODY_BYTES: at once for a declared
@@ -1036,7 +845,7 @@ export class EdgeProxy {
       head = await route.upstream.open({ method, path, headers, body: upload?.body, bodyLength: upload?.length }, route.url);
     } catch (error) {
       upload?.check();
-      if (error instanceof UpstreamError) return this.upstreamFailed(req, res, error, fwd, false);
+      if (error instanceof UpstreamError) return this.respond.upstreamFailed(req, res, error, fwd, false);
       throw error;
     }
     // §4.4: a non-error response to an unsafe method invalidates the target and same-host Location/Content-Location.
@@ -1073,35 +882,8 @@ export class EdgeProxy {
     const upstreamAge = first(head.headers.age);
     if (upstreamAge !== undefined) out.push('age', upstreamAge);
     out.push('cache-status', cs);
-    if (whole !== undefined) return this.write(req, res, response.status, out, whole, 'bypass');
-    this.serveStreamed(req, res, { response, relay: new BodyRelay(head.body, 0), stored: false, tooLarge: false, upstreamCacheStatus: undefined }, fwd, out);
-  }
-
-  private onlyIfCachedMiss(req: IncomingMessage, res: ServerResponse): void {
-    // §5.2.1.7: only-if-cached with nothing usable stored is answered 504 without going upstream.
-    this.sendError(req, res, new EdgeError('onlyIfCached', 'only-if-cached and no usable stored response'), cacheStatus({ detail: 'only-if-cached' }), 'miss');
-  }
-
-  private upstreamFailed(req: IncomingMessage, res: ServerResponse, error: UpstreamError, fwd: ForwardReason, collapsed: boolean): void {
-    const kind = UPSTREAM_ERROR_KIND[error.reason];
-    const cs = cacheStatus({ fwd, collapsed, detail: UPSTREAM_ERROR_DETAIL[error.reason] });
-    // A failed exchange's detail (addresses, socket errors) goes to the log; the client learns only
-    // which hop failed. Timeouts and "down" name no address.
-    let message = error.message;
-    if (error.reason === 'failed') {
-      this.logger.warn({ path: req.url, upstream: error.kind, err: error.message }, 'upstream failed');
-      message = `could not get a response from the ${error.kind}`;
-    }
-    this.sendError(req, res, new EdgeError(kind, message), cs, 'error');
-  }
-
-  /** Answers with an error of the catalogue (JSON body), counting it under `result`. */
-  sendError(req: IncomingMessage, res: ServerResponse, error: EdgeError, cs: string, result: Result): void {
-    const body = Buffer.from(JSON.stringify({ error: error.code, message: error.message }));
-    const headers = ['content-type', 'application/json', 'cache-control', 'no-store', 'content-length', String(body.length), 'cache-status', cs];
-    // The rest of the request (a refused body) is not read: the connection cannot be reused.
-    if (error.status === 400 || error.status === 413 || error.status === 431) headers.push('connection', 'close');
-    this.write(req, res, error.status, headers, body, result);
+    if (whole !== undefined) return this.respond.write(req, res, response.status, out, whole, 'bypass');
+    this.respond.serveStreamed(req, res, { response, relay: new BodyRelay(head.body, 0), stored: false, tooLarge: false, upstreamCacheStatus: undefined }, fwd, out);
   }
 
   private routeFor(primary: string, req: IncomingMessage): Route {
@@ -1160,25 +942,6 @@ function supersedes(response: StoredResponse, requestDirectives: Directives): bo
   if (storability.storable) return true;
   if (storability.reason === 'no-store' && requestDirectives.has('no-store')) return false;
   return EVERYONES_REASONS.has(storability.reason);
-}
-
-/**
- * Cache-Status and result of a fetched response: a bypass when the response is for one client only
- * (no-store, private, Set-Cookie, Authorization), else a miss (`stored` when kept).
- */
-function fetchedStatus(
-  response: StoredResponse,
-  upstreamCacheStatus: string | undefined,
-  params: { fwd: ForwardReason; stored: boolean; collapsed?: boolean; detail?: string | undefined },
-): { cs: string; result: Result } {
-  const storability = response.storability;
-  const collapsed = params.collapsed === true;
-  if (!storability.storable && PRIVATE_REASONS.has(storability.reason)) {
-    // The response forbids shared caching: report it as a bypass (the cache could not take part).
-    return { cs: appendCacheStatus(upstreamCacheStatus, cacheStatus({ fwd: 'bypass', collapsed, detail: storability.reason })), result: 'bypass' };
-  }
-  const ours = cacheStatus({ fwd: params.fwd, stored: params.stored, collapsed, ...(params.detail ? { detail: params.detail } : {}) });
-  return { cs: appendCacheStatus(upstreamCacheStatus, ours), result: collapsed ? 'collapsed' : 'miss' };
 }
 
 /** A response that was neither kept nor streamed (cannot happen with a client to stream to): a 502. */

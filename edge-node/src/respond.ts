@@ -256,7 +256,7 @@ export class Responder {
    * edge's forwarded request is not delayed: the sender's UPSTREAM_DELAY_MS already is that round trip.
    */
   write(req: IncomingMessage, res: ServerResponse, status: number, headers: string[], body: Buffer | undefined, result: Result): void {
-    if (body !== undefined) this.store.bodies.lease(body, res);
+    if (body !== undefined) this.store.lease(body, res);
     if (this.clientDelayMs === 0 || this.fromPeer(req.headers)) this.writeNow(req, res, status, headers, body, result);
     else this.writeLater(req, res, status, headers, body, result);
   }

@@ -1,7 +1,7 @@
 // Requests the cache takes no part in (other methods, preconditions): forwarded with their body,
 // the response passed back, and §4.4 invalidation after an unsafe method. A POST's response may be
 // stored for later GETs (RFC 9110 §9.3.3).
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { Transform, type Readable } from 'node:stream';
 import type { CacheStore } from './cache-store.ts';
 import { EdgeError } from './errors.ts';
@@ -11,7 +11,7 @@ import { appendCacheStatus, cacheStatus } from './http/cache-status.ts';
 import { first } from './http/headers.ts';
 import { NO_BODY } from './fill.ts';
 import { BodyRelay } from './relay.ts';
-import type { Responder } from './respond.ts';
+import type { Exchange, Responder } from './respond.ts';
 import { clientOf, type Routing } from './route.ts';
 import { buildStoredResponse } from './stored-response.ts';
 import { UpstreamError, type UpstreamHead } from './upstream.ts';
@@ -50,7 +50,8 @@ export class PassThrough {
    * length, else when the count passes it, which cuts the upstream request short), and the response
    * streams back unless it came whole with its head.
    */
-  async passThrough(req: IncomingMessage, res: ServerResponse, path: string, fwd: 'method' | 'bypass', detail: string | undefined): Promise<void> {
+  async passThrough(ex: Exchange, path: string, fwd: 'method' | 'bypass', detail: string | undefined): Promise<void> {
+    const { req } = ex;
     const method = req.method as string;
     const upload = method === 'GET' || method === 'HEAD' ? undefined : requestBody(req, this.deps.maxRequestBodyBytes);
     // In a sharded fleet the owner gets it, so an unsafe method invalidates the one copy there is.
@@ -61,7 +62,7 @@ export class PassThrough {
       head = await route.upstream.open({ method, path, headers, body: upload?.body, bodyLength: upload?.length }, route.url);
     } catch (error) {
       upload?.check();
-      if (error instanceof UpstreamError) return this.respond.upstreamFailed(req, res, error, fwd, false);
+      if (error instanceof UpstreamError) return this.respond.upstreamFailed(ex, error, fwd, false);
       throw error;
     }
     // §4.4: a non-error response to an unsafe method invalidates the target and same-host Location/Content-Location.
@@ -98,8 +99,8 @@ export class PassThrough {
     const upstreamAge = first(head.headers.age);
     if (upstreamAge !== undefined) out.push('age', upstreamAge);
     out.push('cache-status', cs);
-    if (whole !== undefined) return this.respond.write(req, res, response.status, out, whole, 'bypass');
-    this.respond.serveStreamed(req, res, { response, relay: new BodyRelay(head.body, 0), stored: false, tooLarge: false, upstreamCacheStatus: undefined }, fwd, out);
+    if (whole !== undefined) return this.respond.write(ex, response.status, out, whole, 'bypass');
+    this.respond.serveStreamed(ex, { response, relay: new BodyRelay(head.body, 0), stored: false, tooLarge: false, upstreamCacheStatus: undefined }, fwd, out);
   }
 }
 

@@ -19,7 +19,9 @@ import { parseSingleRange } from './http/range.ts';
 import type { EdgeMetrics, Result } from './metrics.ts';
 import { PassThrough } from './pass-through.ts';
 import { RangeFill } from './range-fill.ts';
-import { handOver, Responder, stateOf, type Streamed } from './respond.ts';
+import { exchangeOf, Responder, type Exchange, type Streamed } from './respond.ts';
+
+export { exchangeOf, type Exchange } from './respond.ts';
 import { clientOf, HOP_HEADER, Routing, type PeerRouting } from './route.ts';
 import type { StoredResponse } from './stored-response.ts';
 import type { Upstream } from './upstream.ts';
@@ -112,31 +114,32 @@ export class EdgeProxy {
       storeSetCookie,
       maxObjectBytes,
       rangeSliceBytes: deps.rangeSliceBytes ?? 0,
-      miss: (req, res, path, directives, fwd) => this.miss(req, res, path, directives, fwd),
+      miss: (ex, path, directives, fwd) => this.miss(ex, path, directives, fwd),
     });
     this.pass = new PassThrough({ edgeId, store, now, respond, routing, storeSetCookie, maxRequestBodyBytes: deps.maxRequestBodyBytes });
   }
 
   /**
-   * Serves a fresh hit with no request directives to honour, straight from the precomputed entry.
-   * Returns false (having stashed its lookup) when the request needs the full logic.
+   * Serves a fresh hit with no request directives to honour, straight from the precomputed entry,
+   * and returns true. A request that needs the full logic is handed over: the returned Exchange
+   * carries what the fast path learnt, for `handle` (or the local routes, which ignore it).
    */
-  tryFastPath(req: IncomingMessage, res: ServerResponse): boolean {
-    // Per-request state is attached only when the request goes on to express: a hit adds no property to req.
+  tryFastPath(req: IncomingMessage, res: ServerResponse): true | Exchange {
+    // A hit allocates nothing for the hand-over: only requests that go on get an Exchange.
     const start = performance.now();
     const method = req.method;
     const url = req.url as string;
-    if ((method !== 'GET' && method !== 'HEAD') || url.charCodeAt(0) !== 0x2f /* / */ || isLocalPath(url)) return handOver(req, start, false, undefined);
+    if ((method !== 'GET' && method !== 'HEAD') || url.charCodeAt(0) !== 0x2f /* / */ || isLocalPath(url)) return exchangeOf(req, res, start);
     const headers = req.headers;
-    if (headers.host === undefined || hostProblem(req) !== undefined) return handOver(req, start, false, undefined);
-    for (const name of SLOW_REQUEST_FIELDS) if (headers[name] !== undefined) return handOver(req, start, false, undefined);
+    if (headers.host === undefined || hostProblem(req) !== undefined) return exchangeOf(req, res, start);
+    for (const name of SLOW_REQUEST_FIELDS) if (headers[name] !== undefined) return exchangeOf(req, res, start);
     const entry = this.store.lookup(url, headers);
-    if (entry === undefined) return handOver(req, start, true, entry);
+    if (entry === undefined) return { req, res, start, looked: true, entry };
     const now = this.now();
     if (entry.partial !== undefined || decide(method === 'GET' ? PLAIN_GET : PLAIN_HEAD, entry, now, this.serveStale).kind !== 'fresh') {
       // The full logic may write this body later (stale, revalidated): held until the response closes.
       this.store.lease(entry.body, res);
-      return handOver(req, start, true, entry);
+      return { req, res, start, looked: true, entry };
     }
     const ageMs = currentAge(entry, now);
     // Without a client delay the hit pays nothing for the feature: no timer, and no closure here.
@@ -152,17 +155,18 @@ export class EdgeProxy {
   }
 
   /** Records one answered client request: one metric sample and one log line. */
-  finish(req: IncomingMessage, result: Result, status: number, bytes: number): void {
-    this.respond.finish(req, result, status, bytes);
+  finish(ex: Exchange, result: Result, status: number, bytes: number): void {
+    this.respond.finish(ex, result, status, bytes);
   }
 
   /** Answers with an error of the catalogue (JSON body), counting it under `result`. */
-  sendError(req: IncomingMessage, res: ServerResponse, error: EdgeError, cs: string, result: Result): void {
-    this.respond.sendError(req, res, error, cs, result);
+  sendError(ex: Exchange, error: EdgeError, cs: string, result: Result): void {
+    this.respond.sendError(ex, error, cs, result);
   }
 
   /** The full request logic. Throws EdgeError for bad requests. */
-  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async handle(ex: Exchange): Promise<void> {
+    const { req, res } = ex;
     const headers = req.headers;
     if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && headers.host === undefined) {
       throw new EdgeError('missingHost', 'HTTP/1.1 request without Host');
@@ -188,9 +192,8 @@ export class EdgeProxy {
     let entry: StoredResponse | undefined;
     if (usesCache(request)) {
       request.directives = requestDirectives(first(headers['cache-control']), first(headers.pragma));
-      const state = stateOf(req);
-      entry = state.entry;
-      if (!state.looked || req.url !== path) {
+      entry = ex.entry;
+      if (!ex.looked || req.url !== path) {
         entry = this.store.lookup(primary, headers);
         if (entry) this.store.lease(entry.body, res);
       }
@@ -198,64 +201,66 @@ export class EdgeProxy {
     const now = this.now();
     const decision = decide(request, entry, now, this.serveStale);
     const directives = request.directives;
-    if (decision.kind === 'pass') return this.pass.passThrough(req, res, path, decision.fwd, decision.detail);
-    if (entry?.partial !== undefined) return this.ranges.fromPartial(req, res, path, entry, entry.partial, directives, decision, now);
-    if (entry) return this.fromStored(req, res, path, entry, directives, decision, now);
-    if (decision.kind === 'unavailable') return this.respond.onlyIfCachedMiss(req, res);
+    if (decision.kind === 'pass') return this.pass.passThrough(ex, path, decision.fwd, decision.detail);
+    if (entry?.partial !== undefined) return this.ranges.fromPartial(ex, path, entry, entry.partial, directives, decision, now);
+    if (entry) return this.fromStored(ex, path, entry, directives, decision, now);
+    if (decision.kind === 'unavailable') return this.respond.onlyIfCachedMiss(ex);
     const fwd: ForwardReason = this.store.hasUrl(primary) ? 'vary-miss' : 'uri-miss';
     const range = this.ranges.enabled && method === 'GET' ? parseSingleRange(first(headers.range)) : undefined;
-    if (range !== undefined) return this.ranges.rangeFetch(req, res, path, directives, { spec: range, whole: false, held: undefined, found: undefined, fwd, retried: false });
-    return this.miss(req, res, path, directives, fwd);
+    if (range !== undefined) return this.ranges.rangeFetch(ex, path, directives, { spec: range, whole: false, held: undefined, found: undefined, fwd, retried: false });
+    return this.miss(ex, path, directives, fwd);
   }
 
-  private async fromStored(req: IncomingMessage, res: ServerResponse, path: string, entry: StoredResponse, directives: Directives, decision: Decision, now: number): Promise<void> {
+  private async fromStored(ex: Exchange, path: string, entry: StoredResponse, directives: Directives, decision: Decision, now: number): Promise<void> {
+    const { req } = ex;
     const ageMs = currentAge(entry, now);
     const ttl = Math.floor((entry.lifetimeMs - ageMs) / 1000);
-    if (decision.kind === 'fresh') return this.respond.serveStored(req, res, entry, ageMs, cacheStatus({ hit: true, ttl }), 'hit');
+    if (decision.kind === 'fresh') return this.respond.serveStored(ex, entry, ageMs, cacheStatus({ hit: true, ttl }), 'hit');
     if (decision.kind === 'serve-stale') {
       if (decision.detail === 'stale-while-revalidate') this.fill.revalidateInBackground(req, path, entry);
-      return this.respond.serveStored(req, res, entry, ageMs, cacheStatus({ hit: true, ttl, detail: decision.detail }), 'stale');
+      return this.respond.serveStored(ex, entry, ageMs, cacheStatus({ hit: true, ttl, detail: decision.detail }), 'stale');
     }
-    if (decision.kind !== 'revalidate') return this.respond.onlyIfCachedMiss(req, res);
+    if (decision.kind !== 'revalidate') return this.respond.onlyIfCachedMiss(ex);
     const fwd: ForwardReason = decision.fwd;
     const route = this.routing.routeFor(entry.primaryKey, req);
     let streamed = false;
     const streamTo = (response: Streamed) => {
       streamed = true;
-      this.respond.serveStreamed(req, res, response, fwd);
+      this.respond.serveStreamed(ex, response, fwd);
     };
     const { outcome, collapsed } = await this.fill.fetchShared(req, entry.key, () =>
       this.store.holding(entry.body, () => this.fill.fetchForCache(clientOf(req), path, entry.primaryKey, directives, entry, route, streamTo)),
     );
     if (streamed) return;
-    if (outcome.kind === 'passed') return this.respond.upstreamFailed(req, res, tooLargeError(route), fwd, collapsed);
+    if (outcome.kind === 'passed') return this.respond.upstreamFailed(ex, tooLargeError(route), fwd, collapsed);
     const failed = outcome.kind === 'error' || outcome.response.status >= 500;
     if (failed) {
       // Judged at the time of the decision, as the stale entry was then.
       if (staleIfError(entry, directives, now, this.serveStale)) {
         const fwdStatus = outcome.kind === 'response' ? outcome.response.status : undefined;
         const cs = cacheStatus({ fwd, ...(fwdStatus !== undefined ? { fwdStatus } : {}), ttl, collapsed, detail: 'stale-if-error' });
-        return this.respond.serveStored(req, res, entry, ageMs, cs, 'stale');
+        return this.respond.serveStored(ex, entry, ageMs, cs, 'stale');
       }
-      if (outcome.kind === 'error') return this.respond.upstreamFailed(req, res, outcome.error, fwd, collapsed);
+      if (outcome.kind === 'error') return this.respond.upstreamFailed(ex, outcome.error, fwd, collapsed);
     }
-    return this.respond.serveOutcome(req, res, outcome as Extract<Outcome, { kind: 'response' }>, fwd, collapsed);
+    return this.respond.serveOutcome(ex, outcome as Extract<Outcome, { kind: 'response' }>, fwd, collapsed);
   }
 
-  private async miss(req: IncomingMessage, res: ServerResponse, path: string, directives: Directives, fwd: ForwardReason): Promise<void> {
+  private async miss(ex: Exchange, path: string, directives: Directives, fwd: ForwardReason): Promise<void> {
+    const { req } = ex;
     const primary = primaryKey(path);
     const route = this.routing.routeFor(primary, req);
     let streamed = false;
     const streamTo = (response: Streamed) => {
       streamed = true;
-      this.respond.serveStreamed(req, res, response, fwd);
+      this.respond.serveStreamed(ex, response, fwd);
     };
     const fetch = () => this.fill.fetchForCache(clientOf(req), path, primary, directives, undefined, route, streamTo);
     // A no-store request's response is not stored, so nobody else could use it: no coalescing.
     const { outcome, collapsed } = directives.has('no-store') ? { outcome: await fetch(), collapsed: false } : await this.fill.fetchShared(req, primary, fetch);
     if (streamed) return;
-    if (outcome.kind === 'error') return this.respond.upstreamFailed(req, res, outcome.error, fwd, collapsed);
-    if (outcome.kind === 'passed') return this.respond.upstreamFailed(req, res, tooLargeError(route), fwd, collapsed);
-    return this.respond.serveOutcome(req, res, outcome, fwd, collapsed);
+    if (outcome.kind === 'error') return this.respond.upstreamFailed(ex, outcome.error, fwd, collapsed);
+    if (outcome.kind === 'passed') return this.respond.upstreamFailed(ex, tooLargeError(route), fwd, collapsed);
+    return this.respond.serveOutcome(ex, outcome, fwd, collapsed);
   }
 }

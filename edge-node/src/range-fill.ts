@@ -1,7 +1,7 @@
 // Partial content for the cache (RFC 9111 §3.3, §3.4): answering from a partial entry, and filling
 // a range: the missing slices asked upstream with If-Range, the 206 kept and combined with what is
 // held, the client's range answered from the result. Whole-representation fills are fill.ts's.
-import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { CacheStore } from './cache-store.ts';
 import type { Directives } from './http/cache-control.ts';
 import { primaryKey } from './http/cache-key.ts';
@@ -14,7 +14,7 @@ import type { Decision } from './decision.ts';
 import { NO_BODY, supersedes, tooLargeError, type Filler } from './fill.ts';
 import { addPart, alignToSlices, heldBytes, isComplete, missingCover } from './partial-content.ts';
 import { BodyRelay } from './relay.ts';
-import { fetchedStatus, type Responder } from './respond.ts';
+import { fetchedStatus, type Exchange, type Responder } from './respond.ts';
 import { clientOf, type ClientInfo, type Route, type Routing } from './route.ts';
 import { buildStoredResponse, storedFields, updatedSourceHeaders, validatorsOf, type PartialContent, type StoredResponse } from './stored-response.ts';
 import { UpstreamError, type UpstreamHead } from './upstream.ts';
@@ -49,7 +49,7 @@ export interface RangeFillDeps {
   /** RANGE_SLICE_BYTES: Range misses fetch whole slices of this size and keep the 206. */
   rangeSliceBytes: number;
   /** A fill of the whole representation (the request path's own miss). */
-  miss(req: IncomingMessage, res: ServerResponse, path: string, directives: Directives, fwd: ForwardReason): Promise<void>;
+  miss(ex: Exchange, path: string, directives: Directives, fwd: ForwardReason): Promise<void>;
 }
 
 export class RangeFill {
@@ -88,8 +88,7 @@ export class RangeFill {
    * entry could be combined with the answer.
    */
   async fromPartial(
-    req: IncomingMessage,
-    res: ServerResponse,
+    ex: Exchange,
     path: string,
     entry: StoredResponse,
     partial: PartialContent,
@@ -97,6 +96,7 @@ export class RangeFill {
     decision: Decision,
     now: number,
   ): Promise<void> {
+    const { req } = ex;
     const ageMs = currentAge(entry, now);
     const usable = decision.kind === 'fresh';
     const h = req.headers;
@@ -105,36 +105,36 @@ export class RangeFill {
     if (usable) {
       if (h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined) {
         if (notModified({ ifNoneMatch: first(h['if-none-match']), ifModifiedSince: first(h['if-modified-since']) }, validatorsOf(entry))) {
-          return this.respond.writeNotModified(req, res, entry, ageMs, hit, 'hit');
+          return this.respond.writeNotModified(ex, entry, ageMs, hit, 'hit');
         }
       }
       if (req.method === 'HEAD') {
         const headers = storedFields(entry).concat('content-length', String(length), 'age', String(ageSeconds(ageMs)), 'cache-status', hit);
-        return this.respond.write(req, res, 200, headers, undefined, 'hit');
+        return this.respond.write(ex, 200, headers, undefined, 'hit');
       }
     }
     const range = req.method === 'HEAD' ? FULL : decideRange(first(h.range), length, { value: first(h['if-range']), etag: entry.etag, lastModified: entry.lastModified });
     if (usable && range.kind === 'partial') {
       const bytes = heldBytes(partial, entry.body, range.start, range.end);
-      if (bytes !== undefined) return this.respond.writePartial(req, res, entry, range.start, range.end, length, bytes, ageMs, hit, 'hit');
+      if (bytes !== undefined) return this.respond.writePartial(ex, entry, range.start, range.end, length, bytes, ageMs, hit, 'hit');
     }
-    if (usable && range.kind === 'unsatisfiable') return this.respond.writeUnsatisfiable(req, res, length, hit, 'hit');
-    if (directives.has('only-if-cached')) return this.respond.onlyIfCachedMiss(req, res);
+    if (usable && range.kind === 'unsatisfiable') return this.respond.writeUnsatisfiable(ex, length, hit, 'hit');
+    if (directives.has('only-if-cached')) return this.respond.onlyIfCachedMiss(ex);
     const fwd: ForwardReason = decision.kind === 'revalidate' ? decision.fwd : 'partial';
     const held = usable && combinable(entry) ? entry : undefined;
     if (range.kind === 'partial') {
       // Fresh: the range is known in bytes. Stale: the client's own range, the length may have changed.
       const spec = usable ? { first: range.start, last: range.end } : (parseSingleRange(first(h.range)) as ByteRangeSpec);
-      return this.rangeFetch(req, res, path, directives, { spec, whole: false, held, found: entry, fwd, retried: false });
+      return this.rangeFetch(ex, path, directives, { spec, whole: false, held, found: entry, fwd, retried: false });
     }
     if (range.kind === 'unsatisfiable') {
-      return this.rangeFetch(req, res, path, directives, { spec: parseSingleRange(first(h.range)) as ByteRangeSpec, whole: false, held: undefined, found: entry, fwd, retried: false });
+      return this.rangeFetch(ex, path, directives, { spec: parseSingleRange(first(h.range)) as ByteRangeSpec, whole: false, held: undefined, found: entry, fwd, retried: false });
     }
     // The whole representation (no Range, several ranges, an If-Range that does not match, HEAD).
     if (held !== undefined && length <= this.maxObjectBytes && req.method === 'GET') {
-      return this.rangeFetch(req, res, path, directives, { spec: { first: 0, last: length - 1 }, whole: true, held, found: entry, fwd, retried: false });
+      return this.rangeFetch(ex, path, directives, { spec: { first: 0, last: length - 1 }, whole: true, held, found: entry, fwd, retried: false });
     }
-    return this.deps.miss(req, res, path, directives, fwd);
+    return this.deps.miss(ex, path, directives, fwd);
   }
   /**
    * Sends a Range request upstream for the cache (RFC 9111 §3.3, §3.4) and answers the client's
@@ -148,7 +148,8 @@ export class RangeFill {
    * handled as any fill (the range is answered from it). A 416 is passed on and drops the entry
    * (the representation is shorter than what it held). Not coalesced.
    */
-  async rangeFetch(req: IncomingMessage, res: ServerResponse, path: string, directives: Directives, plan: RangePlan): Promise<void> {
+  async rangeFetch(ex: Exchange, path: string, directives: Directives, plan: RangePlan): Promise<void> {
+    const { req } = ex;
     const { spec, held } = plan;
     const client = clientOf(req);
     const primary = primaryKey(path);
@@ -173,14 +174,13 @@ export class RangeFill {
     if (ifRange !== undefined) headers['if-range'] = ifRange;
     // The held bytes are copied into the combined entry when the part arrives: held until then.
     const combineWith = keep ? held : undefined;
-    const exchange = () => this.exchangeRange(req, res, path, directives, plan, route, headers, keep, range === formatRange(spec), combineWith);
+    const exchange = () => this.exchangeRange(ex, path, directives, plan, route, headers, keep, range === formatRange(spec), combineWith);
     return combineWith === undefined ? exchange() : this.store.holding(combineWith.body, exchange);
   }
 
   /** rangeFetch's exchange: `exact` when the range asked is the client's own. */
   private async exchangeRange(
-    req: IncomingMessage,
-    res: ServerResponse,
+    ex: Exchange,
     path: string,
     directives: Directives,
     plan: RangePlan,
@@ -190,34 +190,35 @@ export class RangeFill {
     exact: boolean,
     combineWith: StoredResponse | undefined,
   ): Promise<void> {
+    const { req } = ex;
     const { held, found, fwd } = plan;
     const client = clientOf(req);
     const primary = primaryKey(path);
     const opened = await this.fill.openForCache(route, path, headers);
-    if (opened.error !== undefined) return this.respond.upstreamFailed(req, res, opened.error, fwd, false);
+    if (opened.error !== undefined) return this.respond.upstreamFailed(ex, opened.error, fwd, false);
     const head = opened.head;
     // Kept: the slices asked for; or the client's own range when nothing was held (a part too large to combine is not).
-    if (head.status === 206) return this.receivedPart(req, res, path, directives, plan, head, opened.store && (keep || held === undefined), exact, combineWith);
+    if (head.status === 206) return this.receivedPart(ex, path, directives, plan, head, opened.store && (keep || held === undefined), exact, combineWith);
     if (head.status === 416) {
       // The representation is shorter than the range: whatever was held of it is another one.
       if (found !== undefined) this.store.policy.delete(found.key);
       const body = await this.wholeOrError(head);
-      if (body instanceof UpstreamError) return this.respond.upstreamFailed(req, res, body, fwd, false);
+      if (body instanceof UpstreamError) return this.respond.upstreamFailed(ex, body, fwd, false);
       const response = this.fill.fromHead(head, primary, client, directives, body, false, head.body.responseTime);
       const cs = appendCacheStatus(first(head.headers['cache-status']), cacheStatus({ fwd }));
-      return this.respond.write(req, res, 416, response.hitHeaders.concat('cache-status', cs), body, 'miss');
+      return this.respond.write(ex, 416, response.hitHeaders.concat('cache-status', cs), body, 'miss');
     }
     // A 200 (the upstream ignored Range, or If-Range found another representation) or any other
     // status: as for a request without Range. The client's range is answered from a complete 200.
     let streamed = false;
     const outcome = await this.fill.received(head, opened.store, client, path, primary, directives, found, route, (response) => {
       streamed = true;
-      this.respond.serveStreamed(req, res, response, fwd);
+      this.respond.serveStreamed(ex, response, fwd);
     });
     if (streamed) return;
-    if (outcome.kind === 'error') return this.respond.upstreamFailed(req, res, outcome.error, fwd, false);
-    if (outcome.kind === 'passed') return this.respond.upstreamFailed(req, res, tooLargeError(route), fwd, false);
-    return this.respond.serveOutcome(req, res, outcome, fwd, false);
+    if (outcome.kind === 'error') return this.respond.upstreamFailed(ex, outcome.error, fwd, false);
+    if (outcome.kind === 'passed') return this.respond.upstreamFailed(ex, tooLargeError(route), fwd, false);
+    return this.respond.serveOutcome(ex, outcome, fwd, false);
   }
 
   /**
@@ -225,8 +226,7 @@ export class RangeFill {
    * on as it arrives when it is the client's own range and too large to read first (`exact`).
    */
   private async receivedPart(
-    req: IncomingMessage,
-    res: ServerResponse,
+    ex: Exchange,
     path: string,
     directives: Directives,
     plan: RangePlan,
@@ -235,6 +235,7 @@ export class RangeFill {
     exact: boolean,
     held: StoredResponse | undefined,
   ): Promise<void> {
+    const { req } = ex;
     const { fwd, found } = plan;
     const client = clientOf(req);
     const primary = primaryKey(path);
@@ -245,10 +246,10 @@ export class RangeFill {
       if (exact && !(declared <= this.maxObjectBytes)) {
         // The client's own range, too large to keep: passed on as it arrives.
         const response = this.fill.described(head, primary, client, directives);
-        return this.respond.serveStreamed(req, res, { response, relay: new BodyRelay(head.body, 0), stored: false, tooLarge: declared > this.maxObjectBytes, upstreamCacheStatus }, fwd);
+        return this.respond.serveStreamed(ex, { response, relay: new BodyRelay(head.body, 0), stored: false, tooLarge: declared > this.maxObjectBytes, upstreamCacheStatus }, fwd);
       }
       const whole = await this.wholeOrError(head);
-      if (whole instanceof UpstreamError) return this.respond.upstreamFailed(req, res, whole, fwd, false);
+      if (whole instanceof UpstreamError) return this.respond.upstreamFailed(ex, whole, fwd, false);
       body = whole;
     }
     const part = parseContentRange(first(head.headers['content-range']));
@@ -275,23 +276,23 @@ export class RangeFill {
     const { cs, result } = fetchedStatus(response, upstreamCacheStatus, { fwd, stored, detail: response.body.length > this.maxObjectBytes ? 'too-large' : undefined });
     const ageMs = currentAge(response, this.now());
     // Complete now (or a 206 that was the whole representation): answered as any stored 200.
-    if (response.partial === undefined && response.status === 200) return this.respond.serveStored(req, res, response, ageMs, cs, result);
+    if (response.partial === undefined && response.status === 200) return this.respond.serveStored(ex, response, ageMs, cs, result);
     if (plan.whole) {
       // The part did not complete the representation (another one, or fewer bytes than asked): fetch it whole.
-      return this.deps.miss(req, res, path, directives, fwd);
+      return this.deps.miss(ex, path, directives, fwd);
     }
-    if (response.partial === undefined) return this.respond.write(req, res, response.status, response.hitHeaders.concat('age', String(ageSeconds(ageMs)), 'cache-status', cs), response.body, result);
+    if (response.partial === undefined) return this.respond.write(ex, response.status, response.hitHeaders.concat('age', String(ageSeconds(ageMs)), 'cache-status', cs), response.body, result);
     const decision = resolveRange(plan.spec, response.partial.completeLength);
-    if (decision.kind === 'unsatisfiable') return this.respond.writeUnsatisfiable(req, res, response.partial.completeLength, cs, result);
+    if (decision.kind === 'unsatisfiable') return this.respond.writeUnsatisfiable(ex, response.partial.completeLength, cs, result);
     const bytes = heldBytes(response.partial, response.body, decision.start, decision.end);
-    if (bytes !== undefined) return this.respond.writePartial(req, res, response, decision.start, decision.end, response.partial.completeLength, bytes, ageMs, cs, result);
+    if (bytes !== undefined) return this.respond.writePartial(ex, response, decision.start, decision.end, response.partial.completeLength, bytes, ageMs, cs, result);
     if (!plan.retried) {
       // Only the missing bytes were asked, and they belong to another representation than the held
       // ones: ask once more for the client's range, completing the part just kept if it was.
       const next = stored && combinable(response) ? response : undefined;
-      return this.rangeFetch(req, res, path, directives, { ...plan, held: next, found: stored ? response : undefined, retried: true });
+      return this.rangeFetch(ex, path, directives, { ...plan, held: next, found: stored ? response : undefined, retried: true });
     }
-    return this.respond.upstreamFailed(req, res, new UpstreamError('failed', head.kind, `${head.kind} did not send the range asked for`), fwd, false);
+    return this.respond.upstreamFailed(ex, new UpstreamError('failed', head.kind, `${head.kind} did not send the range asked for`), fwd, false);
   }
 
   /** A GET's stored response from a 206 (`partial` set) or from the 206 that completed it (status 200, no Content-Range). */

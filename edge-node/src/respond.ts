@@ -31,25 +31,24 @@ const UPSTREAM_ERROR_DETAIL: Record<UpstreamErrorReason, string> = { timeout: 'u
  */
 const SLOW_HIT_LOG_MS = 250;
 
-/** Per-request state carried from the fast path into the full path. */
-interface RequestState {
-  start: number;
-  /** The fast path already looked the URL up (so the policy counts one request, not two). */
-  looked: boolean;
-  entry: StoredResponse | undefined;
+/**
+ * One client request on the full path, handed over explicitly by the fast path (which allocates it
+ * only for requests it does not answer): when it arrived, for the duration metric and the log line,
+ * and what the fast path already learnt.
+ */
+export interface Exchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** performance.now() when the request reached the handler. */
+  readonly start: number;
+  /** The fast path already looked the URL up (so the policy counts one request, not two), finding `entry`. */
+  readonly looked: boolean;
+  readonly entry: StoredResponse | undefined;
 }
-const STATE = Symbol('cdn-lab.edge.request');
-type EdgeRequest = IncomingMessage & { [STATE]?: RequestState };
 
-export function stateOf(req: IncomingMessage): RequestState {
-  const r = req as EdgeRequest;
-  return (r[STATE] ??= { start: performance.now(), looked: false, entry: undefined });
-}
-
-/** Leaves the request to the full path, with what the fast path already learnt. Returns false. */
-export function handOver(req: IncomingMessage, start: number, looked: boolean, entry: StoredResponse | undefined): false {
-  (req as EdgeRequest)[STATE] = { start, looked, entry };
-  return false;
+/** An exchange the fast path did not look up (it stepped aside, or failed). */
+export function exchangeOf(req: IncomingMessage, res: ServerResponse, start = performance.now()): Exchange {
+  return { req, res, start, looked: false, entry: undefined };
 }
 
 /** A response handed to its client as its body arrives (`response` is described from its head, body empty). */
@@ -139,8 +138,8 @@ export class Responder {
   }
 
   /** Records one answered client request: one metric sample and one log line. */
-  finish(req: IncomingMessage, result: Result, status: number, bytes: number): void {
-    this.record(req, stateOf(req).start, result, status, bytes);
+  finish(ex: Exchange, result: Result, status: number, bytes: number): void {
+    this.record(ex.req, ex.start, result, status, bytes);
   }
 
   private record(req: IncomingMessage, start: number, result: Result, status: number, bytes: number): void {
@@ -160,15 +159,15 @@ export class Responder {
     );
   }
 
-  serveOutcome(req: IncomingMessage, res: ServerResponse, outcome: Fetched, fwd: ForwardReason, collapsed: boolean): void {
+  serveOutcome(ex: Exchange, outcome: Fetched, fwd: ForwardReason, collapsed: boolean): void {
     const response = outcome.response;
     const ageMs = currentAge(response, this.now());
     if (outcome.notModified) {
       const cs = cacheStatus({ fwd, fwdStatus: 304, stored: outcome.stored, collapsed });
-      return this.serveStored(req, res, response, ageMs, cs, 'revalidated');
+      return this.serveStored(ex, response, ageMs, cs, 'revalidated');
     }
     const { cs, result } = fetchedStatus(response, outcome.upstreamCacheStatus, { fwd, stored: outcome.stored, collapsed });
-    return this.serveStored(req, res, response, ageMs, cs, result);
+    return this.serveStored(ex, response, ageMs, cs, result);
   }
 
   /**
@@ -177,7 +176,8 @@ export class Responder {
    * lets a server ignore Range; a 200 is a valid answer to a conditional GET): the bytes to compare
    * or slice are not there yet. Its Cache-Status is written before the body: see Streamed.stored.
    */
-  serveStreamed(req: IncomingMessage, res: ServerResponse, streamed: Streamed, fwd: ForwardReason, passedHeaders?: string[]): void {
+  serveStreamed(ex: Exchange, streamed: Streamed, fwd: ForwardReason, passedHeaders?: string[]): void {
+    const { req, res } = ex;
     const response = streamed.response;
     let headers = passedHeaders;
     let result: Result = 'bypass';
@@ -192,7 +192,7 @@ export class Responder {
       res.writeHead(status, head);
       streamed.relay.attach(res, req.method !== 'HEAD' && status !== 204 && status !== 304, (sent, end) => {
         if (end === 'upstream-failed') this.logger.warn({ path: req.url, status, sent }, 'upstream body failed after the head was sent: response cut short');
-        this.finish(req, end === 'upstream-failed' ? 'error' : result, status, sent);
+        this.finish(ex, end === 'upstream-failed' ? 'error' : result, status, sent);
       });
     };
     if (this.clientDelayMs === 0 || req.headers[this.hopHeader] !== undefined) start();
@@ -203,81 +203,85 @@ export class Responder {
    * Writes a stored (or just fetched) response, answering the client's conditional request with 304
    * (RFC 9111 §4.3.2) and a single byte Range with 206/416 (RFC 9110 §14) from the complete body.
    */
-  serveStored(req: IncomingMessage, res: ServerResponse, entry: StoredResponse, ageMs: number, cs: string, result: Result): void {
+  serveStored(ex: Exchange, entry: StoredResponse, ageMs: number, cs: string, result: Result): void {
+    const { req } = ex;
     const h = req.headers;
     const status = entry.status;
     const age = String(ageSeconds(ageMs));
     if (status >= 200 && status < 300 && (h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined)) {
       if (notModified({ ifNoneMatch: first(h['if-none-match']), ifModifiedSince: first(h['if-modified-since']) }, validatorsOf(entry))) {
-        return this.writeNotModified(req, res, entry, ageMs, cs, result);
+        return this.writeNotModified(ex, entry, ageMs, cs, result);
       }
     }
     if (status === 200 && h.range !== undefined && req.method === 'GET') {
       const length = entry.body.length;
       const decision = decideRange(first(h.range), length, { value: first(h['if-range']), etag: entry.etag, lastModified: entry.lastModified });
       if (decision.kind === 'partial') {
-        return this.writePartial(req, res, entry, decision.start, decision.end, length, entry.body.subarray(decision.start, decision.end + 1), ageMs, cs, result);
+        return this.writePartial(ex, entry, decision.start, decision.end, length, entry.body.subarray(decision.start, decision.end + 1), ageMs, cs, result);
       }
-      if (decision.kind === 'unsatisfiable') return this.writeUnsatisfiable(req, res, length, cs, result);
+      if (decision.kind === 'unsatisfiable') return this.writeUnsatisfiable(ex, length, cs, result);
     }
-    this.write(req, res, status, entry.hitHeaders.concat('age', age, 'cache-status', cs), entry.body, result);
+    this.write(ex, status, entry.hitHeaders.concat('age', age, 'cache-status', cs), entry.body, result);
   }
 
   /** 304 to a client's conditional request, with the fields a 304 carries (RFC 9110 §15.4.5). */
-  writeNotModified(req: IncomingMessage, res: ServerResponse, entry: StoredResponse, ageMs: number, cs: string, result: Result): void {
+  writeNotModified(ex: Exchange, entry: StoredResponse, ageMs: number, cs: string, result: Result): void {
     const headers: string[] = [];
     const fields = entry.hitHeaders;
     for (let i = 0; i < fields.length; i += 2) {
       if (NOT_MODIFIED_FIELDS.has(fields[i] as string)) headers.push(fields[i] as string, fields[i + 1] as string);
     }
     headers.push('age', String(ageSeconds(ageMs)), 'cache-status', cs);
-    this.write(req, res, 304, headers, undefined, result);
+    this.write(ex, 304, headers, undefined, result);
   }
 
   /** 206 with bytes `start`..`end` of a representation of `length` bytes (RFC 9110 §15.3.7). */
-  writePartial(req: IncomingMessage, res: ServerResponse, entry: StoredResponse, start: number, end: number, length: number, bytes: Buffer, ageMs: number, cs: string, result: Result): void {
+  writePartial(ex: Exchange, entry: StoredResponse, start: number, end: number, length: number, bytes: Buffer, ageMs: number, cs: string, result: Result): void {
     const headers = storedFields(entry).concat(
       'content-range', `bytes ${start}-${end}/${length}`,
       'content-length', String(bytes.length),
       'age', String(ageSeconds(ageMs)), 'cache-status', cs,
     );
-    this.write(req, res, 206, headers, bytes, result);
+    this.write(ex, 206, headers, bytes, result);
   }
 
   /** 416 for a range past the end of a representation of `length` bytes (RFC 9110 §15.5.17). */
-  writeUnsatisfiable(req: IncomingMessage, res: ServerResponse, length: number, cs: string, result: Result): void {
+  writeUnsatisfiable(ex: Exchange, length: number, cs: string, result: Result): void {
     const body = Buffer.from(JSON.stringify({ error: 'range_not_satisfiable', message: `representation is ${length} bytes` }));
     const headers = ['content-type', 'application/json', 'content-range', `bytes */${length}`, 'content-length', String(body.length), 'cache-status', cs];
-    this.write(req, res, 416, headers, body, result);
+    this.write(ex, 416, headers, body, result);
   }
 
   /**
    * Every answer of the full path ends here, so the client delay is added once, in one place. A peer
    * edge's forwarded request is not delayed: the sender's UPSTREAM_DELAY_MS already is that round trip.
    */
-  write(req: IncomingMessage, res: ServerResponse, status: number, headers: string[], body: Buffer | undefined, result: Result): void {
+  write(ex: Exchange, status: number, headers: string[], body: Buffer | undefined, result: Result): void {
+    const { req, res } = ex;
     if (body !== undefined) this.store.lease(body, res);
-    if (this.clientDelayMs === 0 || this.fromPeer(req.headers)) this.writeNow(req, res, status, headers, body, result);
-    else this.writeLater(req, res, status, headers, body, result);
+    if (this.clientDelayMs === 0 || this.fromPeer(req.headers)) this.writeNow(ex, status, headers, body, result);
+    else this.writeLater(ex, status, headers, body, result);
   }
 
-  private writeLater(req: IncomingMessage, res: ServerResponse, status: number, headers: string[], body: Buffer | undefined, result: Result): void {
-    setTimeout(() => this.writeNow(req, res, status, headers, body, result), this.clientDelayMs);
+  private writeLater(ex: Exchange, status: number, headers: string[], body: Buffer | undefined, result: Result): void {
+    setTimeout(() => this.writeNow(ex, status, headers, body, result), this.clientDelayMs);
   }
 
-  private writeNow(req: IncomingMessage, res: ServerResponse, status: number, headers: string[], body: Buffer | undefined, result: Result): void {
+  private writeNow(ex: Exchange, status: number, headers: string[], body: Buffer | undefined, result: Result): void {
+    const { req, res } = ex;
     res.writeHead(status, headers);
     const sendBody = req.method !== 'HEAD' && body !== undefined && status !== 304 && status !== 204;
     res.end(sendBody ? body : undefined);
-    this.finish(req, result, status, sendBody ? (body as Buffer).length : 0);
+    this.finish(ex, result, status, sendBody ? (body as Buffer).length : 0);
   }
 
-  onlyIfCachedMiss(req: IncomingMessage, res: ServerResponse): void {
+  onlyIfCachedMiss(ex: Exchange): void {
     // §5.2.1.7: only-if-cached with nothing usable stored is answered 504 without going upstream.
-    this.sendError(req, res, new EdgeError('onlyIfCached', 'only-if-cached and no usable stored response'), cacheStatus({ detail: 'only-if-cached' }), 'miss');
+    this.sendError(ex, new EdgeError('onlyIfCached', 'only-if-cached and no usable stored response'), cacheStatus({ detail: 'only-if-cached' }), 'miss');
   }
 
-  upstreamFailed(req: IncomingMessage, res: ServerResponse, error: UpstreamError, fwd: ForwardReason, collapsed: boolean): void {
+  upstreamFailed(ex: Exchange, error: UpstreamError, fwd: ForwardReason, collapsed: boolean): void {
+    const { req } = ex;
     const kind = UPSTREAM_ERROR_KIND[error.reason];
     const cs = cacheStatus({ fwd, collapsed, detail: UPSTREAM_ERROR_DETAIL[error.reason] });
     // A failed exchange's detail (addresses, socket errors) goes to the log; the client learns only
@@ -287,16 +291,16 @@ export class Responder {
       this.logger.warn({ path: req.url, upstream: error.kind, err: error.message }, 'upstream failed');
       message = `could not get a response from the ${error.kind}`;
     }
-    this.sendError(req, res, new EdgeError(kind, message), cs, 'error');
+    this.sendError(ex, new EdgeError(kind, message), cs, 'error');
   }
 
   /** Answers with an error of the catalogue (JSON body), counting it under `result`. */
-  sendError(req: IncomingMessage, res: ServerResponse, error: EdgeError, cs: string, result: Result): void {
+  sendError(ex: Exchange, error: EdgeError, cs: string, result: Result): void {
     const body = Buffer.from(JSON.stringify({ error: error.code, message: error.message }));
     const headers = ['content-type', 'application/json', 'cache-control', 'no-store', 'content-length', String(body.length), 'cache-status', cs];
     // The rest of the request (a refused body) is not read: the connection cannot be reused.
     if (error.status === 400 || error.status === 413 || error.status === 431) headers.push('connection', 'close');
-    this.write(req, res, error.status, headers, body, result);
+    this.write(ex, error.status, headers, body, result);
   }
 }
 

@@ -20,15 +20,14 @@ import type { EdgeMetrics, Result } from './metrics.ts';
 import { PassThrough } from './pass-through.ts';
 import { RangeFill } from './range-fill.ts';
 import { exchangeOf, Responder, type Exchange, type Streamed } from './respond.ts';
-
-export { exchangeOf, type Exchange } from './respond.ts';
-import { clientOf, HOP_HEADER, Routing, type PeerRouting } from './route.ts';
+import { clientOf, Routing, type PeerRouting } from './route.ts';
 import type { StoredResponse } from './stored-response.ts';
 import type { Upstream } from './upstream.ts';
 
+export { exchangeOf, type Exchange } from './respond.ts';
 export { HOP_HEADER, type PeerRouting } from './route.ts';
 
-/** Paths the edge answers itself (express routes), never proxied or looked up. */
+/** Paths the edge answers itself (its local routes, in express), never proxied or looked up. */
 export function isLocalPath(url: string): boolean {
   const query = url.indexOf('?');
   const path = query === -1 ? url : url.slice(0, query);
@@ -100,7 +99,6 @@ export class EdgeProxy {
       keepAliveTimeoutMs: deps.keepAliveTimeoutMs,
       accessLogHitSample: deps.accessLogHitSample ?? 1,
       fromPeer: (headers) => routing.fromPeer(headers),
-      hopHeader: HOP_HEADER,
     }));
     const fill = (this.fill = new Filler({ edgeId, store, metrics, logger, now, coalescer: deps.coalescer, routing, negativeTtlMs, storeSetCookie, maxObjectBytes }));
     this.ranges = new RangeFill({

@@ -15,6 +15,7 @@ import { acceptsHeadBlock, buildHeadBlock, endWithHead, keepAliveFields } from '
 import { decideRange } from './http/range.ts';
 import type { EdgeMetrics, Result } from './metrics.ts';
 import type { BodyRelay } from './relay.ts';
+import { HOP_HEADER } from './route.ts';
 import { storedFields, validatorsOf, type StoredResponse } from './stored-response.ts';
 import type { UpstreamError, UpstreamErrorReason } from './upstream.ts';
 
@@ -83,8 +84,6 @@ export interface ResponderDeps {
   accessLogHitSample: number;
   /** Whether a request comes from a peer edge (its hop header carries the fleet secret). */
   fromPeer(headers: IncomingHttpHeaders): boolean;
-  /** The hop header's name (a peer's request is written without the client delay). */
-  hopHeader: string;
 }
 
 export class Responder {
@@ -101,7 +100,6 @@ export class Responder {
   /** Fresh hits since the last one logged; starts so that the first hit is logged. */
   private hitsSinceLine: number;
   private readonly fromPeer: (headers: IncomingHttpHeaders) => boolean;
-  private readonly hopHeader: string;
 
   constructor(deps: ResponderDeps) {
     this.store = deps.store;
@@ -114,7 +112,6 @@ export class Responder {
     this.hitSample = deps.accessLogHitSample;
     this.hitsSinceLine = this.hitSample - 1;
     this.fromPeer = deps.fromPeer;
-    this.hopHeader = deps.hopHeader;
   }
 
   writeHit(req: IncomingMessage, res: ServerResponse, entry: StoredResponse, ageMs: number, start: number): void {
@@ -195,7 +192,7 @@ export class Responder {
         this.finish(ex, end === 'upstream-failed' ? 'error' : result, status, sent);
       });
     };
-    if (this.clientDelayMs === 0 || req.headers[this.hopHeader] !== undefined) start();
+    if (this.clientDelayMs === 0 || req.headers[HOP_HEADER] !== undefined) start();
     else setTimeout(start, this.clientDelayMs);
   }
 

@@ -66,7 +66,7 @@ export class Filler {
 
   /**
    * Runs `fetch` through the coalescer. A follower takes the leader's outcome only if it could have
-   * been served to it from the cache (outcomeFor); otherwise the leader's own request may have caused
+   * been served to it from the cache (servesFollower); otherwise the leader's own request may have caused
    * it (an error for its headers, a response for its cookies), so the follower asks again: once more
    * through the coalescer (the first such follower leads, the others wait for it), then on its own.
    */

@@ -27,7 +27,7 @@ import { EdgeError } from './errors.ts';
 import { originFormTarget } from './http/cache-key.ts';
 import { cacheStatus } from './http/cache-status.ts';
 import { EdgeMetrics } from './metrics.ts';
-import { EdgeProxy, isLocalPath, type PeerRouting } from './proxy.ts';
+import { EdgeProxy, exchangeOf, isLocalPath, type Exchange, type PeerRouting } from './proxy.ts';
 import { BodyReclaimer, majorGc, type MajorGc } from './reclaim.ts';
 import { Upstream } from './upstream.ts';
 import type { WorkerLink } from './workers.ts';
@@ -220,21 +220,22 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
   });
 
   /** Everything but the local routes: the proxy's own logic on plain node:http, never through express. */
-  const proxyRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    proxy.handle(req, res).catch((error: unknown) => {
+  const proxyRequest = (exchange: Exchange) => {
+    const { req, res } = exchange;
+    proxy.handle(exchange).catch((error: unknown) => {
       if (clientWentAway(req, res)) {
         logger.info({ method: req.method, path: req.url, err: String(error) }, 'client closed the connection before the answer');
-        return proxy.finish(req, 'error', CLIENT_CLOSED_REQUEST, 0);
+        return proxy.finish(exchange, 'error', CLIENT_CLOSED_REQUEST, 0);
       }
       if (res.headersSent) return abortAfterError(error, req, res);
       const { edgeError } = classifyError(error, req);
-      proxy.sendError(req, res, edgeError, cacheStatus({ detail: edgeError.code }), 'error');
+      proxy.sendError(exchange, edgeError, cacheStatus({ detail: edgeError.code }), 'error');
     });
   };
 
   // requireHostHeader is off so a missing Host gets our 400 (with Cache-Status), not Node's bare one.
   const server = http.createServer({ requireHostHeader: false, connectionsCheckingInterval: connectionsCheckingIntervalMs(config) }, (req, res) => {
-    let fast: boolean;
+    let fast: true | Exchange;
     try {
       fast = proxy.tryFastPath(req, res);
     } catch (error) {
@@ -244,9 +245,9 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
         res.destroy();
         return;
       }
-      fast = false;
+      fast = exchangeOf(req, res);
     }
-    if (fast) return;
+    if (fast === true) return;
     // A bad Host (RFC 9112 §3.2) goes to the proxy, whose checks answer it 400, local route or not.
     const hostOk = hostProblem(req) === undefined;
     let url = req.url as string;
@@ -260,7 +261,7 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps = {}): Edge {
       }
     }
     if (hostOk && isLocalPath(url)) app(req, res);
-    else proxyRequest(req, res);
+    else proxyRequest(fast);
   });
   applyConnectionLimits(server, config);
   /** Answers on the raw socket (the request never became an IncomingMessage/ServerResponse pair) and closes. */

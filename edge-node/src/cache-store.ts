@@ -1,6 +1,6 @@
 // The edge's cache: stored responses in a `CachePolicy` (the eviction policy decides what leaves)
 // under a byte budget, plus the indexes HTTP needs on top: Vary variants per URL and purge tags.
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { isBestLanguage, keyWithout, variantKey } from './http/cache-key.ts';
 import { flatGet } from './http/headers.ts';
 import { createPolicy } from './policies/registry.ts';
@@ -92,6 +92,24 @@ export class CacheStore {
   /** Whether some response for this URL is stored (so a lookup miss is a Vary miss). */
   hasUrl(primaryKey: string): boolean {
     return this.variants.has(primaryKey) || this.policy.has(primaryKey);
+  }
+
+  /** Keeps `body`'s memory until `res` closes: a response that may still write it. */
+  lease(body: Buffer, res: ServerResponse): void {
+    this.bodies.lease(body, res);
+  }
+
+  /**
+   * Runs `work` with `body`'s memory held: a 304 carries the body into the refreshed entry, maybe
+   * after the entry was evicted and after the request that started the work closed.
+   */
+  async holding<T>(body: Buffer, work: () => Promise<T>): Promise<T> {
+    this.bodies.hold(body);
+    try {
+      return await work();
+    } finally {
+      this.bodies.drop(body);
+    }
   }
 
   /** Stores a response; false when the policy did not admit it (e.g. larger than the budget). */

@@ -99,7 +99,7 @@ test('fast path with CLIENT_DELAY_MS=0: the hit is written before tryFastPath re
     timers++;
     return realSetTimeout(...args);
   }) as typeof setTimeout;
-  let served: boolean;
+  let served: ReturnType<typeof proxy.tryFastPath>;
   try {
     served = proxy.tryFastPath(req, res);
   } finally {

@@ -56,3 +56,8 @@ export function flatGet(flat: readonly string[], name: string): string | undefin
 export function statusClass(status: number): string {
   return `${Math.floor(status / 100)}xx`;
 }
+
+/** A request field's value as one string: the first of a repeated one (node:http gives Set-Cookie and unknown repeats as a list). */
+export function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

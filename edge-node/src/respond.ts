@@ -144,8 +144,8 @@ export class Responder {
     this.metrics.request(result, status, ms / 1000, bytes);
     if (!this.accessLog.enabled) return;
     let sample = '';
-    // Fresh hits are sampled: their line cost about 15% of a hit's throughput (loadtest/BENCH.md),
-    // and the metrics count every one. A sampled line stands for `sample` hits.
+    // Fresh hits are sampled: a line is a large share of a hit's own work (loadtest/BENCH.md, "What
+    // logging costs"), and the metrics count every one. A sampled line stands for `sample` hits.
     if (result === 'hit' && this.hitSample > 1 && ms < SLOW_HIT_LOG_MS) {
       if (++this.hitsSinceLine < this.hitSample) return;
       this.hitsSinceLine = 0;

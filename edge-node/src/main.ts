@@ -5,7 +5,7 @@ import cluster from 'node:cluster';
 import { createLogger, runMain, serve } from '@cdn-lab/service-kit';
 import { createEdge } from './app.ts';
 import { edgeConfigFromEnv, edgeDrainGraceMs } from './config.ts';
-import { runPrimary, workerLink, workerShare } from './workers.ts';
+import { runPrimary, workerDistribution, workerLink, workerShare } from './workers.ts';
 
 runMain(async () => {
   const config = edgeConfigFromEnv();
@@ -13,5 +13,14 @@ runMain(async () => {
   if (config.workers > 1 && cluster.isPrimary) return runPrimary(config, logger);
   const workers = workerLink();
   const edge = createEdge(workerShare(config), { logger, ...(workers ? { workers } : {}) });
-  await serve({ service: 'edge-node', server: edge.server, host: config.host, port: config.port, logger, drainGraceMs: edgeDrainGraceMs(config), onClose: () => edge.close() });
+  await serve({
+    service: 'edge-node',
+    server: edge.server,
+    host: config.host,
+    port: config.port,
+    logger,
+    drainGraceMs: edgeDrainGraceMs(config),
+    reusePort: workers !== undefined && workerDistribution(config) === 'reuseport',
+    onClose: () => edge.close(),
+  });
 });

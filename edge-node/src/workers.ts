@@ -1,13 +1,15 @@
 // EDGE_WORKERS > 1: one edge on every core, as nginx's `worker_processes`. A primary process forks N
-// edge workers with node:cluster; they share nothing but the listening port. Node 20 has no
-// SO_REUSEPORT option (`reusePort` came in Node 22.12/23.1), so this is cluster's round-robin: the
-// primary accepts each connection and hands it to the next worker. Each worker has its own cache of
-// CACHE_BYTES / N (so a URL is cached once per worker that served it) and its own upstream pool.
+// edge workers with node:cluster; they share nothing but the port. Where Node has SO_REUSEPORT
+// (`reusePort`, Node 22.12/23.1 on Linux) and the port is fixed, each worker binds a socket of its
+// own and the kernel spreads connections over them (nginx's `reuseport`); elsewhere (Node 20, or
+// port 0) it is cluster's round-robin: the primary accepts each connection and hands it to the next
+// worker. Each worker has its own cache of CACHE_BYTES / N (so a URL is cached once per worker that
+// served it) and its own upstream pool.
 // What must stay one edge to the outside goes through the primary: a purge reaches every worker,
 // /metrics sums every worker's series, and the primary reports ready once every worker listens.
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
-import type { Logger } from '@cdn-lab/service-kit';
+import { reusePortAvailable, type Logger } from '@cdn-lab/service-kit';
 import type { PurgeSelector } from './cache-store.ts';
 import type { EdgeConfig } from './config.ts';
 
@@ -43,6 +45,13 @@ export function workerShare(config: EdgeConfig): EdgeConfig {
     cacheBytes: Math.max(1, Math.floor(config.cacheBytes / n)),
     ...(config.cacheMaxObjects !== undefined ? { cacheMaxObjects: Math.max(1, Math.floor(config.cacheMaxObjects / n)) } : {}),
   };
+}
+
+/** How connections reach the workers: each its own SO_REUSEPORT socket, or the primary's round-robin. */
+export type WorkerDistribution = 'reuseport' | 'round-robin';
+
+export function workerDistribution(config: EdgeConfig, available = reusePortAvailable()): WorkerDistribution {
+  return config.workers > 1 && config.port !== 0 && available ? 'reuseport' : 'round-robin';
 }
 
 /** What a worker's edge asks of the others, through the primary. */
@@ -124,7 +133,7 @@ export function runPrimary(config: EdgeConfig, logger: Logger): Promise<void> {
       if (!started && ready.size === config.workers) {
         started = true;
         const port = (message as { port: number }).port;
-        logger.info({ workers: config.workers, port }, 'all workers listening');
+        logger.info({ workers: config.workers, port, distribution: workerDistribution(config) }, 'all workers listening');
         process.send?.({ type: 'ready', service: 'edge-node', host: config.host, port });
       }
     } else if (isMessage(message, PURGE)) {

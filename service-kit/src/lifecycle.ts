@@ -1,7 +1,7 @@
 // Listening, readiness and graceful shutdown, the same for origin, edge and balancer.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, ListenOptions as NetListenOptions } from 'node:net';
 import type { Logger } from './logger.ts';
 
 /** Message a service sends to its parent (the local lab) over the IPC channel once it listens. */
@@ -21,15 +21,40 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/**
+ * Whether this Node can give several processes their own listening socket on one port
+ * (SO_REUSEPORT, `reusePort` from Node 22.12 and 23.1, on Linux and FreeBSD), so the kernel spreads
+ * connections over them.
+ */
+export function reusePortAvailable(version = process.versions.node, platform = process.platform): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  const node = major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+  return node && (platform === 'linux' || platform === 'freebsd');
+}
+
+export interface ListenSettings {
+  /**
+   * Bind a socket of this process's own with SO_REUSEPORT (a cluster worker then does not share the
+   * primary's): needs reusePortAvailable() and a fixed port.
+   */
+  reusePort?: boolean;
+}
+
 /** Listens on host:port (port 0 picks a free one) and resolves with the bound port. */
-export async function listen(server: Server, host: string, port: number): Promise<RunningServer> {
+export async function listen(server: Server, host: string, port: number, options: ListenSettings = {}): Promise<RunningServer> {
+  if (options.reusePort && (port === 0 || !reusePortAvailable())) {
+    throw new Error(`reusePort needs a fixed port and Node >= 22.12 on Linux or FreeBSD (port ${port}, Node ${process.versions.node} on ${process.platform})`);
+  }
   await new Promise<void>((resolve, reject) => {
     const onError = (error: Error) => reject(error);
     server.once('error', onError);
-    server.listen(port, host, () => {
+    const done = () => {
       server.off('error', onError);
       resolve();
-    });
+    };
+    // Node 20's types have no reusePort; the option is read by the Node versions reusePortAvailable() admits.
+    if (options.reusePort) server.listen({ port, host, exclusive: true, reusePort: true } as NetListenOptions, done);
+    else server.listen(port, host, done);
   });
   const bound = (server.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
@@ -117,6 +142,8 @@ export interface ServeOptions {
   drainGraceMs?: number;
   /** A second server for operators (metrics), listened beside the main one and closed after its drain. */
   metricsListener?: { server: Server; host: string; port: number };
+  /** The main server's socket is this process's own, with SO_REUSEPORT (see ListenSettings). */
+  reusePort?: boolean;
 }
 
 /**
@@ -125,7 +152,7 @@ export interface ServeOptions {
  */
 export async function serve(options: ServeOptions): Promise<RunningServer> {
   const { service, server, logger } = options;
-  const running = await listen(server, options.host, options.port);
+  const running = await listen(server, options.host, options.port, { reusePort: options.reusePort ?? false });
   logger.info({ port: running.port, host: options.host }, 'listening');
   const metricsListener = options.metricsListener
     ? await listen(options.metricsListener.server, options.metricsListener.host, options.metricsListener.port)
